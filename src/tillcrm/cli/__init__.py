@@ -1,0 +1,37 @@
+"""The `tillcrm` command: the till itself and its sub-commands.
+
+Each group of sub-commands lives in its own module and is attached here, so that starting the till
+never imports the CRM server and `tillcrm crm ...` never imports Textual.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tillcrm import __version__
+from tillcrm.cli._context import pass_config
+from tillcrm.cli.config_cmd import config
+from tillcrm.cli.crm import crm
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Config file (default: $TILLCRM_CONFIG, else the per-user config file).",
+)
+@click.version_option(__version__, prog_name="tillcrm")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """tillcrm: a customer-aware till and its reference CRM."""
+    ctx.obj = pass_config(config_path)
+
+
+main.add_command(config)
+main.add_command(crm)
