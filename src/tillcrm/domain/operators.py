@@ -1,0 +1,102 @@
+"""Operators (cashiers, supervisors) and supervisor overrides bound to one action."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from tillcrm.domain.limits import LimitKind
+
+__all__ = [
+    "BoundAction",
+    "Operator",
+    "OverrideApproval",
+    "OverrideRefusal",
+    "Role",
+    "check_approver",
+]
+
+
+class Role(StrEnum):
+    """What an operator may do: supervisors and managers approve overrides."""
+
+    CASHIER = "cashier"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+
+    @property
+    def can_approve(self) -> bool:
+        """Only supervisors and managers approve overrides."""
+        return self is not Role.CASHIER
+
+
+class Operator(BaseModel):
+    """A person who works a till; the PIN and badge hashes are cached for offline login."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    code: str
+    name: str
+    role: Role = Role.CASHIER
+    pin_hash: str
+    badge_hash: str | None = None
+    """scrypt hash of the operator's badge card value, for a swipe instead of code + PIN."""
+    active: bool = True
+
+
+class BoundAction(BaseModel):
+    """The one action an override approves: it is worthless for any other customer or amount."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: UUID
+    kind: str
+    """The op type it approves (for example `stored_value_charge`)."""
+    amount: int
+    limits: frozenset[LimitKind]
+    """The limits the supervisor agreed may be exceeded."""
+
+
+class OverrideApproval(BaseModel):
+    """A supervisor's approval travelling with the op and landing in the audit log."""
+
+    model_config = ConfigDict(frozen=True)
+
+    supervisor_id: str
+    cashier_id: str
+    reason: str
+    action: BoundAction
+
+    def covers(self, customer_id: UUID, kind: str, amount: int, breaches: set[LimitKind]) -> bool:
+        """True when this approval is for exactly this action and every limit it breaks."""
+        return (
+            self.action.customer_id == customer_id
+            and self.action.kind == kind
+            and self.action.amount == amount
+            and breaches <= self.action.limits
+        )
+
+
+class OverrideRefusal(StrEnum):
+    """Why an operator cannot approve an override."""
+
+    SELF_APPROVAL = "a cashier cannot approve their own action"
+    NOT_SUPERVISOR = "only a supervisor or manager can approve"
+    INACTIVE = "this operator is not active"
+    NO_REASON = "a reason is required"
+
+
+def check_approver(approver: Operator, cashier_id: str, reason: str) -> OverrideRefusal | None:
+    """Why `approver` may not approve the acting cashier's action, or None when they may."""
+    if approver.id == cashier_id:
+        return OverrideRefusal.SELF_APPROVAL
+    if not approver.active:
+        return OverrideRefusal.INACTIVE
+    if not approver.role.can_approve:
+        return OverrideRefusal.NOT_SUPERVISOR
+    if not reason.strip():
+        return OverrideRefusal.NO_REASON
+    return None

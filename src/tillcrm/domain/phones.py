@@ -1,0 +1,32 @@
+"""Phone numbers: one canonical E.164 form, so a number typed any way finds the same customer."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+__all__ = ["InvalidPhoneError", "normalize_phone", "phone_digits", "reversed_digits"]
+
+
+class InvalidPhoneError(ValueError):
+    """The text is not a phone number that can be dialled."""
+
+
+def normalize_phone(raw: str, region: str = "US") -> str:
+    """Return `raw` as E.164 (`+14155550123`); numbers without `+` are read in `region`."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneError(f"not a phone number: {raw!r}") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidPhoneError(f"not a possible phone number: {raw!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_digits(text: str) -> str:
+    """The digits of `text`, for last-digits lookups typed with spaces or dashes."""
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def reversed_digits(e164: str) -> str:
+    """Digits reversed: a B-tree prefix search on this finds numbers by their last digits."""
+    return phone_digits(e164)[::-1]
