@@ -1,0 +1,234 @@
+"""Sync protocol v1: ops the till pushes and the changes it pulls.
+
+Every write a till makes is an op with a client-made id (UUIDv7) and a per-till, gap-free `seq`.
+The op id is the idempotency key: the CRM applies an op once and answers a resend with the
+stored result. `payload` is validated against the schema of its `type`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field, model_validator
+
+from tillcrm.api.customers import CustomerOut
+from tillcrm.domain import (
+    AuthorizedUser,
+    CustomerProfile,
+    Identifier,
+    IdentifierKind,
+    OverrideApproval,
+    TenderKind,
+    TransactionLine,
+)
+
+__all__ = [
+    "MAX_BATCH",
+    "PAYLOADS",
+    "AuthorizedUserAdd",
+    "AuthorizedUserRemove",
+    "CustomerCreatePayload",
+    "CustomerUpdatePayload",
+    "IdentifierBlock",
+    "Op",
+    "OpResult",
+    "OpStatus",
+    "OpType",
+    "PointsRedeem",
+    "PullResponse",
+    "PushRequest",
+    "PushResponse",
+    "SaleLineTender",
+    "SalePayload",
+    "StoreCreditPayment",
+    "StoredValueLoad",
+    "VisitPayload",
+]
+
+MAX_BATCH = 1000
+Amount = Annotated[int, Field(gt=0, le=100_000_000)]
+
+
+class OpType(StrEnum):
+    """What an op does."""
+
+    CUSTOMER_CREATE = "customer_create"
+    CUSTOMER_UPDATE = "customer_update"
+    VISIT = "visit"
+    SALE = "sale"
+    POINTS_REDEEM = "points_redeem"
+    STORED_VALUE_LOAD = "stored_value_load"
+    STORE_CREDIT_PAYMENT = "store_credit_payment"
+    AUTHORIZED_USER_ADD = "authorized_user_add"
+    AUTHORIZED_USER_REMOVE = "authorized_user_remove"
+    IDENTIFIER_ADD = "identifier_add"
+    IDENTIFIER_BLOCK = "identifier_block"
+
+
+class CustomerCreatePayload(BaseModel):
+    """customer_create: `entity_id` is the new customer's id."""
+
+    profile: CustomerProfile
+    identifiers: list[Identifier] = []
+    authorized_users: list[AuthorizedUser] = []
+
+
+class CustomerUpdatePayload(BaseModel):
+    """customer_update: changed top-level profile fields (`base_version` is on the op)."""
+
+    changes: dict[str, Any]
+
+
+class VisitPayload(BaseModel):
+    """visit: the customer was identified at this till."""
+
+    method: IdentifierKind | None = None
+
+
+class SaleLineTender(BaseModel):
+    """One tender of a sale. A points tender says how many points it spends."""
+
+    kind: TenderKind
+    amount: Amount
+    points: Annotated[int, Field(gt=0)] | None = None
+
+
+class SalePayload(BaseModel):
+    """sale: a completed transaction; earns points and charges the account tenders."""
+
+    transaction_id: UUID
+    lines: Annotated[list[TransactionLine], Field(min_length=1, max_length=500)]
+    tenders: Annotated[list[SaleLineTender], Field(min_length=1, max_length=20)]
+    authorized_user_id: UUID | None = None
+    """Who charged the house account, when not the customer."""
+    event_id: str | None = None
+    """The event the till is selling for (per-event stored-value limits)."""
+
+
+class PointsRedeem(BaseModel):
+    """points_redeem: points spent on a bonus outside a sale."""
+
+    points: Amount
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class StoredValueLoad(BaseModel):
+    """stored_value_load: money added to the customer's stored-value card (online only)."""
+
+    amount: Amount
+
+
+class StoreCreditPayment(BaseModel):
+    """store_credit_payment: the customer pays down the house account."""
+
+    amount: Amount
+
+
+class AuthorizedUserAdd(BaseModel):
+    """authorized_user_add."""
+
+    user: AuthorizedUser
+
+
+class AuthorizedUserRemove(BaseModel):
+    """authorized_user_remove."""
+
+    user_id: UUID
+
+
+class IdentifierBlock(BaseModel):
+    """identifier_block: a lost card stops identifying the customer."""
+
+    kind: IdentifierKind
+    value: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+PAYLOADS: dict[OpType, type[BaseModel]] = {
+    OpType.CUSTOMER_CREATE: CustomerCreatePayload,
+    OpType.CUSTOMER_UPDATE: CustomerUpdatePayload,
+    OpType.VISIT: VisitPayload,
+    OpType.SALE: SalePayload,
+    OpType.POINTS_REDEEM: PointsRedeem,
+    OpType.STORED_VALUE_LOAD: StoredValueLoad,
+    OpType.STORE_CREDIT_PAYMENT: StoreCreditPayment,
+    OpType.AUTHORIZED_USER_ADD: AuthorizedUserAdd,
+    OpType.AUTHORIZED_USER_REMOVE: AuthorizedUserRemove,
+    OpType.IDENTIFIER_ADD: Identifier,
+    OpType.IDENTIFIER_BLOCK: IdentifierBlock,
+}
+"""The payload schema of each op type."""
+
+
+class Op(BaseModel):
+    """One operation from a till's outbox."""
+
+    op_id: UUID
+    seq: Annotated[int, Field(ge=1)] | None = None
+    """Per-till, gap-free position in the outbox; None for a write made through a REST path."""
+    type: OpType
+    entity_id: UUID
+    """The customer the op is about."""
+    base_version: Annotated[int, Field(ge=0)] | None = None
+    payload: dict[str, Any]
+    local_ts: datetime
+    operator_id: Annotated[str, Field(min_length=1, max_length=64)]
+    override: OverrideApproval | None = None
+    offline: bool = False
+    """Taken while the till could not reach the CRM: an overdraft is applied and flagged."""
+
+    def typed_payload(self) -> BaseModel:
+        """The payload validated against its type's schema."""
+        return PAYLOADS[self.type].model_validate(self.payload)
+
+
+class PushRequest(BaseModel):
+    """A batch of ops in seq order."""
+
+    ops: Annotated[list[Op], Field(min_length=1, max_length=MAX_BATCH)]
+
+    @model_validator(mode="after")
+    def _every_op_has_a_seq(self) -> PushRequest:
+        missing = [i for i, op in enumerate(self.ops) if op.seq is None]
+        if missing:
+            raise ValueError(f"ops {missing} have no seq: every pushed op needs one")
+        return self
+
+
+class OpStatus(StrEnum):
+    """What became of an op."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    NEEDS_REVIEW = "needs_review"
+
+
+class OpResult(BaseModel):
+    """The CRM's answer for one op; a resend gets the stored answer with status duplicate."""
+
+    op_id: UUID
+    seq: int | None
+    status: OpStatus
+    reason: str = ""
+    """Why it was rejected or needs review."""
+    result: dict[str, Any] = {}
+    """What the op produced (for example the customer's new version and balances)."""
+
+
+class PushResponse(BaseModel):
+    """Results in seq order; ops after a gap are not processed and have no result."""
+
+    results: list[OpResult]
+    last_seq: int
+    """The till's last applied seq on the CRM; the next op must be `last_seq + 1`."""
+
+
+class PullResponse(BaseModel):
+    """Customers changed in the till's scope since `cursor`; call again while `more`."""
+
+    customers: list[CustomerOut]
+    cursor: str
+    more: bool

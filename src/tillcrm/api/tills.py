@@ -1,0 +1,36 @@
+"""Till enrollment and the till's own context."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from tillcrm.domain import Brand, Organization, Store
+
+__all__ = ["EnrollRequest", "EnrollResponse", "TillContext"]
+
+
+class EnrollRequest(BaseModel):
+    """Exchange a one-time enrollment code for a till token."""
+
+    code: Annotated[str, Field(min_length=6, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=60)] = "Till"
+
+
+class TillContext(BaseModel):
+    """Where a till stands: its organization (and parent), brand and store."""
+
+    till_id: str
+    till_name: str
+    store: Store
+    brand: Brand
+    organization: Organization
+    parent: Organization | None = None
+
+
+class EnrollResponse(BaseModel):
+    """The till's identity and bearer token; the token is shown once and stored hashed."""
+
+    token: str
+    context: TillContext

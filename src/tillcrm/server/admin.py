@@ -1,0 +1,114 @@
+"""Setting up a CRM: organizations, brands, stores, operators, events, enrollment codes.
+
+Used by `tillcrm crm ...` commands, the demo data and the tests, so all three build an
+organization the same way.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Connection
+
+from tillcrm.domain import Brand, EventPeriod, Organization, PromotionCategory, Role, Season, Store
+from tillcrm.domain import hash_pin as _hash_pin
+from tillcrm.server.context import hash_token
+from tillcrm.server.tables import (
+    brands,
+    enrollment_codes,
+    events,
+    operators,
+    organizations,
+    promotion_categories,
+    seasons,
+    stores,
+)
+
+__all__ = [
+    "add_brand",
+    "add_event",
+    "add_operator",
+    "add_organization",
+    "add_promotion_category",
+    "add_season",
+    "add_store",
+    "issue_enrollment_code",
+]
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
+ENROLLMENT_CODE_TTL = timedelta(hours=24)
+
+
+def add_organization(conn: Connection, org: Organization) -> Organization:
+    """Create an organization; its kind, scope and points policy are fixed from here on."""
+    conn.execute(organizations.insert().values(**org.model_dump(mode="json")))
+    return org
+
+
+def add_brand(conn: Connection, brand: Brand) -> Brand:
+    """Create a brand (or organization unit) of an organization."""
+    conn.execute(brands.insert().values(**brand.model_dump()))
+    return brand
+
+
+def add_store(conn: Connection, store: Store) -> Store:
+    """Create a store of a brand."""
+    conn.execute(stores.insert().values(**store.model_dump()))
+    return store
+
+
+def add_operator(
+    conn: Connection,
+    *,
+    org_id: str,
+    operator_id: str,
+    code: str,
+    name: str,
+    pin: str,
+    role: Role = Role.CASHIER,
+    badge: str | None = None,
+) -> None:
+    """Create an operator; PIN and badge are stored only as scrypt hashes."""
+    conn.execute(
+        operators.insert().values(
+            id=operator_id,
+            org_id=org_id,
+            code=code,
+            name=name,
+            role=role.value,
+            pin_hash=_hash_pin(pin),
+            badge_hash=_hash_pin(badge) if badge else None,
+            active=True,
+        )
+    )
+
+
+def add_promotion_category(conn: Connection, org_id: str, category: PromotionCategory) -> None:
+    """Create a promotion category of an organization."""
+    conn.execute(promotion_categories.insert().values(org_id=org_id, **category.model_dump()))
+
+
+def add_season(conn: Connection, org_id: str, season: Season) -> None:
+    """Create a season of an organization."""
+    conn.execute(seasons.insert().values(org_id=org_id, **season.model_dump()))
+
+
+def add_event(conn: Connection, org_id: str, event: EventPeriod) -> None:
+    """Create an event of an organization."""
+    conn.execute(events.insert().values(org_id=org_id, **event.model_dump()))
+
+
+def issue_enrollment_code(conn: Connection, store_id: str, *, now: datetime | None = None) -> str:
+    """A one-time code that enrolls one till at `store_id` within 24 hours."""
+    now = now or datetime.now(UTC)
+    code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+    conn.execute(
+        enrollment_codes.insert().values(
+            code_hash=hash_token(code),
+            store_id=store_id,
+            created_at=now,
+            expires_at=now + ENROLLMENT_CODE_TTL,
+        )
+    )
+    return code

@@ -1,0 +1,76 @@
+"""Errors the CRM answers with: always an `ErrorBody` that names the field at fault."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tillcrm.api import ErrorBody, FieldProblem
+
+__all__ = ["ApiError", "Rejection", "install_error_handlers", "problems_of"]
+
+
+class ApiError(Exception):
+    """An HTTP error with a stable code, a sentence and optionally the fields at fault."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, problems: list[FieldProblem] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.problems = problems or []
+
+    @classmethod
+    def not_found(cls, what: str) -> ApiError:
+        """404: also the answer for anything outside the till's scope (no existence leak)."""
+        return cls(404, "not_found", f"{what} not found")
+
+
+class Rejection(Exception):
+    """A business rule refused an op (limit, unknown customer...): stored, and seq advances."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def problems_of(error: ValidationError | RequestValidationError) -> list[FieldProblem]:
+    """One `FieldProblem` per pydantic error, the field as a dotted path without `body.`."""
+    problems = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        if loc and loc[0] in {"body", "query", "path", "header"}:
+            loc = loc[1:]
+        problems.append(FieldProblem(field=".".join(loc) or "(body)", message=item["msg"]))
+    return problems
+
+
+def _body(code: str, detail: str, problems: list[FieldProblem]) -> dict[str, object]:
+    return ErrorBody(detail=detail, code=code, problems=problems).model_dump()
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error, ours or the framework's, answers with an `ErrorBody`."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(_body(exc.code, exc.detail, exc.problems), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = problems_of(exc)
+        detail = "; ".join(f"{p.field}: {p.message}" for p in problems) or "invalid request"
+        return JSONResponse(_body("invalid", detail, problems), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            _body("http_error", str(exc.detail), []),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

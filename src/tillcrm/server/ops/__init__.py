@@ -1,0 +1,28 @@
+"""Op appliers: every write to a customer, whether pushed by a till or made through a REST path,
+is applied by exactly one function registered here, inside one transaction."""
+
+from tillcrm.server.ops.registry import (
+    APPLIERS,
+    Applier,
+    Conflict,
+    OpContext,
+    Outcome,
+    applies,
+    execute_op,
+    payload_hash,
+    stored_result,
+    touch_customer,
+)
+
+__all__ = [
+    "APPLIERS",
+    "Applier",
+    "Conflict",
+    "OpContext",
+    "Outcome",
+    "applies",
+    "execute_op",
+    "payload_hash",
+    "stored_result",
+    "touch_customer",
+]

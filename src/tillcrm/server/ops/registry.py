@@ -1,0 +1,185 @@
+"""The registry of op appliers and the one function that runs an op exactly once.
+
+`execute_op` runs inside the caller's transaction: it applies the op with its registered
+applier, and records the answer in `applied_ops` keyed by the op id. The push path adds seq
+ordering around it; the REST paths call it with `seq=None`. Either way a resent op id gets the
+stored answer, and the same op id with another payload is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tillcrm.api import Op, OpResult, OpStatus, OpType
+from tillcrm.domain import OverrideApproval
+from tillcrm.server.context import Till
+from tillcrm.server.db import next_counter
+from tillcrm.server.errors import ApiError, Rejection
+from tillcrm.server.tables import applied_ops, customers
+
+__all__ = [
+    "APPLIERS",
+    "Applier",
+    "Conflict",
+    "OpContext",
+    "Outcome",
+    "applies",
+    "execute_op",
+    "payload_hash",
+    "stored_result",
+    "touch_customer",
+]
+
+
+@dataclass(frozen=True)
+class OpContext:
+    """Everything an applier may use besides its payload."""
+
+    conn: Connection
+    till: Till
+    op_id: UUID
+    entity_id: UUID
+    operator_id: str
+    base_version: int | None
+    override: OverrideApproval | None
+    offline: bool
+    at: datetime
+    """When the CRM applies the op (never the till's clock)."""
+
+
+@dataclass
+class Outcome:
+    """What an applier did: its result, and a reason when the op applied but needs review."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+    needs_review: str = ""
+
+
+class Conflict(Rejection):
+    """The op was made against an older version of the customer; `current` is the CRM's."""
+
+    def __init__(self, reason: str, current: dict[str, Any]) -> None:
+        super().__init__(reason)
+        self.current = current
+
+
+Applier = Callable[[OpContext, Any], Outcome]
+APPLIERS: dict[OpType, Applier] = {}
+
+
+def applies(op_type: OpType) -> Callable[[Applier], Applier]:
+    """Register the applier of `op_type` (one per type)."""
+
+    def register(func: Applier) -> Applier:
+        if op_type in APPLIERS:
+            raise RuntimeError(f"two appliers for {op_type}")
+        APPLIERS[op_type] = func
+        return func
+
+    return register
+
+
+def payload_hash(op: Op) -> str:
+    """What must be the same for a resend to be a resend: type, customer, payload, override."""
+    material = op.model_dump(
+        mode="json", include={"type", "entity_id", "base_version", "payload", "override"}
+    )
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def stored_result(conn: Connection, op: Op) -> OpResult | None:
+    """The answer already given for this op id, as a duplicate; 422 if its payload differs."""
+    row = conn.execute(sa.select(applied_ops).where(applied_ops.c.op_id == op.op_id)).one_or_none()
+    if row is None:
+        return None
+    if row.payload_hash != payload_hash(op):
+        raise ApiError(
+            422, "op_id_reused", f"op {op.op_id} was already used with a different payload"
+        )
+    return OpResult(
+        op_id=op.op_id,
+        seq=row.seq if row.seq is not None else op.seq,
+        status=OpStatus.DUPLICATE,
+        reason=row.reason,
+        result=row.result,
+    )
+
+
+def touch_customer(ctx: OpContext, *, new_version: bool) -> int:
+    """Mark the customer changed for pull (and bump its version for profile edits).
+
+    Returns the customer's version after the change.
+    """
+    values: dict[str, Any] = {
+        "change_seq": next_counter(ctx.conn, "changes"),
+        "updated_at": ctx.at,
+    }
+    if new_version:
+        values["version"] = customers.c.version + 1
+    version = ctx.conn.execute(
+        customers.update()
+        .where(customers.c.id == ctx.entity_id)
+        .values(**values)
+        .returning(customers.c.version)
+    ).scalar_one()
+    return int(version)
+
+
+def execute_op(conn: Connection, till: Till, op: Op, *, seq: int | None) -> OpResult:
+    """Apply `op` once and record its answer; the caller owns the transaction.
+
+    A business rejection is recorded like a success (so a resend gets the same answer) and
+    does not raise. A payload that does not fit the op type's schema is a rejection too.
+    """
+    ctx = OpContext(
+        conn=conn,
+        till=till,
+        op_id=op.op_id,
+        entity_id=op.entity_id,
+        operator_id=op.operator_id,
+        base_version=op.base_version,
+        override=op.override,
+        offline=op.offline,
+        at=datetime.now(UTC),
+    )
+    status, reason, result = OpStatus.APPLIED, "", {}
+    savepoint = conn.begin_nested()
+    try:
+        outcome = APPLIERS[op.type](ctx, op.typed_payload())
+    except Conflict as exc:
+        savepoint.rollback()
+        status, reason, result = OpStatus.REJECTED, exc.reason, {"current": exc.current}
+    except Rejection as exc:
+        savepoint.rollback()
+        status, reason = OpStatus.REJECTED, exc.reason
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        savepoint.rollback()
+        status, reason = OpStatus.REJECTED, f"invalid payload: {exc}"
+    else:
+        savepoint.commit()
+        result = outcome.result
+        if outcome.needs_review:
+            status, reason = OpStatus.NEEDS_REVIEW, outcome.needs_review
+    conn.execute(
+        applied_ops.insert().values(
+            op_id=op.op_id,
+            till_id=till.id,
+            seq=seq,
+            type=op.type.value,
+            payload_hash=payload_hash(op),
+            status=status.value,
+            reason=reason,
+            result=result,
+            applied_at=ctx.at,
+        )
+    )
+    return OpResult(op_id=op.op_id, seq=op.seq, status=status, reason=reason, result=result)

@@ -1,0 +1,403 @@
+"""The CRM's tables (SQLAlchemy Core). Alembic migrations create them; tests read them directly.
+
+Balances are kept beside their append-only ledgers and changed in the same transaction as the
+ledger row, whose primary key includes the op id: a resent op cannot move a balance twice.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "applied_ops",
+    "audit_log",
+    "authorized_users",
+    "brands",
+    "counters",
+    "customer_registrations",
+    "customers",
+    "enrollment_codes",
+    "events",
+    "identifiers",
+    "metadata",
+    "operators",
+    "organizations",
+    "points_accounts",
+    "points_ledger",
+    "promotion_categories",
+    "seasons",
+    "store_credit_ledger",
+    "stored_value_cards",
+    "stored_value_ledger",
+    "stores",
+    "suites",
+    "till_sync",
+    "tills",
+    "transactions",
+    "visits",
+    "wallet_cards",
+]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = sa.String(64)
+When = sa.DateTime(timezone=True)
+
+
+def _customer_fk() -> sa.Column[object]:
+    return sa.Column("customer_id", sa.Uuid, sa.ForeignKey("customers.id"), nullable=False)
+
+
+organizations = sa.Table(
+    "organizations",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("customer_scope", sa.String(16), nullable=False),
+    sa.Column("points_policy", sa.String(16), nullable=False),
+    sa.Column("parent_id", Id, sa.ForeignKey("organizations.id")),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("point_value", sa.Integer, nullable=False, server_default="1"),
+)
+
+brands = sa.Table(
+    "brands",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+)
+
+stores = sa.Table(
+    "stores",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("brand_id", Id, sa.ForeignKey("brands.id"), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
+)
+
+tills = sa.Table(
+    "tills",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("store_id", Id, sa.ForeignKey("stores.id"), nullable=False),
+    sa.Column("name", sa.String(60), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("enrolled_at", When, nullable=False),
+)
+
+till_sync = sa.Table(
+    "till_sync",
+    metadata,
+    sa.Column("till_id", Id, sa.ForeignKey("tills.id"), primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"),
+)
+"""One row per till, locked by every push so a till's ops apply strictly in seq order."""
+
+enrollment_codes = sa.Table(
+    "enrollment_codes",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("store_id", Id, sa.ForeignKey("stores.id"), nullable=False),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("expires_at", When, nullable=False),
+    sa.Column("used_by_till", Id),
+)
+
+operators = sa.Table(
+    "operators",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("code", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("pin_hash", sa.String(200), nullable=False),
+    sa.Column("badge_hash", sa.String(200)),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.UniqueConstraint("org_id", "code"),
+)
+
+promotion_categories = sa.Table(
+    "promotion_categories",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("discount_percent", sa.Integer, nullable=False),
+    sa.Column("points_per_unit", sa.Integer, nullable=False),
+    sa.Column("credit_limit", sa.BigInteger),
+)
+
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+"""Monotonic counters: `changes` orders customer changes for pull; `customer_number` numbers
+new customers. The row is locked by the writing transaction, so values follow commit order."""
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("brand_id", Id, sa.ForeignKey("brands.id")),
+    sa.Column("customer_number", sa.String(32), nullable=False),
+    sa.Column("first_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("last_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("company", sa.String(200), nullable=False, server_default=""),
+    sa.Column("mobile", sa.String(16)),
+    sa.Column("mobile_rev", sa.String(16)),
+    sa.Column("phone", sa.String(16)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("search_text", sa.String(1200), nullable=False, server_default=""),
+    sa.Column("profile", sa.JSON, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("store_credit_owed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("change_seq", sa.BigInteger, nullable=False),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("updated_at", When, nullable=False),
+    sa.UniqueConstraint("org_id", "customer_number"),
+    sa.Index("ix_customers_org_mobile", "org_id", "mobile"),
+    sa.Index("ix_customers_org_mobile_rev", "org_id", "mobile_rev"),
+    sa.Index("ix_customers_org_change_seq", "org_id", "change_seq"),
+)
+"""`profile` holds the whole `CustomerProfile`; the columns beside it are what is searched and
+filtered on. `search_text` is the lower-cased names, company, email and number, for substring
+search; `mobile_rev` the reversed digits, for last-digits lookup."""
+
+customer_registrations = sa.Table(
+    "customer_registrations",
+    metadata,
+    _customer_fk(),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("label", sa.String(60), nullable=False, server_default=""),
+    sa.Column("status", sa.String(30), nullable=False, server_default=""),
+    sa.Column("marketing_sms", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("custom_fields", sa.JSON, nullable=False),
+    sa.Column("registered_at", When, nullable=False),
+    sa.PrimaryKeyConstraint("customer_id", "org_id"),
+)
+"""Per-organization facts about a customer: the owner's own row, and one per connected child
+where the customer registered (label, status, subscriptions and child-private fields)."""
+
+identifiers = sa.Table(
+    "identifiers",
+    metadata,
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("value", sa.String(128), nullable=False),
+    _customer_fk(),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.PrimaryKeyConstraint("org_id", "kind", "value"),
+    sa.Index("ix_identifiers_customer", "customer_id"),
+)
+
+authorized_users = sa.Table(
+    "authorized_users",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _customer_fk(),
+    sa.Column("first_name", sa.String(200), nullable=False),
+    sa.Column("last_name", sa.String(200), nullable=False),
+    sa.Column("phone", sa.String(16)),
+    sa.Column("allow_invoicing", sa.Boolean, nullable=False),
+    sa.Column("allow_preorders", sa.Boolean, nullable=False),
+    sa.Index("ix_authorized_users_customer", "customer_id"),
+)
+
+points_accounts = sa.Table(
+    "points_accounts",
+    metadata,
+    _customer_fk(),
+    sa.Column("account", Id, nullable=False),
+    sa.Column("balance", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("customer_id", "account"),
+)
+"""`account` is a brand id, or '' for the organization's shared pool."""
+
+points_ledger = sa.Table(
+    "points_ledger",
+    metadata,
+    sa.Column("op_id", sa.Uuid, nullable=False),
+    _customer_fk(),
+    sa.Column("account", Id, nullable=False),
+    sa.Column("delta", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("till_id", Id),
+    sa.Column("at", When, nullable=False),
+    sa.PrimaryKeyConstraint("op_id", "customer_id", "account"),
+    sa.Index("ix_points_ledger_customer", "customer_id", "at"),
+)
+
+seasons = sa.Table(
+    "seasons",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("starts_at", When, nullable=False),
+    sa.Column("ends_at", When, nullable=False),
+    sa.Column("season_id", Id, sa.ForeignKey("seasons.id")),
+)
+
+stored_value_cards = sa.Table(
+    "stored_value_cards",
+    metadata,
+    sa.Column("customer_id", sa.Uuid, sa.ForeignKey("customers.id"), primary_key=True),
+    sa.Column("card_number", sa.String(32), nullable=False, unique=True),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("balance", sa.BigInteger, nullable=False),
+    sa.Column("per_event_limit", sa.BigInteger),
+    sa.Column("reset_after_event", sa.Boolean, nullable=False),
+    sa.Column("per_season_limit", sa.BigInteger),
+)
+
+stored_value_ledger = sa.Table(
+    "stored_value_ledger",
+    metadata,
+    sa.Column("op_id", sa.Uuid, nullable=False),
+    _customer_fk(),
+    sa.Column("delta", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("event_id", Id),
+    sa.Column("season_id", Id),
+    sa.Column("till_id", Id),
+    sa.Column("at", When, nullable=False),
+    sa.PrimaryKeyConstraint("op_id", "customer_id"),
+    sa.Index("ix_stored_value_ledger_customer", "customer_id", "at"),
+)
+
+store_credit_ledger = sa.Table(
+    "store_credit_ledger",
+    metadata,
+    sa.Column("op_id", sa.Uuid, nullable=False),
+    _customer_fk(),
+    sa.Column("delta", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("authorized_user_id", sa.Uuid),
+    sa.Column("till_id", Id),
+    sa.Column("at", When, nullable=False),
+    sa.PrimaryKeyConstraint("op_id", "customer_id"),
+)
+"""Positive `delta` is a charge (debt grows), negative a payment."""
+
+wallet_cards = sa.Table(
+    "wallet_cards",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _customer_fk(),
+    sa.Column("brand", sa.String(20), nullable=False),
+    sa.Column("last4", sa.String(4), nullable=False),
+    sa.Column("exp_month", sa.Integer, nullable=False),
+    sa.Column("exp_year", sa.Integer, nullable=False),
+    sa.Column("token", sa.String(128), nullable=False),
+    sa.Column("label", sa.String(60), nullable=False, server_default=""),
+    sa.Column("created_at", When, nullable=False),
+    sa.Index("ix_wallet_cards_customer", "customer_id"),
+)
+"""Processor tokens and what may be shown; the card number is never stored."""
+
+suites = sa.Table(
+    "suites",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _customer_fk(),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("event_name", sa.String(120), nullable=False),
+    sa.Column("starts_at", When, nullable=False),
+    sa.Column("ends_at", When, nullable=False),
+    sa.Index("ix_suites_customer", "customer_id"),
+)
+
+visits = sa.Table(
+    "visits",
+    metadata,
+    sa.Column("op_id", sa.Uuid, primary_key=True),
+    _customer_fk(),
+    sa.Column("till_id", Id, nullable=False),
+    sa.Column("store_id", Id, nullable=False),
+    sa.Column("operator_id", Id),
+    sa.Column("method", sa.String(16)),
+    sa.Column("at", When, nullable=False),
+    sa.Index("ix_visits_customer", "customer_id", "at"),
+)
+
+transactions = sa.Table(
+    "transactions",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("number", sa.String(32), nullable=False, unique=True),
+    _customer_fk(),
+    sa.Column("org_id", Id, nullable=False),
+    sa.Column("brand_id", Id, nullable=False),
+    sa.Column("store_id", Id, nullable=False),
+    sa.Column("till_id", Id, nullable=False),
+    sa.Column("operator_id", Id),
+    sa.Column("at", When, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("lines", sa.JSON, nullable=False),
+    sa.Column("tenders", sa.JSON, nullable=False),
+    sa.Column("points_earned", sa.BigInteger, nullable=False),
+    sa.Column("points_redeemed", sa.BigInteger, nullable=False),
+    sa.Column("op_id", sa.Uuid, nullable=False, unique=True),
+    sa.Index("ix_transactions_customer_at", "customer_id", "at"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", When, nullable=False),
+    sa.Column("org_id", Id, nullable=False),
+    sa.Column("till_id", Id),
+    sa.Column("operator_id", Id),
+    sa.Column("approver_id", Id),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("customer_id", sa.Uuid),
+    sa.Column("op_id", sa.Uuid),
+    sa.Column("change_request_id", sa.String(64)),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    sa.Index("ix_audit_log_customer", "customer_id", "at"),
+)
+
+applied_ops = sa.Table(
+    "applied_ops",
+    metadata,
+    sa.Column("op_id", sa.Uuid, primary_key=True),
+    sa.Column("till_id", Id, nullable=False),
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("payload_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Column("applied_at", When, nullable=False),
+    sa.UniqueConstraint("till_id", "seq"),
+)
+"""Every op the CRM has answered, with its answer: the idempotency record. `seq` is null for
+writes made through the REST paths, which carry an op id but no outbox seq."""
