@@ -1,0 +1,211 @@
+"""Opening the till's database: durability settings, schema migrations, write transactions.
+
+The connection runs in autocommit mode (`isolation_level=None`) and every write is an explicit
+`BEGIN IMMEDIATE ... COMMIT`, so the write lock is taken up front (no deadlock upgrading a read
+lock) and a commit is a real fsync (`synchronous=FULL`): once `write()` returns, a power cut
+cannot lose the op.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["SCHEMA_VERSION", "Params", "TillDatabase", "open_database"]
+
+Params = tuple[object, ...] | dict[str, object]
+
+_MIGRATIONS: list[str] = [
+    # 1: the first schema.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    CREATE TABLE customers (
+        id TEXT PRIMARY KEY,
+        customer_number TEXT NOT NULL,
+        first_name TEXT NOT NULL,
+        last_name TEXT NOT NULL,
+        company TEXT NOT NULL,
+        email TEXT,
+        mobile TEXT,
+        mobile_rev TEXT,
+        phone TEXT,
+        active INTEGER NOT NULL,
+        points INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        synced_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX customers_mobile ON customers (mobile);
+    CREATE INDEX customers_mobile_rev ON customers (mobile_rev);
+    CREATE INDEX customers_phone ON customers (phone);
+    CREATE INDEX customers_number ON customers (customer_number);
+
+    CREATE TABLE customer_search (
+        rowid INTEGER PRIMARY KEY,
+        customer_id TEXT NOT NULL UNIQUE
+    );
+    CREATE VIRTUAL TABLE customer_text USING fts5(
+        name, email, company, number, tokenize = 'trigram'
+    );
+
+    CREATE TABLE identifiers (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        PRIMARY KEY (kind, value)
+    ) WITHOUT ROWID;
+    CREATE INDEX identifiers_customer ON identifiers (customer_id);
+
+    CREATE TABLE accounts (
+        customer_id TEXT NOT NULL,
+        account TEXT NOT NULL,
+        balance INTEGER NOT NULL,
+        read_at TEXT NOT NULL,
+        PRIMARY KEY (customer_id, account)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE history (
+        id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX history_customer ON history (customer_id, at);
+
+    CREATE TABLE operators (
+        id TEXT PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        record TEXT NOT NULL,
+        failed_attempts INTEGER NOT NULL DEFAULT 0,
+        locked_until REAL
+    );
+
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY,
+        op_id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        base_version INTEGER,
+        payload TEXT NOT NULL,
+        local_ts TEXT NOT NULL,
+        operator_id TEXT NOT NULL,
+        override TEXT,
+        offline INTEGER NOT NULL,
+        debit INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        result TEXT,
+        acked_at TEXT
+    );
+    CREATE INDEX outbox_state ON outbox (state, seq);
+
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        operator_id TEXT,
+        approver_id TEXT,
+        action TEXT NOT NULL,
+        customer_id TEXT,
+        op_id TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    """,
+]
+"""Schema migrations by `user_version`: entry i brings version i to i + 1. Append, never edit."""
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+class TillDatabase:
+    """The till's SQLite connection, shared by the UI's workers and the sync engine.
+
+    One connection keeps the page cache warm for the scan path; a lock serializes its use
+    across threads (sqlite3 connections must not be used by two threads at once).
+    """
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.connection = connection
+        self.path = path
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One durable write transaction: committed (and fsynced) when the block ends."""
+        with self._lock:
+            conn = self.connection
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def read(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """All rows of one query."""
+        with self._lock:
+            return self.connection.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        """Close the connection (a checkpoint folds the WAL back into the database)."""
+        with self._lock:
+            self.connection.close()
+
+
+def _create_private(path: Path) -> None:
+    """Create the file readable by this user only before SQLite opens it (customer data)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    path.chmod(0o600)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the till database is schema {version}, newer than this tillcrm ({SCHEMA_VERSION}); "
+            "upgrade tillcrm"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(_MIGRATIONS[number]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit behind our back)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return [s for s in statements if s]
+
+
+def open_database(path: Path) -> TillDatabase:
+    """Open (creating and migrating as needed) the till database at `path`, mode 0600."""
+    _create_private(path)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    _migrate(conn)
+    return TillDatabase(conn, path)
