@@ -1,0 +1,30 @@
+"""The till's client for the CRM's HTTP API v1: typed calls, typed errors, the token store."""
+
+from tillcrm.crm._client import CrmClient, Health
+from tillcrm.crm._errors import (
+    CrmConflict,
+    CrmError,
+    CrmGone,
+    CrmNotFound,
+    CrmRejected,
+    CrmUnauthorized,
+    CrmUnavailable,
+)
+from tillcrm.crm._token import KEYRING_SERVICE, TOKEN_ENV, NoTokenError, load_token, store_token
+
+__all__ = [
+    "KEYRING_SERVICE",
+    "TOKEN_ENV",
+    "CrmClient",
+    "CrmConflict",
+    "CrmError",
+    "CrmGone",
+    "CrmNotFound",
+    "CrmRejected",
+    "CrmUnauthorized",
+    "CrmUnavailable",
+    "Health",
+    "NoTokenError",
+    "load_token",
+    "store_token",
+]

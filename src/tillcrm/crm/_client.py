@@ -1,0 +1,206 @@
+"""`CrmClient`: the till's one way to talk to the CRM's API v1.
+
+Every call has explicit connect and read timeouts and verifies TLS; every failure becomes one
+of the typed errors of `tillcrm.crm._errors`, so callers never see httpx exceptions.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+from uuid import UUID
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from tillcrm.api import (
+    API_PREFIX,
+    CustomerOut,
+    CustomerSummary,
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+    IdentifyResult,
+    Op,
+    Page,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    TillContext,
+)
+from tillcrm.crm._errors import (
+    CrmConflict,
+    CrmError,
+    CrmGone,
+    CrmNotFound,
+    CrmRejected,
+    CrmUnauthorized,
+    CrmUnavailable,
+)
+from tillcrm.domain import IdentifierKind, Operator
+
+__all__ = ["CrmClient", "Health"]
+
+M = TypeVar("M")
+
+
+class Health(BaseModel):
+    """`GET /v1/health`: the CRM's clock, for the doctor's clock-offset check."""
+
+    status: str
+    time: datetime
+
+
+class CrmClient:
+    """An async client for one CRM, acting as one till (or as nobody, to enroll)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        ca_bundle: Path | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + API_PREFIX,
+            headers=headers,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            verify=str(ca_bundle) if ca_bundle else True,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> CrmClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # -- tills -------------------------------------------------------------------------------
+
+    async def health(self) -> Health:
+        """The CRM's status and clock; needs no token."""
+        return await self._call("GET", "/health", Health)
+
+    async def enroll(self, code: str, name: str) -> EnrollResponse:
+        """Exchange a one-time enrollment code for this till's token and context."""
+        body = EnrollRequest(code=code, name=name)
+        return await self._call("POST", "/tills/enroll", EnrollResponse, json=_dump(body))
+
+    async def me(self) -> TillContext:
+        """Where this till stands: organization, brand, store."""
+        return await self._call("GET", "/tills/me", TillContext)
+
+    async def operators(self) -> list[Operator]:
+        """The operators who may log in at this till, with PIN hashes for offline login."""
+        return await self._call("GET", "/operators", list[Operator])
+
+    # -- customers ---------------------------------------------------------------------------
+
+    async def identify(self, kind: IdentifierKind, value: str) -> IdentifyResult:
+        """The customer a card, tag or phone number belongs to."""
+        params = {"kind": kind.value, "value": value}
+        return await self._call("GET", "/identify", IdentifyResult, params=params)
+
+    async def search(
+        self, query: str, *, inactive: bool = False, limit: int = 50, offset: int = 0
+    ) -> Page[CustomerSummary]:
+        """Customers matching a phone, name, email or customer number."""
+        params = {"q": query, "inactive": inactive, "limit": limit, "offset": offset}
+        return await self._call("GET", "/customers", Page[CustomerSummary], params=params)
+
+    async def customer(self, customer_id: UUID) -> CustomerOut:
+        """One customer as this till may see them."""
+        return await self._call("GET", f"/customers/{customer_id}", CustomerOut)
+
+    # -- sync --------------------------------------------------------------------------------
+
+    async def push(self, ops: list[Op]) -> PushResponse:
+        """Send outbox ops in seq order; the answer has one result per processed op."""
+        body = PushRequest(ops=ops)
+        return await self._call("POST", "/sync/push", PushResponse, json=_dump(body))
+
+    async def pull(self, cursor: str | None, *, limit: int) -> PullResponse:
+        """Customers changed in this till's scope since `cursor` (None: the whole scope)."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return await self._call("GET", "/sync/pull", PullResponse, params=params)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _call(self, method: str, path: str, shape: type[M], **kwargs: Any) -> M:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise CrmUnavailable(f"the CRM did not answer in time ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise CrmUnavailable(f"cannot reach the CRM at {self._http.base_url}: {exc}") from exc
+        if response.is_success:
+            try:
+                return TypeAdapter(shape).validate_json(response.content)
+            except ValidationError as exc:
+                raise CrmError(f"the CRM answered {path} with an unexpected body") from exc
+        raise _error_of(response)
+
+
+def _dump(body: BaseModel) -> Any:
+    return body.model_dump(mode="json", exclude_none=True)
+
+
+def _error_of(response: httpx.Response) -> CrmError:
+    """The typed error for a non-2xx answer (whose body is an `ErrorBody` from our CRM)."""
+    status = response.status_code
+    raw: dict[str, Any] = {}
+    try:
+        raw = response.json()
+        body = ErrorBody.model_validate(raw)
+    except (ValueError, ValidationError):
+        body = ErrorBody(detail=response.reason_phrase or f"HTTP {status}", code="http_error")
+    if status == 401:
+        return CrmUnauthorized(f"till not authorized: {body.detail}", code=body.code, status=status)
+    if status == 404:
+        return CrmNotFound(body.detail, code=body.code, status=status)
+    if status == 410:
+        return CrmGone(body.detail, code=body.code, status=status)
+    if status == 409:
+        current = raw.get("current") if isinstance(raw.get("current"), dict) else None
+        return CrmConflict(body.detail, code=body.code, current=current)
+    if status == 429 or status >= 500:
+        return CrmUnavailable(
+            f"the CRM is unavailable (HTTP {status}): {body.detail}",
+            status=status,
+            retry_after=_retry_after(response.headers.get("Retry-After")),
+        )
+    return CrmRejected(
+        body.detail, code=body.code, status=status, fields=[p.field for p in body.problems]
+    )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds from now, whether given as seconds or as an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,29 @@
+"""Fixtures shared by the till-side tests: one reference CRM on loopback, on SQLite.
+
+The CRM's own tests (tests/server) run it on every database kind; the till only needs one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.crm_server import RunningCrm, fresh_database, serve_crm
+from tests.support.world import World, build_world
+
+
+@pytest.fixture(scope="module")
+def loopback_crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCrm]:
+    """A CRM on loopback with a fresh SQLite database, shared by one test module."""
+    with (
+        fresh_database("sqlite", tmp_path_factory.mktemp("crm")) as db_url,
+        serve_crm(db_url) as running,
+    ):
+        yield running
+
+
+@pytest.fixture(scope="module")
+def loopback_world(loopback_crm: RunningCrm) -> World:
+    """The organizations, tills and operators of `tests.support.world` on `loopback_crm`."""
+    return build_world(loopback_crm)
