@@ -1,0 +1,89 @@
+"""Offline login from the cached operators: PIN, badge, wrong-PIN lockout that survives a
+restart of the till."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tillcrm.domain import Operator, Role, hash_pin
+from tillcrm.local.db import open_database
+from tillcrm.local.operators import LoginRefusal, LoginRefused, OperatorStore, PinPolicy
+
+CASHIER = Operator(id="op-1", code="100", name="Cass", pin_hash=hash_pin("1111"))
+SUPERVISOR = Operator(
+    id="op-9",
+    code="900",
+    name="Sue",
+    role=Role.SUPERVISOR,
+    pin_hash=hash_pin("9999"),
+    badge_hash=hash_pin("SUPBADGE01"),
+)
+POLICY = PinPolicy(max_attempts=3, lockout_seconds=600)
+
+
+def _store(path: Path) -> OperatorStore:
+    return OperatorStore(open_database(path), POLICY)
+
+
+def test_the_right_pin_logs_in(tmp_path: Path) -> None:
+    store = _store(tmp_path / "till.sqlite3")
+    store.replace_all([CASHIER, SUPERVISOR])
+    assert store.check_pin(" 100 ", "1111", now=0) == CASHIER
+    assert store.check_badge("SUPBADGE01") == SUPERVISOR
+
+
+@pytest.mark.parametrize(
+    ("code", "pin", "reason"),
+    [("555", "1111", LoginRefusal.UNKNOWN), ("100", "2222", LoginRefusal.WRONG_PIN)],
+)
+def test_a_wrong_code_or_pin_is_refused(
+    tmp_path: Path, code: str, pin: str, reason: LoginRefusal
+) -> None:
+    store = _store(tmp_path / "till.sqlite3")
+    store.replace_all([CASHIER])
+    with pytest.raises(LoginRefused) as refused:
+        store.check_pin(code, pin, now=0)
+    assert refused.value.reason is reason
+
+
+def test_wrong_pins_lock_the_operator_even_across_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "till.sqlite3"
+    store = _store(path)
+    store.replace_all([CASHIER])
+    for left in (2, 1):
+        with pytest.raises(LoginRefused, match=f"{left} attempt"):
+            store.check_pin("100", "0000", now=10)
+    with pytest.raises(LoginRefused) as locked:
+        store.check_pin("100", "0000", now=10)
+    assert locked.value.reason is LoginRefusal.LOCKED
+    assert locked.value.locked_until == 610
+
+    restarted = _store(path)
+    with pytest.raises(LoginRefused, match="locked"):
+        restarted.check_pin("100", "1111", now=600)
+    assert restarted.check_pin("100", "1111", now=611) == CASHIER
+
+
+def test_a_right_pin_resets_the_count(tmp_path: Path) -> None:
+    store = _store(tmp_path / "till.sqlite3")
+    store.replace_all([CASHIER])
+    for _ in range(2):
+        with pytest.raises(LoginRefused):
+            store.check_pin("100", "0000", now=0)
+    store.check_pin("100", "1111", now=0)
+    with pytest.raises(LoginRefused, match="2 attempts left"):
+        store.check_pin("100", "0000", now=0)
+
+
+def test_a_refresh_drops_operators_the_crm_no_longer_lists(tmp_path: Path) -> None:
+    store = _store(tmp_path / "till.sqlite3")
+    store.replace_all([CASHIER, SUPERVISOR])
+    store.replace_all([SUPERVISOR.model_copy(update={"active": False})])
+    assert store.count() == 1
+    with pytest.raises(LoginRefused) as refused:
+        store.check_pin("900", "9999", now=0)
+    assert refused.value.reason is LoginRefusal.INACTIVE
+    with pytest.raises(LoginRefused, match="badge"):
+        store.check_badge("NOT-A-BADGE")
