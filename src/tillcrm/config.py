@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
+import tomlkit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -35,9 +36,11 @@ __all__ = [
     "Settings",
     "SyncSettings",
     "TillSettings",
+    "config_path",
     "default_config_path",
     "default_data_dir",
     "load_settings",
+    "save_registration",
 ]
 
 APP_NAME = "tillcrm"
@@ -232,7 +235,8 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def _config_path(explicit: Path | None) -> Path:
+def config_path(explicit: Path | None) -> Path:
+    """The config file in use: `--config`, else `$TILLCRM_CONFIG`, else the per-user file."""
     if explicit is not None:
         return explicit
     from_env = os.environ.get("TILLCRM_CONFIG")
@@ -253,7 +257,7 @@ def load_settings(path: Path | None = None, *, required: bool = False) -> Settin
     A missing file is fine for the defaults unless `required` (an explicit `--config` must exist).
     Raises `ConfigError` with one line per problem: `FILE: KEY: what is expected`.
     """
-    source = _config_path(path)
+    source = config_path(path)
     explicit = path is not None or "TILLCRM_CONFIG" in os.environ
     data: dict[str, object] = {}
     if source.exists():
@@ -271,3 +275,21 @@ def load_settings(path: Path | None = None, *, required: bool = False) -> Settin
             key = ".".join(str(part) for part in error["loc"]) or "(top level)"
             problems.append(f"{source}: {key}: {_describe(error['type'], error['msg'])}")
         raise ConfigError(problems) from exc
+
+
+def save_registration(path: Path, *, till_id: str, till_name: str, crm_url: str) -> None:
+    """Write the till's identity and CRM URL into the config file, keeping its comments.
+
+    tomlkit edits the document in place, so an installer's notes in the file survive.
+    The token is never written here: it goes to the keyring.
+    """
+    document = tomlkit.parse(path.read_text()) if path.exists() else tomlkit.document()
+    for table, values in (("till", {"id": till_id, "name": till_name}), ("crm", {"url": crm_url})):
+        section = document.get(table)
+        if section is None:
+            section = tomlkit.table()
+            document[table] = section
+        for key, value in values.items():
+            section[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomlkit.dumps(document))

@@ -9,11 +9,10 @@ from email.utils import format_datetime
 from uuid import uuid4
 
 import httpx
-import keyring
 import pytest
-from keyring.backends.fail import Keyring as FailKeyring
 
 from tests.support.crm_server import RunningCrm, free_port
+from tests.support.memory_keyring import no_keyring
 from tests.support.world import SUPERVISOR_PIN, World
 from tillcrm.crm import (
     CrmClient,
@@ -128,10 +127,5 @@ def test_without_a_keyring_backend_the_message_names_the_fix(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("TILLCRM_TOKEN", raising=False)
-    previous = keyring.get_keyring()
-    keyring.set_keyring(FailKeyring())
-    try:
-        with pytest.raises(NoTokenError, match="TILLCRM_TOKEN"):
-            load_token("till-1")
-    finally:
-        keyring.set_keyring(previous)
+    with no_keyring(), pytest.raises(NoTokenError, match="TILLCRM_TOKEN"):
+        load_token("till-1")

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import click
 
 from tillcrm.cli._context import CliContext, pass_cli
-from tillcrm.config import default_config_path
+from tillcrm.config import config_path
 
 __all__ = ["config"]
 
@@ -23,5 +20,5 @@ def config() -> None:
 def check(cli: CliContext) -> None:
     """Load the config; print each problem on its own line and exit 2, or say OK."""
     settings = cli.settings
-    path = cli.config_path or Path(os.environ.get("TILLCRM_CONFIG") or default_config_path())
+    path = config_path(cli.config_path)
     click.echo(f"{path}: OK ({len(settings.devices)} device(s), CRM {settings.crm.url})")

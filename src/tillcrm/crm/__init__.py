@@ -10,7 +10,14 @@ from tillcrm.crm._errors import (
     CrmUnauthorized,
     CrmUnavailable,
 )
-from tillcrm.crm._token import KEYRING_SERVICE, TOKEN_ENV, NoTokenError, load_token, store_token
+from tillcrm.crm._token import (
+    KEYRING_SERVICE,
+    TOKEN_ENV,
+    NoTokenError,
+    keyring_problem,
+    load_token,
+    store_token,
+)
 
 __all__ = [
     "KEYRING_SERVICE",
@@ -25,6 +32,7 @@ __all__ = [
     "CrmUnavailable",
     "Health",
     "NoTokenError",
+    "keyring_problem",
     "load_token",
     "store_token",
 ]

@@ -11,7 +11,14 @@ import os
 import keyring
 import keyring.errors
 
-__all__ = ["KEYRING_SERVICE", "TOKEN_ENV", "NoTokenError", "load_token", "store_token"]
+__all__ = [
+    "KEYRING_SERVICE",
+    "TOKEN_ENV",
+    "NoTokenError",
+    "keyring_problem",
+    "load_token",
+    "store_token",
+]
 
 KEYRING_SERVICE = "tillcrm"
 TOKEN_ENV = "TILLCRM_TOKEN"  # noqa: S105 (the variable's name, not a secret)
@@ -52,3 +59,12 @@ def store_token(till_id: str, token: str) -> None:
         keyring.set_password(KEYRING_SERVICE, till_id, token)
     except keyring.errors.KeyringError as exc:
         raise NoTokenError(_NO_BACKEND_FIX) from exc
+
+
+def keyring_problem() -> str | None:
+    """Why the keyring cannot hold a token here (naming the fix), or None when it can."""
+    try:
+        keyring.get_password(KEYRING_SERVICE, "tillcrm-probe")
+    except keyring.errors.KeyringError:
+        return _NO_BACKEND_FIX
+    return None
