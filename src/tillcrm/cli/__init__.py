@@ -14,6 +14,7 @@ from tillcrm import __version__
 from tillcrm.cli._context import pass_config
 from tillcrm.cli.config_cmd import config
 from tillcrm.cli.crm import crm
+from tillcrm.cli.devices import devices
 from tillcrm.cli.register import register
 
 __all__ = ["main"]
@@ -36,4 +37,5 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 
 main.add_command(config)
 main.add_command(crm)
+main.add_command(devices)
 main.add_command(register)
