@@ -4,6 +4,7 @@ real server cannot produce (timeouts, 429 with Retry-After, a garbage body) thro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from uuid import uuid4
@@ -71,14 +72,20 @@ def _answering(response: httpx.Response) -> httpx.MockTransport:
     return httpx.MockTransport(lambda request: response)
 
 
+def _http_date_in(seconds: int) -> str:
+    return format_datetime(datetime.now(UTC) + timedelta(seconds=seconds), usegmt=True)
+
+
 @pytest.mark.parametrize(
     ("retry_after", "floor"),
-    [("7", 7.0), (format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True), 55.0)],
+    [(lambda: "7", 7.0), (lambda: _http_date_in(60), 55.0)],
+    ids=["seconds", "http-date"],
 )
 async def test_429_is_unavailable_with_the_retry_after_floor(
-    retry_after: str, floor: float
+    retry_after: Callable[[], str], floor: float
 ) -> None:
-    busy = httpx.Response(429, headers={"Retry-After": retry_after}, json={})
+    # The HTTP date is made when the test runs, not at collection: the suite may take minutes.
+    busy = httpx.Response(429, headers={"Retry-After": retry_after()}, json={})
     async with CrmClient("http://crm.invalid", transport=_answering(busy)) as client:
         with pytest.raises(CrmUnavailable) as caught:
             await client.health()
