@@ -1,10 +1,15 @@
 """CRM HTTP API v1 wire schemas, shared by the till's client and the reference CRM service."""
 
 from tillcrm.api.accounts import (
+    AuthorizedUserNew,
+    CardReveal,
     LoyaltyOut,
+    RevealRequest,
     StoreCreditOut,
+    StoredValueLoadRequest,
     StoredValueOut,
     SuiteOut,
+    SuitesOut,
     WalletAdd,
     WalletCardOut,
     WalletUpdate,
@@ -18,8 +23,11 @@ from tillcrm.api.customers import (
     CustomerSummary,
     IdentifyResult,
     PointsBalance,
+    Receipt,
+    TransactionSummary,
 )
 from tillcrm.api.sync import (
+    ACCOUNT_TENDERS,
     MAX_BATCH,
     PAYLOADS,
     AuthorizedUserAdd,
@@ -44,12 +52,15 @@ from tillcrm.api.sync import (
 from tillcrm.api.tills import EnrollRequest, EnrollResponse, TillContext
 
 __all__ = [
+    "ACCOUNT_TENDERS",
     "API_PREFIX",
     "MAX_BATCH",
     "PAYLOADS",
     "AccountBalances",
     "AuthorizedUserAdd",
+    "AuthorizedUserNew",
     "AuthorizedUserRemove",
+    "CardReveal",
     "CustomerCreate",
     "CustomerCreatePayload",
     "CustomerOut",
@@ -73,14 +84,19 @@ __all__ = [
     "PullResponse",
     "PushRequest",
     "PushResponse",
+    "Receipt",
+    "RevealRequest",
     "SaleLineTender",
     "SalePayload",
     "StoreCreditOut",
     "StoreCreditPayment",
     "StoredValueLoad",
+    "StoredValueLoadRequest",
     "StoredValueOut",
     "SuiteOut",
+    "SuitesOut",
     "TillContext",
+    "TransactionSummary",
     "VisitPayload",
     "WalletAdd",
     "WalletCardOut",

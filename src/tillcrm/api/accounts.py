@@ -8,13 +8,19 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, SecretStr
 
-from tillcrm.domain import EventPeriod, LedgerEntry, Season, Suite, SuiteStatus
+from tillcrm.api.customers import PointsBalance
+from tillcrm.domain import EventPeriod, LedgerEntry, OverrideApproval, Season, Suite, SuiteStatus
 
 __all__ = [
+    "AuthorizedUserNew",
+    "CardReveal",
     "LoyaltyOut",
+    "RevealRequest",
     "StoreCreditOut",
+    "StoredValueLoadRequest",
     "StoredValueOut",
     "SuiteOut",
+    "SuitesOut",
     "WalletAdd",
     "WalletCardOut",
     "WalletUpdate",
@@ -24,9 +30,10 @@ __all__ = [
 class LoyaltyOut(BaseModel):
     """Points balances as the policy gives them, and the ledger."""
 
-    accounts: list[dict[str, int | str | None]]
-    """`{"brand_id": ..., "balance": ...}` per account the till may see."""
+    accounts: list[PointsBalance]
+    """Each account the till may see under the organization's points policy."""
     ledger: list[LedgerEntry]
+    """Newest first, for the accounts shown."""
 
 
 class StoredValueOut(BaseModel):
@@ -51,6 +58,9 @@ class StoreCreditOut(BaseModel):
     limit: int
     owed: int
     available: int
+    currency: str
+    ledger: list[LedgerEntry] = []
+    """Charges (positive) and payments (negative), newest first."""
 
 
 class WalletAdd(BaseModel):
@@ -86,3 +96,40 @@ class SuiteOut(BaseModel):
 
     suite: Suite
     status: SuiteStatus
+
+
+class SuitesOut(BaseModel):
+    """A customer's suites grouped by where they stand now."""
+
+    ongoing: list[SuiteOut]
+    upcoming: list[SuiteOut]
+    closed: list[SuiteOut]
+
+
+class StoredValueLoadRequest(BaseModel):
+    """Money to add to the customer's stored-value card, in minor units (online only)."""
+
+    amount: Annotated[int, Field(gt=0, le=100_000_000)]
+
+
+class RevealRequest(BaseModel):
+    """Show the full stored-value card number: only with a supervisor's approval."""
+
+    override: OverrideApproval
+
+
+class CardReveal(BaseModel):
+    """The full stored-value card number, once, for the approved action."""
+
+    card_number: str
+
+
+class AuthorizedUserNew(BaseModel):
+    """A person to authorize; the id may be made by the till."""
+
+    id: UUID | None = None
+    first_name: Annotated[str, Field(min_length=1, max_length=200)]
+    last_name: Annotated[str, Field(max_length=200)] = ""
+    phone: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")] | None = None
+    allow_invoicing: bool = False
+    allow_preorders: bool = False

@@ -8,7 +8,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from tillcrm.domain import AuthorizedUser, CustomerProfile, Identifier, IdentifierKind
+from tillcrm.domain import (
+    AuthorizedUser,
+    CustomerProfile,
+    Identifier,
+    IdentifierKind,
+    Store,
+    Tender,
+    TransactionLine,
+)
 
 __all__ = [
     "AccountBalances",
@@ -18,6 +26,8 @@ __all__ = [
     "CustomerSummary",
     "IdentifyResult",
     "PointsBalance",
+    "Receipt",
+    "TransactionSummary",
 ]
 
 
@@ -94,3 +104,33 @@ class CustomerPatch(BaseModel):
     base_version: Annotated[int, Field(ge=1)]
     changes: dict[str, Any]
     """Top-level `CustomerProfile` fields and their new values."""
+
+
+class TransactionSummary(BaseModel):
+    """A row of the purchase history: when, where, how much, and the points it moved."""
+
+    id: UUID
+    number: str
+    at: datetime
+    brand_id: str
+    store_id: str
+    till_id: str
+    currency: str
+    total: int
+    """Minor units."""
+    points_earned: int
+    points_redeemed: int
+
+
+class Receipt(TransactionSummary):
+    """One transaction as printed: lines, tenders and who rang it up where."""
+
+    customer_id: UUID
+    lines: list[TransactionLine]
+    tenders: list[Tender]
+    store: Store
+    till_name: str
+    operator_id: str | None
+    operator_name: str | None
+    go_green: bool
+    """The customer asked for no printed receipts: show it, do not reprint it."""

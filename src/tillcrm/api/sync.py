@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from itertools import pairwise
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from tillcrm.domain import (
 )
 
 __all__ = [
+    "ACCOUNT_TENDERS",
     "MAX_BATCH",
     "PAYLOADS",
     "AuthorizedUserAdd",
@@ -49,6 +51,8 @@ __all__ = [
 ]
 
 MAX_BATCH = 1000
+ACCOUNT_TENDERS = frozenset({TenderKind.POINTS, TenderKind.STORED_VALUE, TenderKind.STORE_CREDIT})
+"""Tenders that charge the customer's own accounts (and so fall under their limits)."""
 Amount = Annotated[int, Field(gt=0, le=100_000_000)]
 
 
@@ -106,6 +110,12 @@ class SalePayload(BaseModel):
     """Who charged the house account, when not the customer."""
     event_id: str | None = None
     """The event the till is selling for (per-event stored-value limits)."""
+
+    @property
+    def account_charge(self) -> int:
+        """What the sale charges to the customer's accounts: the amount a supervisor's
+        override of the sale (kind `sale`) is bound to."""
+        return sum(t.amount for t in self.tenders if t.kind in ACCOUNT_TENDERS)
 
 
 class PointsRedeem(BaseModel):
@@ -194,6 +204,11 @@ class PushRequest(BaseModel):
         missing = [i for i, op in enumerate(self.ops) if op.seq is None]
         if missing:
             raise ValueError(f"ops {missing} have no seq: every pushed op needs one")
+        seqs = [op.seq or 0 for op in self.ops]
+        if any(later <= earlier for earlier, later in pairwise(seqs)):
+            raise ValueError("ops must be in strictly increasing seq order")
+        if len({op.op_id for op in self.ops}) != len(self.ops):
+            raise ValueError("an op id appears twice in one batch")
         return self
 
 

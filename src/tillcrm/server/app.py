@@ -16,7 +16,7 @@ from tillcrm.api import API_PREFIX, ErrorBody
 from tillcrm.server.db import create_db_engine
 from tillcrm.server.errors import install_error_handlers
 from tillcrm.server.migrate import upgrade
-from tillcrm.server.routes import tills
+from tillcrm.server.routes import accounts, customers, sync, tills
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -48,6 +48,6 @@ def create_app(db_url: str, *, migrate: bool = True) -> FastAPI:
             return JSONResponse(body.model_dump(), status_code=413)
         return await call_next(request)
 
-    for router in (tills.router,):
+    for router in (tills.router, customers.router, accounts.router, sync.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

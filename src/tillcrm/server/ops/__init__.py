@@ -1,6 +1,7 @@
 """Op appliers: every write to a customer, whether pushed by a till or made through a REST path,
 is applied by exactly one function registered here, inside one transaction."""
 
+from tillcrm.server.ops import accounts, customers, sales, visits  # register their appliers
 from tillcrm.server.ops.registry import (
     APPLIERS,
     Applier,
@@ -12,6 +13,7 @@ from tillcrm.server.ops.registry import (
     payload_hash,
     stored_result,
     touch_customer,
+    visible_customer,
 )
 
 __all__ = [
@@ -20,9 +22,14 @@ __all__ = [
     "Conflict",
     "OpContext",
     "Outcome",
+    "accounts",
     "applies",
+    "customers",
     "execute_op",
     "payload_hash",
+    "sales",
     "stored_result",
     "touch_customer",
+    "visible_customer",
+    "visits",
 ]

@@ -17,13 +17,14 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from tillcrm.api import Op, OpResult, OpStatus, OpType
 from tillcrm.domain import OverrideApproval
 from tillcrm.server.context import Till
 from tillcrm.server.db import next_counter
 from tillcrm.server.errors import ApiError, Rejection
+from tillcrm.server.scope import visible_to
 from tillcrm.server.tables import applied_ops, customers
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "payload_hash",
     "stored_result",
     "touch_customer",
+    "visible_customer",
 ]
 
 
@@ -54,6 +56,8 @@ class OpContext:
     offline: bool
     at: datetime
     """When the CRM applies the op (never the till's clock)."""
+    local_ts: datetime
+    """When the till says it happened: shown on receipts, never used for ordering or limits."""
 
 
 @dataclass
@@ -114,6 +118,23 @@ def stored_result(conn: Connection, op: Op) -> OpResult | None:
     )
 
 
+def visible_customer(ctx: OpContext) -> Row[Any]:
+    """The op's customer, row-locked until the op commits; a rejection when the till may not
+    see it. Out of scope reads exactly like absent, so a rejection never reveals a customer.
+
+    The lock (a no-op on SQLite, whose writers are already serialized) keeps two tills from
+    both spending the same balance on PostgreSQL.
+    """
+    row = ctx.conn.execute(
+        sa.select(customers)
+        .where(customers.c.id == ctx.entity_id, visible_to(ctx.till))
+        .with_for_update(of=customers)
+    ).one_or_none()
+    if row is None:
+        raise Rejection("customer not found")
+    return row
+
+
 def touch_customer(ctx: OpContext, *, new_version: bool) -> int:
     """Mark the customer changed for pull (and bump its version for profile edits).
 
@@ -150,6 +171,7 @@ def execute_op(conn: Connection, till: Till, op: Op, *, seq: int | None) -> OpRe
         override=op.override,
         offline=op.offline,
         at=datetime.now(UTC),
+        local_ts=op.local_ts,
     )
     status, reason, result = OpStatus.APPLIED, "", {}
     savepoint = conn.begin_nested()

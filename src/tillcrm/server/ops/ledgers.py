@@ -1,0 +1,254 @@
+"""Posting to the points, stored-value and store-credit ledgers, and what the limits read.
+
+Every movement is a ledger row keyed by the op that caused it, and the balance beside the ledger
+moves in the same transaction: a resent op is answered from `applied_ops` before it gets here,
+and the ledger's primary key would refuse a second row for the same op anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from tillcrm.domain import CustomerProfile, PromotionCategory
+from tillcrm.server.customer_view import points_account_key
+from tillcrm.server.errors import Rejection
+from tillcrm.server.ops.registry import OpContext
+from tillcrm.server.tables import (
+    customers,
+    events,
+    points_accounts,
+    points_ledger,
+    promotion_categories,
+    seasons,
+    store_credit_ledger,
+    stored_value_cards,
+    stored_value_ledger,
+)
+
+__all__ = [
+    "balances",
+    "current_season",
+    "event_of",
+    "points_balance",
+    "post_points",
+    "post_store_credit",
+    "post_stored_value",
+    "promotion_category",
+    "stored_value_card",
+    "stored_value_usage",
+]
+
+
+def promotion_category(conn: Connection, customer: Row[Any]) -> PromotionCategory | None:
+    """The customer's promotion category, if they have one in their organization."""
+    category_id = CustomerProfile.model_validate(customer.profile).promotion_category_id
+    if category_id is None:
+        return None
+    row = conn.execute(
+        sa.select(promotion_categories).where(
+            promotion_categories.c.id == category_id,
+            promotion_categories.c.org_id == customer.org_id,
+        )
+    ).one_or_none()
+    return PromotionCategory.model_validate(row._asdict()) if row is not None else None
+
+
+def points_balance(conn: Connection, customer_id: UUID, account: str) -> int:
+    """A points account's balance (0 before its first movement)."""
+    balance = conn.execute(
+        sa.select(points_accounts.c.balance).where(
+            points_accounts.c.customer_id == customer_id, points_accounts.c.account == account
+        )
+    ).scalar_one_or_none()
+    return int(balance or 0)
+
+
+def post_points(ctx: OpContext, account: str, delta: int, reason: str) -> int:
+    """Move a points account by `delta` for this op; returns the new balance."""
+    ctx.conn.execute(
+        points_ledger.insert().values(
+            op_id=ctx.op_id,
+            customer_id=ctx.entity_id,
+            account=account,
+            delta=delta,
+            reason=reason,
+            till_id=ctx.till.id,
+            at=ctx.at,
+        )
+    )
+    balance = ctx.conn.execute(
+        points_accounts.update()
+        .where(points_accounts.c.customer_id == ctx.entity_id, points_accounts.c.account == account)
+        .values(balance=points_accounts.c.balance + delta)
+        .returning(points_accounts.c.balance)
+    ).scalar_one_or_none()
+    if balance is None:  # the account's first movement (the customer row is locked: no race)
+        ctx.conn.execute(
+            points_accounts.insert().values(
+                customer_id=ctx.entity_id, account=account, balance=delta
+            )
+        )
+        return delta
+    return int(balance)
+
+
+def stored_value_card(conn: Connection, customer_id: UUID) -> Row[Any]:
+    """The customer's stored-value card; a rejection when none is assigned."""
+    card = conn.execute(
+        sa.select(stored_value_cards).where(stored_value_cards.c.customer_id == customer_id)
+    ).one_or_none()
+    if card is None:
+        raise Rejection("the customer has no stored-value card")
+    return card
+
+
+def event_of(ctx: OpContext, event_id: str) -> Row[Any]:
+    """The event a till sells for, from its organization or its connected parent."""
+    org_ids = [ctx.till.org.id] + ([ctx.till.parent.id] if ctx.till.parent else [])
+    event = ctx.conn.execute(
+        sa.select(events).where(events.c.id == event_id, events.c.org_id.in_(org_ids))
+    ).one_or_none()
+    if event is None:
+        raise Rejection(f"unknown event {event_id}")
+    return event
+
+
+def current_season(ctx: OpContext, event: Row[Any] | None) -> Row[Any] | None:
+    """The event's season, else the organization's season that contains today."""
+    if event is not None and event.season_id is not None:
+        return ctx.conn.execute(sa.select(seasons).where(seasons.c.id == event.season_id)).one()
+    org_ids = [ctx.till.org.id] + ([ctx.till.parent.id] if ctx.till.parent else [])
+    today = ctx.at.date()
+    return ctx.conn.execute(
+        sa.select(seasons)
+        .where(
+            seasons.c.org_id.in_(org_ids), seasons.c.starts_on <= today, seasons.c.ends_on >= today
+        )
+        .order_by(seasons.c.starts_on.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def stored_value_usage(
+    conn: Connection,
+    customer_id: UUID,
+    *,
+    reset_after_event: bool,
+    event_id: str | None,
+    season_id: str | None,
+) -> tuple[int, int]:
+    """What the card has spent toward its per-event and per-season limits: (event, season).
+
+    With `reset_after_event` the per-event usage is this event's spending only; without it,
+    spending at every event counts. No event, no per-event usage; no season, no season usage.
+    """
+    spent = sa.func.coalesce(sa.func.sum(-stored_value_ledger.c.delta), 0)
+    debits = sa.select(spent).where(
+        stored_value_ledger.c.customer_id == customer_id, stored_value_ledger.c.delta < 0
+    )
+    event_used = 0
+    if event_id is not None:
+        at_events = (
+            stored_value_ledger.c.event_id == event_id
+            if reset_after_event
+            else stored_value_ledger.c.event_id.is_not(None)
+        )
+        event_used = int(conn.execute(debits.where(at_events)).scalar_one())
+    season_used = 0
+    if season_id is not None:
+        season_used = int(
+            conn.execute(debits.where(stored_value_ledger.c.season_id == season_id)).scalar_one()
+        )
+    return event_used, season_used
+
+
+def post_stored_value(
+    ctx: OpContext,
+    delta: int,
+    reason: str,
+    *,
+    event_id: str | None = None,
+    season_id: str | None = None,
+) -> int:
+    """Move the stored-value card by `delta` for this op; returns the new balance.
+
+    `event_id` and `season_id` say which per-event and per-season usage a debit counts in.
+    """
+    ctx.conn.execute(
+        stored_value_ledger.insert().values(
+            op_id=ctx.op_id,
+            customer_id=ctx.entity_id,
+            delta=delta,
+            reason=reason,
+            event_id=event_id,
+            season_id=season_id,
+            till_id=ctx.till.id,
+            at=ctx.at,
+        )
+    )
+    balance = ctx.conn.execute(
+        stored_value_cards.update()
+        .where(stored_value_cards.c.customer_id == ctx.entity_id)
+        .values(balance=stored_value_cards.c.balance + delta)
+        .returning(stored_value_cards.c.balance)
+    ).scalar_one()
+    return int(balance)
+
+
+def post_store_credit(
+    ctx: OpContext, delta: int, reason: str, authorized_user_id: UUID | None = None
+) -> int:
+    """Move the house account by `delta` (positive: a charge); returns what is owed now."""
+    ctx.conn.execute(
+        store_credit_ledger.insert().values(
+            op_id=ctx.op_id,
+            customer_id=ctx.entity_id,
+            delta=delta,
+            reason=reason,
+            authorized_user_id=authorized_user_id,
+            till_id=ctx.till.id,
+            at=ctx.at,
+        )
+    )
+    owed = ctx.conn.execute(
+        customers.update()
+        .where(customers.c.id == ctx.entity_id)
+        .values(store_credit_owed=customers.c.store_credit_owed + delta)
+        .returning(customers.c.store_credit_owed)
+    ).scalar_one()
+    return int(owed)
+
+
+def balances(ctx: OpContext, version: int) -> dict[str, Any]:
+    """An account op's result: the customer's version and balances as the till's cache needs.
+
+    `points_account` is the account this till earns into and redeems from ("" is the pool).
+    """
+    account = points_account_key(ctx.till)
+    row = ctx.conn.execute(
+        sa.select(
+            customers.c.store_credit_owed,
+            stored_value_cards.c.balance.label("stored_value"),
+            points_accounts.c.balance.label("points"),
+        )
+        .outerjoin(stored_value_cards, stored_value_cards.c.customer_id == customers.c.id)
+        .outerjoin(
+            points_accounts,
+            sa.and_(
+                points_accounts.c.customer_id == customers.c.id,
+                points_accounts.c.account == account,
+            ),
+        )
+        .where(customers.c.id == ctx.entity_id)
+    ).one()
+    return {
+        "version": version,
+        "points_account": account,
+        "points_balance": int(row.points or 0),
+        "stored_value": int(row.stored_value) if row.stored_value is not None else None,
+        "store_credit_owed": int(row.store_credit_owed),
+    }

@@ -1,0 +1,79 @@
+"""Limit breaches on the CRM: refused, let through by a supervisor's override, or (an offline
+overdraft) applied and flagged for review. The audit log records every override.
+
+The breaches themselves come from `domain.check_limits`, the rule the till applied before the
+sale: this module only decides what a breach means for an op that has already happened at the
+till.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tillcrm.domain import LimitBreach, LimitKind, Operator, check_approver
+from tillcrm.server.errors import Rejection
+from tillcrm.server.ops.registry import OpContext
+from tillcrm.server.tables import audit_log, operators
+
+__all__ = ["audit", "settle_breaches"]
+
+
+def audit(ctx: OpContext, action: str, detail: str, *, approver_id: str | None = None) -> None:
+    """An audit entry for this op: the originating org and till, who acted, who approved."""
+    ctx.conn.execute(
+        audit_log.insert().values(
+            at=ctx.at,
+            org_id=ctx.till.org.id,
+            till_id=ctx.till.id,
+            operator_id=ctx.operator_id,
+            approver_id=approver_id,
+            action=action,
+            customer_id=ctx.entity_id,
+            op_id=ctx.op_id,
+            detail=detail,
+        )
+    )
+
+
+def _approver(ctx: OpContext, operator_id: str) -> Operator | None:
+    """An operator of the till's organization (or its connected parent)."""
+    org_ids = [ctx.till.org.id] + ([ctx.till.parent.id] if ctx.till.parent else [])
+    row = ctx.conn.execute(
+        sa.select(operators).where(operators.c.id == operator_id, operators.c.org_id.in_(org_ids))
+    ).one_or_none()
+    return Operator.model_validate(row._asdict()) if row is not None else None
+
+
+def _require_override(ctx: OpContext, kind: str, amount: int, breaches: list[LimitBreach]) -> None:
+    """Accept the op's override for exactly these breaches, or refuse the op; audit it."""
+    problem = "; ".join(breach.describe() for breach in breaches)
+    override = ctx.override
+    if override is None:
+        raise Rejection(f"{problem}: a supervisor override is needed")
+    if not override.covers(ctx.entity_id, kind, amount, {breach.kind for breach in breaches}):
+        raise Rejection(f"{problem}: the override is for another customer, amount or limit")
+    if override.cashier_id != ctx.operator_id:
+        raise Rejection("override refused: it was given to another cashier")
+    approver = _approver(ctx, override.supervisor_id)
+    if approver is None:
+        raise Rejection(f"override refused: unknown operator {override.supervisor_id}")
+    refusal = check_approver(approver, ctx.operator_id, override.reason)
+    if refusal is not None:
+        raise Rejection(f"override refused: {refusal.value}")
+    audit(ctx, f"override:{kind}", f"{override.reason} ({problem})", approver_id=approver.id)
+
+
+def settle_breaches(ctx: OpContext, kind: str, amount: int, breaches: list[LimitBreach]) -> str:
+    """Decide what the limits a charge breaks mean for the op; raise `Rejection` to refuse it.
+
+    An overdraft taken offline is applied (the till could not know) and returned as the reason
+    the op needs review; every other breach needs the op's supervisor override, bound to this
+    customer, op `kind` and `amount`. Returns the needs-review reason, or "".
+    """
+    overdrafts = [b for b in breaches if ctx.offline and b.kind is LimitKind.BALANCE]
+    to_approve = [b for b in breaches if b not in overdrafts]
+    if to_approve:
+        _require_override(ctx, kind, amount, to_approve)
+    if overdrafts:
+        return "offline overdraft: " + "; ".join(breach.describe() for breach in overdrafts)
+    return ""

@@ -1,0 +1,91 @@
+"""REST write paths as ops: a write made over REST is applied exactly like a pushed op.
+
+Each write builds an `Op` (its id from the `Idempotency-Key` header, so a retried request is
+answered once) and runs it through the op registry, so the same applier enforces the same rules
+for the till's outbox and for online writes. The answer is recorded even when a rule refuses
+it: a retry with the same key gets the same refusal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+import sqlalchemy as sa
+import uuid6
+from fastapi import Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.engine import Connection
+
+from tillcrm.api import ErrorBody, Op, OpResult, OpStatus, OpType
+from tillcrm.domain import OverrideApproval
+from tillcrm.server.context import Till
+from tillcrm.server.ops import execute_op, stored_result
+from tillcrm.server.tables import applied_ops
+
+__all__ = ["IdempotencyKey", "OperatorId", "make_op", "refusal", "run_op"]
+
+OperatorId = Annotated[
+    str, Header(alias="X-Operator-Id", min_length=1, max_length=64, description="who acts")
+]
+"""The operator logged in at the till: every write is attributed to one (audit log)."""
+
+IdempotencyKey = Annotated[
+    UUID | None,
+    Header(alias="Idempotency-Key", description="a UUID; a retry with it is applied once"),
+]
+
+
+def make_op(
+    op_type: OpType,
+    customer_id: UUID | None,
+    payload: BaseModel,
+    *,
+    operator_id: str,
+    key: UUID | None,
+    base_version: int | None = None,
+    override: OverrideApproval | None = None,
+) -> Op:
+    """The op for one REST write. A new customer without an id takes the op id as its id,
+    so a retried create names the same customer."""
+    op_id = key or UUID(str(uuid6.uuid7()))
+    return Op(
+        op_id=op_id,
+        type=op_type,
+        entity_id=customer_id or op_id,
+        base_version=base_version,
+        payload=payload.model_dump(mode="json"),
+        local_ts=datetime.now(UTC),
+        operator_id=operator_id,
+        override=override,
+    )
+
+
+def run_op(conn: Connection, till: Till, op: Op) -> OpResult:
+    """Apply `op` once in the caller's transaction; a retry gets the first answer again.
+
+    A retried refusal keeps the status `rejected` so the caller answers it the same way.
+    """
+    stored = stored_result(conn, op)
+    if stored is None:
+        return execute_op(conn, till, op, seq=None)
+    first = conn.execute(
+        sa.select(applied_ops.c.status).where(applied_ops.c.op_id == op.op_id)
+    ).scalar_one()
+    if first == OpStatus.REJECTED.value:
+        return stored.model_copy(update={"status": OpStatus.REJECTED})
+    return stored
+
+
+def refusal(result: OpResult) -> JSONResponse | None:
+    """The HTTP answer for a refused op: 409 with the current customer for a version
+    conflict, 422 with the reason for any other rule; None when the op went through."""
+    if result.status is not OpStatus.REJECTED:
+        return None
+    if "current" in result.result:
+        body = ErrorBody(detail=result.reason, code="version_conflict").model_dump()
+        return JSONResponse({**body, "current": result.result["current"]}, status_code=409)
+    body = ErrorBody(detail=result.reason, code="rejected").model_dump()
+    return JSONResponse(body, status_code=422)

@@ -1,0 +1,337 @@
+"""Customers: identify, search, read, create, edit; purchase history and receipts.
+
+Every path filters with the till's scope, so a customer out of scope is not found (404).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql.elements import ColumnElement
+
+from tillcrm.api import (
+    CustomerCreate,
+    CustomerCreatePayload,
+    CustomerOut,
+    CustomerPatch,
+    CustomerSummary,
+    CustomerUpdatePayload,
+    FieldProblem,
+    IdentifyResult,
+    OpType,
+    Page,
+    Receipt,
+    TransactionSummary,
+)
+from tillcrm.domain import (
+    IdentifierKind,
+    IdentifierStatus,
+    InvalidPhoneError,
+    Store,
+    Tender,
+    TransactionLine,
+    normalize_phone,
+    phone_digits,
+)
+from tillcrm.server.context import CurrentTill, Till, engine_of
+from tillcrm.server.customer_view import as_utc, customer_out, own_org_ids, points_account_key
+from tillcrm.server.db import reading, writing
+from tillcrm.server.errors import ApiError
+from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, make_op, refusal, run_op
+from tillcrm.server.scope import require_visible_customer, visible_to
+from tillcrm.server.tables import (
+    customers,
+    identifiers,
+    operators,
+    points_accounts,
+    stores,
+    tills,
+    transactions,
+)
+
+router = APIRouter()
+
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]+$")
+MIN_SUFFIX_DIGITS = 4
+"""Fewer trailing digits than this would match too many customers to be a useful lookup."""
+
+
+def page_of(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
+    """`items` was fetched with one row too many: that row says whether a next page exists."""
+    more = len(items) > limit
+    return {"items": items[:limit], "next_offset": offset + limit if more else None}
+
+
+# -- identify -----------------------------------------------------------------------------------
+
+
+def _by_phone(conn: Connection, till: Till, value: str) -> Row[Any] | None:
+    """The customer whose mobile is this number (active and recent ones first), else the one
+    holding it as a phone identifier. Both are index lookups; the landline `phone` column is
+    not indexed, so it is not searched here."""
+    try:
+        e164 = normalize_phone(value)
+    except InvalidPhoneError as exc:
+        raise ApiError(
+            422, "invalid", str(exc), [FieldProblem(field="value", message=str(exc))]
+        ) from exc
+    row = conn.execute(
+        sa.select(customers)
+        .where(customers.c.mobile == e164, visible_to(till))
+        .order_by(customers.c.active.desc(), customers.c.updated_at.desc())
+        .limit(1)
+    ).first()
+    return row if row is not None else _by_card(conn, till, IdentifierKind.PHONE, e164)
+
+
+def _by_card(conn: Connection, till: Till, kind: IdentifierKind, value: str) -> Row[Any] | None:
+    """The customer holding this card or tag; 404 `blocked` for a blocked one in scope."""
+    found = conn.execute(
+        sa.select(customers, identifiers.c.status.label("card_status"))
+        .join(identifiers, identifiers.c.customer_id == customers.c.id)
+        .where(
+            identifiers.c.org_id.in_(own_org_ids(till)),
+            identifiers.c.kind == kind.value,
+            identifiers.c.value == value,
+            visible_to(till),
+        )
+    ).first()
+    if found is None:
+        return None
+    if found.card_status == IdentifierStatus.BLOCKED.value:
+        raise ApiError(404, "blocked", f"this {kind.value} is blocked")
+    return found
+
+
+@router.get("/identify")
+def identify(
+    till: CurrentTill,
+    request: Request,
+    kind: IdentifierKind,
+    value: Annotated[str, Query(min_length=1, max_length=128)],
+) -> IdentifyResult:
+    """The customer a card, tag or phone number belongs to, as this till may see them."""
+    value = value.strip()
+    with reading(engine_of(request)) as conn:
+        if kind is IdentifierKind.PHONE:
+            row = _by_phone(conn, till, value)
+        else:
+            row = _by_card(conn, till, kind, value)
+        if row is None:
+            raise ApiError.not_found(kind.value)
+        return IdentifyResult(customer=customer_out(conn, till, row), kind=kind)
+
+
+# -- search -------------------------------------------------------------------------------------
+
+
+def _digit_prefix_range(prefix: str) -> ColumnElement[bool]:
+    """`mobile_rev` starts with `prefix`, as a range an index serves on any database.
+
+    (`LIKE 'x%'` uses an index only under some collations; a range always does.)
+    """
+    lower = customers.c.mobile_rev >= prefix
+    head = prefix.rstrip("9")
+    if not head:
+        return lower
+    upper = head[:-1] + str(int(head[-1]) + 1)
+    return sa.and_(lower, customers.c.mobile_rev < upper)
+
+
+def _phone_matches(q: str) -> ColumnElement[bool] | None:
+    """For a phone-like text: mobiles ending in its digits, or the customer number itself."""
+    digits = phone_digits(q)
+    if not _PHONE_LIKE.match(q) or len(digits) < MIN_SUFFIX_DIGITS:
+        return None
+    return sa.or_(_digit_prefix_range(digits[::-1]), customers.c.customer_number == q)
+
+
+@router.get("/customers")
+def search(
+    till: CurrentTill,
+    request: Request,
+    q: Annotated[str, Query(max_length=200)] = "",
+    inactive: bool = False,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> Page[CustomerSummary]:
+    """Customers in scope by phone (exact or last digits), name, email, company or number."""
+    points = points_accounts.alias("points")
+    query = (
+        sa.select(
+            customers.c.id,
+            customers.c.customer_number,
+            customers.c.first_name,
+            customers.c.last_name,
+            customers.c.company,
+            customers.c.mobile,
+            customers.c.email,
+            sa.func.coalesce(points.c.balance, 0).label("points"),
+            customers.c.active,
+        )
+        .outerjoin(
+            points,
+            sa.and_(
+                points.c.customer_id == customers.c.id,
+                points.c.account == points_account_key(till),
+            ),
+        )
+        .where(visible_to(till))
+        .offset(offset)
+        .limit(limit + 1)
+    )
+    q = q.strip()
+    by_phone = _phone_matches(q)
+    if by_phone is not None:
+        # Sort the few matches rather than walk the number index: each side of the OR then
+        # has its own index (a phone suffix is a range on mobile_rev).
+        query = query.where(by_phone).order_by(customers.c.customer_number.concat(""))
+    else:
+        query = query.order_by(customers.c.customer_number)
+        if q:
+            query = query.where(customers.c.search_text.contains(q.lower(), autoescape=True))
+    if not inactive:
+        query = query.where(customers.c.active.is_(True))
+    with reading(engine_of(request)) as conn:
+        rows = conn.execute(query).all()
+    items = [CustomerSummary.model_validate(row._asdict()) for row in rows]
+    return Page[CustomerSummary].model_validate(page_of(items, limit, offset))
+
+
+# -- one customer -------------------------------------------------------------------------------
+
+
+@router.post("/customers", status_code=201, response_model=CustomerOut)
+def create_customer(
+    till: CurrentTill,
+    request: Request,
+    body: CustomerCreate,
+    operator_id: OperatorId,
+    key: IdempotencyKey = None,
+) -> CustomerOut | JSONResponse:
+    """A new customer of the till's organization (and brand, under brand scope)."""
+    payload = CustomerCreatePayload(
+        profile=body.profile, identifiers=body.identifiers, authorized_users=body.authorized_users
+    )
+    op = make_op(OpType.CUSTOMER_CREATE, body.id, payload, operator_id=operator_id, key=key)
+    with writing(engine_of(request)) as conn:
+        result = run_op(conn, till, op)
+        refused = refusal(result)
+        if refused is not None:
+            return refused
+        return customer_out(conn, till, require_visible_customer(conn, till, op.entity_id))
+
+
+@router.get("/customers/{customer_id}")
+def get_customer(till: CurrentTill, request: Request, customer_id: UUID) -> CustomerOut:
+    """One customer, as this till may see them."""
+    with reading(engine_of(request)) as conn:
+        return customer_out(conn, till, require_visible_customer(conn, till, customer_id))
+
+
+@router.patch("/customers/{customer_id}", response_model=CustomerOut)
+def patch_customer(
+    till: CurrentTill,
+    request: Request,
+    customer_id: UUID,
+    body: CustomerPatch,
+    operator_id: OperatorId,
+    key: IdempotencyKey = None,
+) -> CustomerOut | JSONResponse:
+    """Change profile fields; 409 with the current customer when `base_version` is stale."""
+    op = make_op(
+        OpType.CUSTOMER_UPDATE,
+        customer_id,
+        CustomerUpdatePayload(changes=body.changes),
+        operator_id=operator_id,
+        key=key,
+        base_version=body.base_version,
+    )
+    with writing(engine_of(request)) as conn:
+        require_visible_customer(conn, till, customer_id)
+        result = run_op(conn, till, op)
+        refused = refusal(result)
+        if refused is not None:
+            return refused
+        return customer_out(conn, till, require_visible_customer(conn, till, customer_id))
+
+
+# -- history and receipts -----------------------------------------------------------------------
+
+
+@router.get("/customers/{customer_id}/history")
+def history(
+    till: CurrentTill,
+    request: Request,
+    customer_id: UUID,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> Page[TransactionSummary]:
+    """The customer's transactions, newest first, from `from` (inclusive) to `to` (exclusive)."""
+    query = (
+        sa.select(transactions)
+        .where(transactions.c.customer_id == customer_id)
+        .order_by(transactions.c.at.desc(), transactions.c.id.desc())
+        .offset(offset)
+        .limit(limit + 1)
+    )
+    if from_ is not None:
+        query = query.where(transactions.c.at >= as_utc(from_))
+    if to is not None:
+        query = query.where(transactions.c.at < as_utc(to))
+    with reading(engine_of(request)) as conn:
+        require_visible_customer(conn, till, customer_id)
+        rows = conn.execute(query).all()
+    items = [_summary(row) for row in rows]
+    return Page[TransactionSummary].model_validate(page_of(items, limit, offset))
+
+
+def _summary(row: Row[Any]) -> TransactionSummary:
+    return TransactionSummary.model_validate({**row._asdict(), "at": as_utc(row.at)})
+
+
+@router.get("/transactions/{transaction_id}")
+def receipt(till: CurrentTill, request: Request, transaction_id: UUID) -> Receipt:
+    """One transaction as printed, if its customer is in the till's scope."""
+    with reading(engine_of(request)) as conn:
+        row = conn.execute(
+            sa.select(
+                transactions,
+                tills.c.name.label("till_name"),
+                operators.c.name.label("operator_name"),
+            )
+            .join(tills, tills.c.id == transactions.c.till_id)
+            .outerjoin(operators, operators.c.id == transactions.c.operator_id)
+            .where(transactions.c.id == transaction_id)
+        ).one_or_none()
+        if row is None:
+            raise ApiError.not_found("transaction")
+        try:
+            customer = require_visible_customer(conn, till, row.customer_id)
+        except ApiError:
+            raise ApiError.not_found("transaction") from None
+        store = conn.execute(sa.select(stores).where(stores.c.id == row.store_id)).one()
+    summary = _summary(row)
+    return Receipt(
+        **summary.model_dump(),
+        customer_id=row.customer_id,
+        lines=[TransactionLine.model_validate(line) for line in row.lines],
+        tenders=[Tender.model_validate(tender) for tender in row.tenders],
+        store=Store.model_validate(store._asdict()),
+        till_name=row.till_name,
+        operator_id=row.operator_id,
+        operator_name=row.operator_name,
+        go_green=bool(customer.profile.get("flags", {}).get("go_green", False)),
+    )

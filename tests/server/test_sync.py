@@ -1,0 +1,392 @@
+"""Sync protocol over HTTP: push applies each op exactly once in seq order; pull pages the scope."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import sqlalchemy as sa
+
+from tests.support.customers import put_customer
+from tests.support.outbox import Outbox, sale
+from tests.support.world import ORGS, World
+from tillcrm.api import OpType
+from tillcrm.domain import IdentifierKind
+from tillcrm.server.db import reading
+from tillcrm.server.tables import (
+    audit_log,
+    customer_registrations,
+    customers,
+    points_accounts,
+    points_ledger,
+)
+
+
+def _points_rows(world: World, customer: UUID) -> int:
+    with reading(world.crm.engine) as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).where(points_ledger.c.customer_id == customer)
+            ).scalar_one()
+        )
+
+
+def _points(world: World, customer: UUID) -> int:
+    with reading(world.crm.engine) as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(points_accounts.c.balance), 0)).where(
+                    points_accounts.c.customer_id == customer
+                )
+            ).scalar_one()
+        )
+
+
+# -- push ---------------------------------------------------------------------------------------
+
+
+def test_an_op_pushed_twice_applies_once_and_answers_the_same(world: World) -> None:
+    customer = put_customer(world, "pool", None, first_name="Twice")
+    with Outbox(world, "pool.a") as till:
+        op = till.op(OpType.SALE, customer, sale(("cash", 1500)))
+        [first] = till.apply(op)
+        [again] = till.apply(op)
+    assert first["status"] == "applied"
+    assert first["result"]["points_earned"] == 15
+    assert again["status"] == "duplicate"
+    assert again["result"] == first["result"]
+    assert again["seq"] == first["seq"] == op["seq"]
+    assert _points_rows(world, customer) == 1
+    assert _points(world, customer) == 15
+
+
+def test_the_same_op_id_with_another_payload_is_422_and_changes_nothing(world: World) -> None:
+    customer = put_customer(world, "pool", None, first_name="Reused")
+    with Outbox(world, "pool.a") as till:
+        op = till.op(OpType.SALE, customer, sale(("cash", 1000)))
+        till.apply(op)
+        last_seq = till.last_seq()
+        fresh = till.op(OpType.SALE, customer, sale(("cash", 700)))
+        tampered = {**op, "payload": sale(("cash", 9000))}
+        response = till.push(tampered, fresh)
+        assert response.status_code == 422
+        assert response.json()["code"] == "op_id_reused"
+        assert str(op["op_id"]) in response.json()["detail"]
+        assert till.last_seq() == last_seq
+    assert _points_rows(world, customer) == 1
+    assert _points(world, customer) == 10
+
+
+def test_a_gap_stops_the_batch_until_the_missing_op_arrives(world: World) -> None:
+    customer = put_customer(world, "pool", None, first_name="Gappy")
+    with Outbox(world, "pool.a") as till:
+        first, second, third = (
+            till.op(OpType.SALE, customer, sale(("cash", 100 * n))) for n in (1, 2, 3)
+        )
+        response = till.push(first, third)
+        assert response.status_code == 200
+        body = response.json()
+        assert [r["op_id"] for r in body["results"]] == [first["op_id"]]
+        assert body["last_seq"] == first["seq"]
+        assert _points(world, customer) == 1
+
+        response = till.push(third)
+        assert response.json() == {"results": [], "last_seq": first["seq"]}
+
+        results = till.apply(second, third)
+        assert [r["status"] for r in results] == ["applied", "applied"]
+        assert till.last_seq() == third["seq"]
+    assert _points(world, customer) == 6
+
+
+def test_a_rejection_is_answered_and_seq_still_advances(world: World) -> None:
+    ours = put_customer(world, "brand", "a", first_name="Ours")
+    theirs = put_customer(world, "brand", "b", first_name="Theirs")
+    with Outbox(world, "brand.a") as till:
+        other_brand = till.op(OpType.SALE, theirs, sale(("cash", 500)))
+        unknown = till.op(OpType.VISIT, uuid4(), {"method": "barcode"})
+        fine = till.op(OpType.SALE, ours, sale(("cash", 500)))
+        results = till.apply(other_brand, unknown, fine)
+        assert [r["status"] for r in results] == ["rejected", "rejected", "applied"]
+        assert results[0]["reason"] == results[1]["reason"] == "customer not found"
+        assert till.last_seq() == fine["seq"]
+        [again] = till.apply(other_brand)
+        assert again["status"] == "duplicate"
+        assert again["reason"] == "customer not found"
+    assert _points_rows(world, theirs) == 0
+
+
+@contextmanager
+def _customer_locked(world: World, customer: UUID) -> Iterator[Callable[[int], None]]:
+    """On PostgreSQL, hold the customer's row lock until the block ends, and give a function
+    that waits until `n` other sessions are queued on locks: both pushes are then inside
+    their first op at once, the moment a missing till lock would let them both apply it.
+    SQLite serializes writers by itself: nothing to hold there."""
+    if world.crm.engine.dialect.name != "postgresql":
+        yield lambda _n: None
+        return
+
+    def wait_for(n: int) -> None:
+        with world.crm.engine.connect() as probe:
+            for _ in range(2000):
+                waiting = probe.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                ).scalar_one()
+                probe.rollback()
+                if waiting >= n:
+                    return
+                time.sleep(0.01)
+        raise AssertionError(f"{n} sessions never queued on a lock")
+
+    with world.crm.engine.begin() as holder:
+        holder.execute(
+            sa.select(customers.c.id).where(customers.c.id == customer).with_for_update()
+        )
+        yield wait_for
+
+
+def test_two_connections_pushing_one_batch_at_once_apply_it_once(world: World) -> None:
+    customer = put_customer(world, "pool", None, first_name="Racy")
+    with Outbox(world, "pool.b") as till:
+        batch = [till.op(OpType.SALE, customer, sale(("cash", 100))) for _ in range(40)]
+        responses: list[httpx.Response] = []
+
+        def push_batch() -> None:
+            with world.client("pool.b") as http:
+                responses.append(http.post("/sync/push", json={"ops": batch}))
+
+        threads = [threading.Thread(target=push_batch) for _ in range(2)]
+        with _customer_locked(world, customer) as wait_for:
+            for thread in threads:
+                thread.start()
+            wait_for(2)
+        for thread in threads:
+            thread.join()
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+    answers = [r.json() for r in responses]
+    for answer in answers:
+        assert answer["last_seq"] == batch[-1]["seq"]
+        assert len(answer["results"]) == 40
+    statuses = [r["status"] for answer in answers for r in answer["results"]]
+    assert statuses.count("applied") == 40
+    assert statuses.count("duplicate") == 40
+    assert _points_rows(world, customer) == 40
+    assert _points(world, customer) == 40
+
+
+def test_a_batch_out_of_seq_order_is_refused_whole(world: World) -> None:
+    customer = put_customer(world, "pool", None, first_name="Shuffled")
+    with Outbox(world, "pool.a") as till:
+        first, second = (till.op(OpType.SALE, customer, sale(("cash", 100))) for _ in range(2))
+        response = till.push(second, first)
+        assert response.status_code == 422
+        assert "seq order" in response.json()["detail"]
+        assert till.last_seq() == first["seq"] - 1
+
+
+# -- customer ops through push ------------------------------------------------------------------
+
+
+def test_customer_create_then_update_and_a_stale_update_conflicts(world: World) -> None:
+    customer = uuid4()
+    with Outbox(world, "brand.a") as till:
+        create = till.op(
+            OpType.CUSTOMER_CREATE,
+            customer,
+            {
+                "profile": {"first_name": "Nova", "mobile": "+14155550190"},
+                "identifiers": [{"kind": "barcode", "value": "SYNC-NOVA-1"}],
+            },
+        )
+        update = till.op(
+            OpType.CUSTOMER_UPDATE, customer, {"changes": {"last_name": "Quinn"}}, base_version=1
+        )
+        stale = till.op(
+            OpType.CUSTOMER_UPDATE, customer, {"changes": {"last_name": "Stale"}}, base_version=1
+        )
+        created, updated, conflict = till.apply(create, update, stale)
+        assert created["status"] == "applied"
+        assert created["result"]["customer_number"].startswith("C")
+        assert updated["result"] == {"version": 2}
+        assert conflict["status"] == "rejected"
+        assert conflict["result"]["current"]["profile"]["last_name"] == "Quinn"
+        assert conflict["result"]["current"]["version"] == 2
+
+        seen = till.http.get(f"/customers/{customer}").json()
+        assert seen["brand_id"] == "brand-a"
+        assert seen["profile"]["last_name"] == "Quinn"
+        assert seen["identifiers"] == [
+            {"kind": "barcode", "value": "SYNC-NOVA-1", "status": "active"}
+        ]
+        [again] = till.apply(till.op(OpType.CUSTOMER_CREATE, customer, create["payload"]))
+        assert again["status"] == "applied"
+        assert again["result"]["version"] == 2
+    with world.client("brand.b") as other:
+        assert other.get(f"/customers/{customer}").status_code == 404
+    with reading(world.crm.engine) as conn:
+        actions = conn.execute(
+            sa.select(audit_log.c.action, audit_log.c.till_id).where(
+                audit_log.c.customer_id == customer
+            )
+        ).all()
+    assert {action for action, _ in actions} == {"customer_create", "customer_update"}
+    assert {till_id for _, till_id in actions} == {till.till_id}
+
+
+def test_customer_ops_refuse_bad_values_by_name(world: World) -> None:
+    held = put_customer(world, "brand", "a", cards={IdentifierKind.BARCODE: "SYNC-HELD-1"})
+    customer = put_customer(world, "brand", "a", first_name="Namer")
+    with Outbox(world, "brand.a") as till:
+        results = till.apply(
+            till.op(
+                OpType.CUSTOMER_UPDATE,
+                customer,
+                {"changes": {"email": "not an email"}},
+                base_version=1,
+            ),
+            till.op(
+                OpType.CUSTOMER_UPDATE, customer, {"changes": {"shoe_size": 44}}, base_version=1
+            ),
+            till.op(OpType.IDENTIFIER_ADD, customer, {"kind": "barcode", "value": "SYNC-HELD-1"}),
+            till.op(
+                OpType.CUSTOMER_CREATE,
+                uuid4(),
+                {"profile": {}, "identifiers": [{"kind": "barcode", "value": "SYNC-HELD-1"}]},
+            ),
+            till.op(OpType.IDENTIFIER_BLOCK, customer, {"kind": "rfid", "value": "NOPE"}),
+        )
+    assert [r["status"] for r in results] == ["rejected"] * 5
+    assert results[0]["reason"].startswith("invalid email:")
+    assert results[1]["reason"] == "unknown profile field: shoe_size"
+    assert results[2]["reason"] == "barcode SYNC-HELD-1 is already used by another customer"
+    assert results[3]["reason"] == results[2]["reason"]
+    assert results[4]["reason"] == "the customer has no rfid NOPE"
+    assert held != customer
+
+
+def test_a_connected_child_creates_at_the_parent_and_registers_at_the_child(
+    world: World,
+) -> None:
+    customer = uuid4()
+    with Outbox(world, "child1.a") as till:
+        [created] = till.apply(
+            till.op(OpType.CUSTOMER_CREATE, customer, {"profile": {"first_name": "Kid"}})
+        )
+    assert created["status"] == "applied"
+    with reading(world.crm.engine) as conn:
+        owner = conn.execute(
+            sa.select(customers.c.org_id, customers.c.brand_id).where(customers.c.id == customer)
+        ).one()
+        registered = set(
+            conn.execute(
+                sa.select(customer_registrations.c.org_id).where(
+                    customer_registrations.c.customer_id == customer
+                )
+            ).scalars()
+        )
+    assert tuple(owner) == (ORGS["parent"].id, None)
+    assert registered == {ORGS["parent"].id, ORGS["child1"].id}
+    with world.client("child1.a") as child1, world.client("child2.a") as child2:
+        assert child1.get(f"/customers/{customer}").status_code == 200
+        assert child2.get(f"/customers/{customer}").status_code == 404
+
+
+def test_identifier_block_and_authorized_users(world: World) -> None:
+    customer = put_customer(world, "brand", "a", cards={IdentifierKind.RFID: "SYNC-TAG-9"})
+    user = str(uuid4())
+    with Outbox(world, "brand.a") as till:
+        results = till.apply(
+            till.op(OpType.IDENTIFIER_BLOCK, customer, {"kind": "rfid", "value": "SYNC-TAG-9"}),
+            till.op(
+                OpType.AUTHORIZED_USER_ADD,
+                customer,
+                {"user": {"id": user, "first_name": "Ada", "allow_invoicing": True}},
+            ),
+        )
+        assert [r["status"] for r in results] == ["applied", "applied"]
+        assert (
+            till.http.get("/identify", params={"kind": "rfid", "value": "SYNC-TAG-9"}).json()[
+                "code"
+            ]
+            == "blocked"
+        )
+        seen = till.http.get(f"/customers/{customer}").json()
+        assert [u["first_name"] for u in seen["authorized_users"]] == ["Ada"]
+        [removed, gone] = till.apply(
+            till.op(OpType.AUTHORIZED_USER_REMOVE, customer, {"user_id": user}),
+            till.op(OpType.AUTHORIZED_USER_REMOVE, customer, {"user_id": user}),
+        )
+        assert removed["status"] == "applied"
+        assert gone["status"] == "rejected"
+        assert till.http.get(f"/customers/{customer}").json()["authorized_users"] == []
+
+
+# -- pull ---------------------------------------------------------------------------------------
+
+
+def _pull_all(http: Any, cursor: str = "", limit: int = 1000) -> tuple[list[dict[str, Any]], str]:
+    """Every page from `cursor`; returns the customers and the final cursor."""
+    pulled: list[dict[str, Any]] = []
+    while True:
+        response = http.get("/sync/pull", params={"cursor": cursor, "limit": limit})
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert len(page["customers"]) <= limit
+        pulled.extend(page["customers"])
+        assert int(page["cursor"]) >= int(cursor or 0)
+        cursor = page["cursor"]
+        if not page["more"]:
+            return pulled, cursor
+
+
+def test_first_pull_loads_the_whole_scope_in_pages(world: World) -> None:
+    made = {put_customer(world, "units", "a", first_name=f"Unit{n}") for n in range(7)}
+    with reading(world.crm.engine) as conn:
+        in_scope = set(
+            conn.execute(
+                sa.select(customers.c.id).where(customers.c.org_id == ORGS["units"].id)
+            ).scalars()
+        )
+    with world.client("units.b") as http:
+        pulled, cursor = _pull_all(http, limit=3)
+        ids = [UUID(c["id"]) for c in pulled]
+        assert len(ids) == len(set(ids))
+        assert set(ids) == in_scope >= made
+        assert http.get("/sync/pull", params={"cursor": cursor}).json() == {
+            "customers": [],
+            "cursor": cursor,
+            "more": False,
+        }
+        changed = sorted(made)[0]
+        with Outbox(world, "units.a") as till:
+            till.apply(till.op(OpType.SALE, changed, sale(("cash", 2000))))
+        since, _ = _pull_all(http, cursor)
+    assert [UUID(c["id"]) for c in since] == [changed]
+    assert since[0]["balances"]["points"] == [{"brand_id": None, "balance": 20}]
+
+
+def test_brand_a_never_pulls_brand_b_customers(world: World) -> None:
+    mine = put_customer(world, "brand", "a", first_name="Mine")
+    other = put_customer(world, "brand", "b", first_name="Other")
+    with world.client("brand.a") as http:
+        pulled, _ = _pull_all(http, limit=2)
+    ids = {UUID(c["id"]) for c in pulled}
+    assert mine in ids
+    assert other not in ids
+    assert {c["brand_id"] for c in pulled} == {"brand-a"}
+
+
+def test_pull_refuses_a_cursor_that_is_not_the_crms(world: World) -> None:
+    with world.client("brand.a") as http:
+        response = http.get("/sync/pull", params={"cursor": "2026-01-01T00:00:00"})
+        assert response.status_code == 422
+        assert response.json()["problems"][0]["field"] == "cursor"
+        assert http.get("/sync/pull", params={"limit": 5001}).status_code == 422
