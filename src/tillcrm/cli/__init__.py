@@ -15,7 +15,9 @@ from tillcrm.cli._context import pass_config
 from tillcrm.cli.config_cmd import config
 from tillcrm.cli.crm import crm
 from tillcrm.cli.devices import devices
+from tillcrm.cli.doctor import doctor
 from tillcrm.cli.register import register
+from tillcrm.cli.sync_cmd import sync
 
 __all__ = ["main"]
 
@@ -38,4 +40,6 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 main.add_command(config)
 main.add_command(crm)
 main.add_command(devices)
+main.add_command(doctor)
 main.add_command(register)
+main.add_command(sync)

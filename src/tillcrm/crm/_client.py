@@ -19,18 +19,30 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tillcrm.api import (
     API_PREFIX,
+    CardReveal,
     CustomerOut,
     CustomerSummary,
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
     IdentifyResult,
+    LoyaltyOut,
     Op,
     Page,
     PullResponse,
     PushRequest,
     PushResponse,
+    Receipt,
+    RevealRequest,
+    StoreCreditOut,
+    StoredValueLoadRequest,
+    StoredValueOut,
+    SuitesOut,
     TillContext,
+    TransactionSummary,
+    WalletAdd,
+    WalletCardOut,
+    WalletUpdate,
 )
 from tillcrm.crm._errors import (
     CrmConflict,
@@ -41,7 +53,7 @@ from tillcrm.crm._errors import (
     CrmUnauthorized,
     CrmUnavailable,
 )
-from tillcrm.domain import IdentifierKind, Operator
+from tillcrm.domain import IdentifierKind, Operator, OverrideApproval
 
 __all__ = ["CrmClient", "Health"]
 
@@ -129,6 +141,112 @@ class CrmClient:
         """One customer as this till may see them."""
         return await self._call("GET", f"/customers/{customer_id}", CustomerOut)
 
+    async def history(
+        self,
+        customer_id: UUID,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[TransactionSummary]:
+        """The customer's transactions, newest first, from `start` (inclusive) to `end`."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if start is not None:
+            params["from"] = start.isoformat()
+        if end is not None:
+            params["to"] = end.isoformat()
+        return await self._call(
+            "GET", f"/customers/{customer_id}/history", Page[TransactionSummary], params=params
+        )
+
+    async def receipt(self, transaction_id: UUID) -> Receipt:
+        """One transaction as printed."""
+        return await self._call("GET", f"/transactions/{transaction_id}", Receipt)
+
+    # -- accounts (online only: the wallet and gift-card loads never queue) -------------------
+
+    async def loyalty(self, customer_id: UUID) -> LoyaltyOut:
+        """Points balances the points policy shows this till, and the newest movements."""
+        return await self._call("GET", f"/customers/{customer_id}/loyalty", LoyaltyOut)
+
+    async def stored_value(self, customer_id: UUID) -> StoredValueOut:
+        """Balance inquiry: the card's balance, limits and their use in this event and season."""
+        return await self._call("GET", f"/customers/{customer_id}/stored-value", StoredValueOut)
+
+    async def load_stored_value(
+        self, customer_id: UUID, amount: int, *, operator_id: str, key: UUID
+    ) -> StoredValueOut:
+        """Add money to the card; `key` makes a retry apply once."""
+        return await self._call(
+            "POST",
+            f"/customers/{customer_id}/stored-value/load",
+            StoredValueOut,
+            json=_dump(StoredValueLoadRequest(amount=amount)),
+            headers=_acting(operator_id, key),
+        )
+
+    async def reveal_card_number(
+        self, customer_id: UUID, override: OverrideApproval, *, operator_id: str
+    ) -> CardReveal:
+        """The full stored-value card number, for a supervisor's approval of exactly this."""
+        return await self._call(
+            "POST",
+            f"/customers/{customer_id}/stored-value/reveal",
+            CardReveal,
+            json=_dump(RevealRequest(override=override)),
+            headers=_acting(operator_id),
+        )
+
+    async def store_credit(self, customer_id: UUID) -> StoreCreditOut:
+        """The house account: limit, debt and room."""
+        return await self._call("GET", f"/customers/{customer_id}/store-credit", StoreCreditOut)
+
+    async def wallet(self, customer_id: UUID) -> list[WalletCardOut]:
+        """Saved cards: brand, last 4, expiry and label only."""
+        return await self._call("GET", f"/customers/{customer_id}/wallet", list[WalletCardOut])
+
+    async def add_wallet_card(
+        self, customer_id: UUID, card: WalletAdd, *, operator_id: str
+    ) -> WalletCardOut:
+        """Tokenize and save a card; the number goes to the CRM and nowhere else."""
+        body = card.model_dump(mode="json")
+        body["card_number"] = card.card_number.get_secret_value()
+        return await self._call(
+            "POST",
+            f"/customers/{customer_id}/wallet",
+            WalletCardOut,
+            json=body,
+            headers=_acting(operator_id),
+        )
+
+    async def update_wallet_card(
+        self, customer_id: UUID, card_id: UUID, changes: WalletUpdate, *, operator_id: str
+    ) -> WalletCardOut:
+        """Change a saved card's expiry or label; the token stays."""
+        return await self._call(
+            "PATCH",
+            f"/customers/{customer_id}/wallet/{card_id}",
+            WalletCardOut,
+            json=_dump(changes),
+            headers=_acting(operator_id),
+        )
+
+    async def remove_wallet_card(
+        self, customer_id: UUID, card_id: UUID, *, operator_id: str
+    ) -> None:
+        """Forget a saved card and its token."""
+        await self._call(
+            "DELETE",
+            f"/customers/{customer_id}/wallet/{card_id}",
+            type(None),
+            headers=_acting(operator_id),
+        )
+
+    async def suites(self, customer_id: UUID) -> SuitesOut:
+        """The customer's suites, grouped by where they stand now."""
+        return await self._call("GET", f"/customers/{customer_id}/suites", SuitesOut)
+
     # -- sync --------------------------------------------------------------------------------
 
     async def push(self, ops: list[Op]) -> PushResponse:
@@ -153,11 +271,21 @@ class CrmClient:
         except httpx.TransportError as exc:
             raise CrmUnavailable(f"cannot reach the CRM at {self._http.base_url}: {exc}") from exc
         if response.is_success:
+            if response.status_code == httpx.codes.NO_CONTENT:
+                return TypeAdapter(shape).validate_python(None)
             try:
                 return TypeAdapter(shape).validate_json(response.content)
             except ValidationError as exc:
                 raise CrmError(f"the CRM answered {path} with an unexpected body") from exc
         raise _error_of(response)
+
+
+def _acting(operator_id: str, key: UUID | None = None) -> dict[str, str]:
+    """Headers of a write: who acts (audit log), and the idempotency key of a retryable one."""
+    headers = {"X-Operator-Id": operator_id}
+    if key is not None:
+        headers["Idempotency-Key"] = str(key)
+    return headers
 
 
 def _dump(body: BaseModel) -> Any:

@@ -3,3 +3,41 @@
 Every write is one `BEGIN IMMEDIATE` transaction; the UI may say "saved" only after it commits.
 Only one till process may write (a lock file), so the outbox's seq stays gap-free.
 """
+
+from tillcrm.local.audit import AuditLog, AuditRecord
+from tillcrm.local.cache import (
+    STORE_CREDIT_OWED,
+    STORED_VALUE,
+    CachedBalance,
+    CustomerCache,
+    points_account,
+)
+from tillcrm.local.db import SCHEMA_VERSION, TillDatabase, open_database
+from tillcrm.local.lock import TillLock, TillLockedError
+from tillcrm.local.meta import Meta
+from tillcrm.local.operators import LoginRefusal, LoginRefused, OperatorStore, PinPolicy
+from tillcrm.local.outbox import Batch, OpState, Outbox, OutboxEntry
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "STORED_VALUE",
+    "STORE_CREDIT_OWED",
+    "AuditLog",
+    "AuditRecord",
+    "Batch",
+    "CachedBalance",
+    "CustomerCache",
+    "LoginRefusal",
+    "LoginRefused",
+    "Meta",
+    "OpState",
+    "OperatorStore",
+    "Outbox",
+    "OutboxEntry",
+    "PinPolicy",
+    "TillDatabase",
+    "TillLock",
+    "TillLockedError",
+    "open_database",
+    "points_account",
+]

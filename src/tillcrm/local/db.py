@@ -118,6 +118,44 @@ _MIGRATIONS: list[str] = [
         detail TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 2: customers becomes a rowid table (a WITHOUT ROWID table stores a row of about 1 kB, the
+    # JSON record, on a page of its own: 4.5 kB a customer, 4.5 GB for a million) whose rowid is
+    # the trigram index's rowid, so the customer_search mapping (one more randomly-keyed index
+    # to write on every pull page) goes; and case-insensitive name indexes, for the LIKE-prefix
+    # search of one- and two-letter queries (too short for the trigram index).
+    """
+    CREATE TABLE customers_v2 (
+        id TEXT PRIMARY KEY,
+        customer_number TEXT NOT NULL,
+        first_name TEXT NOT NULL,
+        last_name TEXT NOT NULL,
+        company TEXT NOT NULL,
+        email TEXT,
+        mobile TEXT,
+        mobile_rev TEXT,
+        phone TEXT,
+        active INTEGER NOT NULL,
+        points INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        synced_at TEXT NOT NULL
+    );
+    INSERT INTO customers_v2 SELECT * FROM customers;
+    DROP TABLE customers;
+    ALTER TABLE customers_v2 RENAME TO customers;
+    CREATE INDEX customers_mobile ON customers (mobile);
+    CREATE INDEX customers_mobile_rev ON customers (mobile_rev);
+    CREATE INDEX customers_phone ON customers (phone);
+    CREATE INDEX customers_number ON customers (customer_number);
+    CREATE INDEX customers_first_name ON customers (first_name COLLATE NOCASE);
+    CREATE INDEX customers_last_name ON customers (last_name COLLATE NOCASE);
+    DROP TABLE customer_search;
+    DELETE FROM customer_text;
+    INSERT INTO customer_text (rowid, name, email, company, number)
+        SELECT rowid, trim(first_name || ' ' || last_name), coalesce(email, ''), company,
+            customer_number
+        FROM customers;
+    """,
 ]
 """Schema migrations by `user_version`: entry i brings version i to i + 1. Append, never edit."""
 

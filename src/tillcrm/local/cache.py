@@ -1,0 +1,328 @@
+"""The till's copy of the customers in its scope, and every way a cashier looks one up.
+
+Pull pages and the till's own offline writes both go through `CustomerCache.store`, inside
+the caller's write transaction: a page lands whole with its cursor, a local edit lands with
+its outbox op. Each customer is kept as its full `CustomerOut` (the profile screen) beside
+the columns lookups use: B-tree indexes on the normalized phones, the reversed mobile (last
+digits) and the customer number, NOCASE indexes on the names, and an FTS5 trigram index on
+name, email, company and number for substring search.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from tillcrm.api import CustomerOut, CustomerSummary
+from tillcrm.domain import (
+    IdentifierKind,
+    IdentifierStatus,
+    InvalidPhoneError,
+    normalize_phone,
+    phone_digits,
+    reversed_digits,
+)
+from tillcrm.local.db import TillDatabase
+
+__all__ = [
+    "STORED_VALUE",
+    "STORE_CREDIT_OWED",
+    "CachedBalance",
+    "CustomerCache",
+    "points_account",
+]
+
+STORED_VALUE = "stored_value"
+"""The `accounts.account` of the stored-value card balance."""
+STORE_CREDIT_OWED = "store_credit_owed"
+"""The `accounts.account` of the house-account debt."""
+
+_MIN_TRIGRAM = 3
+"""Shorter queries cannot use the trigram index: they become name and number prefixes."""
+_PHONE_TEXT = re.compile(r"^\+?[\d\s().-]+$")
+_MIN_FULL_PHONE = 7
+"""Fewer digits than this are read as the end of a phone number, not a whole one."""
+_MIN_LAST_DIGITS = 3
+
+_SUMMARY = (  # a constant column list: the f-strings below never take input
+    "c.id, c.customer_number, c.first_name, c.last_name, c.company, c.mobile, c.email, "
+    "c.points, c.active"
+)
+
+
+def points_account(brand_id: str | None) -> str:
+    """The `accounts.account` of a points balance: the shared pool, or one brand's wallet."""
+    return "points" if brand_id is None else f"points:{brand_id}"
+
+
+@dataclass(frozen=True)
+class CachedBalance:
+    """A balance as the CRM last reported it; `read_at` decides whether it may back an
+    offline debit (the offline policy's maximum age)."""
+
+    account: str
+    balance: int
+    read_at: datetime
+
+
+class CustomerCache:
+    """Reads and writes the cached customers of one till."""
+
+    def __init__(self, db: TillDatabase, *, phone_region: str = "US") -> None:
+        self._db = db
+        self._region = phone_region
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @staticmethod
+    def store(
+        conn: sqlite3.Connection, customers: Sequence[CustomerOut], *, now: datetime | None = None
+    ) -> None:
+        """Insert or replace `customers` inside the caller's write transaction.
+
+        A replaced customer's identifiers, balances and search row are rebuilt from the new
+        record, so nothing stale survives (a blocked card, a changed name). The statements
+        work on the whole batch at once: this is also the bulk path of the first pull.
+        """
+        if not customers:
+            return
+        synced_at = (now or datetime.now(UTC)).isoformat()
+        keys = [str(c.id) for c in customers]
+        ids = json.dumps(keys)
+        replaced = conn.execute(
+            "SELECT rowid FROM customers WHERE id IN (SELECT value FROM json_each(?))",
+            (ids,),
+        ).fetchall()
+        if replaced:
+            conn.executemany("DELETE FROM customer_text WHERE rowid = ?", replaced)
+            conn.execute(
+                "DELETE FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            )
+            conn.execute(
+                "DELETE FROM accounts WHERE customer_id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            )
+        pairs = list(zip(keys, customers, strict=True))
+        conn.executemany(
+            "INSERT INTO customers (id, customer_number, first_name, last_name, company, email, "
+            "mobile, mobile_rev, phone, active, points, version, record, synced_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{column} = excluded.{column}" for column in _CUSTOMER_COLUMNS),
+            [_customer_row(key, c, synced_at) for key, c in pairs],
+        )
+        conn.executemany(
+            "INSERT INTO identifiers (kind, value, customer_id, status) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (kind, value) DO UPDATE SET "
+            "customer_id = excluded.customer_id, status = excluded.status",
+            [
+                (card.kind.value, card.value, key, card.status.value)
+                for key, c in pairs
+                for card in c.identifiers
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO accounts (customer_id, account, balance, read_at) VALUES (?, ?, ?, ?)",
+            [row for key, c in pairs for row in _account_rows(key, c)],
+        )
+        conn.executemany(
+            "INSERT INTO customer_text (rowid, name, email, company, number) VALUES "
+            "((SELECT rowid FROM customers WHERE id = ?), ?, ?, ?, ?)",
+            [
+                (
+                    key,
+                    f"{c.profile.first_name} {c.profile.last_name}".strip(),
+                    c.profile.email or "",
+                    c.profile.company,
+                    c.profile.customer_number or "",
+                )
+                for key, c in pairs
+            ],
+        )
+
+    # -- single customers --------------------------------------------------------------------
+
+    def get(self, customer_id: UUID) -> CustomerOut | None:
+        """The cached customer with this id, active or not (history still opens)."""
+        return self._one("SELECT record FROM customers WHERE id = ?", (str(customer_id),))
+
+    def by_identifier(
+        self, kind: IdentifierKind, value: str, *, include_inactive: bool = False
+    ) -> CustomerOut | None:
+        """The customer an active card, tag or phone identifier belongs to; a blocked one
+        identifies nobody."""
+        return self._one(
+            "SELECT c.record FROM identifiers i JOIN customers c ON c.id = i.customer_id "
+            "WHERE i.kind = ? AND i.value = ? AND i.status = ? AND (c.active OR ?)",
+            (kind.value, value, IdentifierStatus.ACTIVE.value, include_inactive),
+        )
+
+    def by_number(self, number: str, *, include_inactive: bool = False) -> CustomerOut | None:
+        """The customer with exactly this customer number."""
+        return self._one(
+            "SELECT record FROM customers c WHERE customer_number = ? AND (active OR ?)",
+            (number.strip(), include_inactive),
+        )
+
+    def balance(self, customer_id: UUID, account: str) -> CachedBalance | None:
+        """One cached balance with the time the CRM read it."""
+        rows = self._db.read(
+            "SELECT balance, read_at FROM accounts WHERE customer_id = ? AND account = ?",
+            (str(customer_id), account),
+        )
+        if not rows:
+            return None
+        return CachedBalance(account, int(rows[0][0]), datetime.fromisoformat(rows[0][1]))
+
+    def count(self) -> int:
+        """How many customers are cached."""
+        return int(self._db.read("SELECT count(*) FROM customers")[0][0])
+
+    # -- lists -------------------------------------------------------------------------------
+
+    def by_phone(
+        self, raw: str, *, include_inactive: bool = False, limit: int = 50
+    ) -> list[CustomerSummary]:
+        """Customers whose mobile or phone is this number, typed in any format.
+
+        Raises `InvalidPhoneError` when `raw` is not a phone number.
+        """
+        e164 = normalize_phone(raw, self._region)
+        return self._summaries(
+            f"SELECT {_SUMMARY} FROM customers c WHERE (c.mobile = ? OR c.phone = ?) "  # noqa: S608
+            "AND (c.active OR ?) LIMIT ?",
+            (e164, e164, include_inactive, limit),
+        )
+
+    def by_last_digits(
+        self, digits: str, *, include_inactive: bool = False, limit: int = 50
+    ) -> list[CustomerSummary]:
+        """Customers whose mobile ends with these digits (a prefix of the reversed number)."""
+        reversed_prefix = phone_digits(digits)[::-1]
+        if not reversed_prefix:
+            return []
+        return self._summaries(
+            f"SELECT {_SUMMARY} FROM customers c "  # noqa: S608
+            "WHERE c.mobile_rev >= ? AND c.mobile_rev < ? "
+            "AND (c.active OR ?) LIMIT ?",
+            # ':' sorts right after '9': every digit string starting with the prefix is below.
+            (reversed_prefix, reversed_prefix + ":", include_inactive, limit),
+        )
+
+    def by_text(
+        self, text: str, *, include_inactive: bool = False, limit: int = 50
+    ) -> list[CustomerSummary]:
+        """Customers whose name, email, company or number contains `text` (any case).
+
+        One or two characters cannot use the trigram index: they match the start of the
+        first name, last name or customer number instead.
+        """
+        text = " ".join(text.split())
+        if not text:
+            return []
+        if len(text) < _MIN_TRIGRAM:
+            like = re.sub(r"([\\%_])", r"\\\1", text) + "%"
+            glob = re.sub(r"([*?\[])", r"[\1]", text) + "*"
+            return self._summaries(
+                f"SELECT {_SUMMARY} FROM customers c "  # noqa: S608
+                "WHERE (c.first_name LIKE ? ESCAPE '\\' "
+                "OR c.last_name LIKE ? ESCAPE '\\' OR c.customer_number GLOB ?) "
+                "AND (c.active OR ?) LIMIT ?",
+                (like, like, glob, include_inactive, limit),
+            )
+        phrase = '"' + text.replace('"', '""') + '"'
+        return self._summaries(
+            f"SELECT {_SUMMARY} FROM customer_text t "  # noqa: S608
+            "JOIN customers c ON c.rowid = t.rowid "
+            "WHERE customer_text MATCH ? AND (c.active OR ?) LIMIT ?",
+            (phrase, include_inactive, limit),
+        )
+
+    def search(
+        self, query: str, *, include_inactive: bool = False, limit: int = 50
+    ) -> list[CustomerSummary]:
+        """What the cashier's search box finds: a whole phone number, the last digits of one,
+        and any name, email, company or number containing the text, without duplicates."""
+        query = query.strip()
+        found: dict[UUID, CustomerSummary] = {}
+        looks_like_phone = bool(_PHONE_TEXT.match(query))
+        digits = phone_digits(query)
+        if looks_like_phone and len(digits) >= _MIN_FULL_PHONE:
+            try:
+                for row in self.by_phone(query, include_inactive=include_inactive, limit=limit):
+                    found.setdefault(row.id, row)
+            except InvalidPhoneError:
+                pass
+        if looks_like_phone and _MIN_LAST_DIGITS <= len(digits) < _MIN_FULL_PHONE:
+            for row in self.by_last_digits(digits, include_inactive=include_inactive, limit=limit):
+                found.setdefault(row.id, row)
+        if len(found) < limit:
+            for row in self.by_text(query, include_inactive=include_inactive, limit=limit):
+                found.setdefault(row.id, row)
+        return list(found.values())[:limit]
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _one(self, sql: str, params: tuple[object, ...]) -> CustomerOut | None:
+        rows = self._db.read(sql, params)
+        return CustomerOut.model_validate_json(rows[0][0]) if rows else None
+
+    def _summaries(self, sql: str, params: tuple[object, ...]) -> list[CustomerSummary]:
+        return [
+            CustomerSummary(
+                id=UUID(row["id"]),
+                customer_number=row["customer_number"],
+                first_name=row["first_name"],
+                last_name=row["last_name"],
+                company=row["company"],
+                mobile=row["mobile"],
+                email=row["email"],
+                points=row["points"],
+                active=bool(row["active"]),
+            )
+            for row in self._db.read(sql, params)
+        ]
+
+
+_CUSTOMER_COLUMNS = (
+    "customer_number", "first_name", "last_name", "company", "email", "mobile", "mobile_rev",
+    "phone", "active", "points", "version", "record", "synced_at",
+)  # fmt: skip
+"""The columns an update replaces: all but the id, so the row keeps its rowid, which is its
+row in the trigram index."""
+
+
+def _customer_row(key: str, customer: CustomerOut, synced_at: str) -> tuple[object, ...]:
+    profile = customer.profile
+    points = customer.balances.points
+    return (
+        key,
+        profile.customer_number or "",
+        profile.first_name,
+        profile.last_name,
+        profile.company,
+        profile.email,
+        profile.mobile,
+        reversed_digits(profile.mobile) if profile.mobile else None,
+        profile.phone,
+        profile.flags.active,
+        points[0].balance if points else 0,
+        customer.version,
+        customer.model_dump_json(exclude_defaults=True),
+        synced_at,
+    )
+
+
+def _account_rows(key: str, customer: CustomerOut) -> list[tuple[str, str, int, str]]:
+    balances = customer.balances
+    read_at = balances.as_of.astimezone(UTC).isoformat()
+    rows = [(key, points_account(p.brand_id), p.balance, read_at) for p in balances.points]
+    if balances.stored_value is not None:
+        rows.append((key, STORED_VALUE, balances.stored_value, read_at))
+    rows.append((key, STORE_CREDIT_OWED, balances.store_credit_owed, read_at))
+    return rows

@@ -1,0 +1,296 @@
+"""The durable outbox: every op the till accepts, in a gap-free seq, until the CRM answers it.
+
+`enqueue` runs inside the caller's write transaction together with the cache change it
+describes, so the op and its effect commit (and are fsynced) together, or neither does.
+An op's life: pending -> inflight (in a push request) -> acked (applied or duplicate), dead
+(the CRM rejected it; a supervisor compensates with a new op, the queue is never edited) or
+needs_review (applied but flagged). Ops are never deleted: the seq stays gap-free and the
+dead-letter screen keeps the CRM's reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import uuid6
+from pydantic import BaseModel
+
+from tillcrm.api import Op, OpStatus, OpType, PushResponse
+from tillcrm.domain import OverrideApproval
+from tillcrm.local.db import TillDatabase
+
+__all__ = ["Batch", "OpState", "Outbox", "OutboxEntry"]
+
+
+class OpState(StrEnum):
+    """Where an outbox op stands."""
+
+    PENDING = "pending"
+    INFLIGHT = "inflight"
+    ACKED = "acked"
+    DEAD = "dead"
+    NEEDS_REVIEW = "needs_review"
+
+
+_UNSENT = (OpState.PENDING.value, OpState.INFLIGHT.value)
+
+_STATE_OF_STATUS = {
+    OpStatus.APPLIED: OpState.ACKED,
+    OpStatus.DUPLICATE: OpState.ACKED,
+    OpStatus.REJECTED: OpState.DEAD,
+    OpStatus.NEEDS_REVIEW: OpState.NEEDS_REVIEW,
+}
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """An op with its queue state, as the dead-letter and review screens list it."""
+
+    op: Op
+    state: OpState
+    attempts: int
+    last_error: str
+    """The CRM's reason for a dead or flagged op; the last failure for a pending one."""
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Ops taken for one push, in seq order, now inflight."""
+
+    ops: list[Op]
+    attempts: int
+    """Failed tries of the batch's first op so far, for the next backoff."""
+
+
+class Outbox:
+    """The `outbox` table."""
+
+    def __init__(self, db: TillDatabase) -> None:
+        self._db = db
+
+    # -- writing ops -------------------------------------------------------------------------
+
+    @staticmethod
+    def enqueue(
+        conn: sqlite3.Connection,
+        *,
+        type: OpType,
+        entity_id: UUID,
+        payload: BaseModel,
+        operator_id: str,
+        base_version: int | None = None,
+        override: OverrideApproval | None = None,
+        offline: bool = False,
+        debit: int = 0,
+        now: datetime | None = None,
+    ) -> Op:
+        """Append an op inside the caller's write transaction and return it with its seq.
+
+        `debit` is the money or points the op takes from the customer's accounts while
+        offline, counted against the per-till offline cap until the CRM answers.
+        """
+        seq = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox").fetchone()[0])
+        op = Op(
+            op_id=UUID(str(uuid6.uuid7())),
+            seq=seq,
+            type=type,
+            entity_id=entity_id,
+            base_version=base_version,
+            payload=payload.model_dump(mode="json"),
+            local_ts=now or datetime.now(UTC),
+            operator_id=operator_id,
+            override=override,
+            offline=offline,
+        )
+        conn.execute(
+            "INSERT INTO outbox (seq, op_id, type, entity_id, base_version, payload, local_ts, "
+            "operator_id, override, offline, debit, state) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                seq,
+                str(op.op_id),
+                op.type.value,
+                str(op.entity_id),
+                op.base_version,
+                json.dumps(op.payload),
+                op.local_ts.astimezone(UTC).isoformat(),
+                op.operator_id,
+                override.model_dump_json() if override else None,
+                offline,
+                debit,
+                OpState.PENDING.value,
+            ),
+        )
+        return op
+
+    # -- the sync engine's side --------------------------------------------------------------
+
+    def requeue_inflight(self) -> int:
+        """At start-up: ops sent but never answered go back to pending (the CRM will answer a
+        resend as a duplicate if it applied them). Returns how many."""
+        with self._db.write() as conn:
+            return conn.execute(
+                "UPDATE outbox SET state = ? WHERE state = ?",
+                (OpState.PENDING.value, OpState.INFLIGHT.value),
+            ).rowcount
+
+    def next_batch(self, limit: int, now: float) -> Batch | None:
+        """Take up to `limit` pending ops in seq order and mark them inflight.
+
+        None when nothing is pending, or when the first pending op is still waiting out its
+        backoff: later ops never overtake it, the CRM applies in seq order.
+        """
+        with self._db.write() as conn:
+            rows = conn.execute(
+                f"SELECT {_OP_COLUMNS}, attempts, next_attempt_at FROM outbox "  # noqa: S608
+                "WHERE state = ? ORDER BY seq LIMIT ?",
+                (OpState.PENDING.value, limit),
+            ).fetchall()
+            if not rows or rows[0]["next_attempt_at"] > now:
+                return None
+            conn.execute(
+                "UPDATE outbox SET state = ? WHERE state = ? AND seq BETWEEN ? AND ?",
+                (OpState.INFLIGHT.value, OpState.PENDING.value, rows[0]["seq"], rows[-1]["seq"]),
+            )
+        return Batch(ops=[_op(row) for row in rows], attempts=int(rows[0]["attempts"]))
+
+    def record_results(self, sent: list[Op], response: PushResponse) -> int | None:
+        """Apply the CRM's answers; sent ops it did not answer go back to pending.
+
+        Returns the seq to resend from when the CRM's `last_seq` shows it lacks ops the till
+        holds as answered (its database was restored), else None. Those ops are made pending
+        again: the CRM answers each once, and seq order holds.
+        """
+        acked_at = datetime.now(UTC).isoformat()
+        answered = {result.op_id for result in response.results}
+        with self._db.write() as conn:
+            conn.executemany(
+                "UPDATE outbox SET state = ?, last_error = ?, result = ?, acked_at = ? "
+                "WHERE op_id = ? AND state = ?",
+                [
+                    (
+                        _STATE_OF_STATUS[result.status].value,
+                        result.reason,
+                        json.dumps(result.result),
+                        acked_at,
+                        str(result.op_id),
+                        OpState.INFLIGHT.value,
+                    )
+                    for result in response.results
+                ],
+            )
+            conn.executemany(
+                "UPDATE outbox SET state = ? WHERE op_id = ? AND state = ?",
+                [
+                    (OpState.PENDING.value, str(op.op_id), OpState.INFLIGHT.value)
+                    for op in sent
+                    if op.op_id not in answered
+                ],
+            )
+            resend_from = response.last_seq + 1
+            behind = conn.execute(
+                "UPDATE outbox SET state = ?, acked_at = NULL WHERE seq >= ? AND state NOT IN "
+                "(?, ?)",
+                (OpState.PENDING.value, resend_from, *_UNSENT),
+            ).rowcount
+        return resend_from if behind else None
+
+    def record_retry(self, seqs: list[int], delay: float, error: str, now: float) -> None:
+        """The push of these ops failed in a way worth retrying: back to pending, not before
+        `now + delay` (kept in the row, so a restart does not hammer the CRM)."""
+        with self._db.write() as conn:
+            conn.executemany(
+                "UPDATE outbox SET state = ?, attempts = attempts + 1, next_attempt_at = ?, "
+                "last_error = ? WHERE seq = ? AND state = ?",
+                [
+                    (OpState.PENDING.value, now + delay, error, seq, OpState.INFLIGHT.value)
+                    for seq in seqs
+                ],
+            )
+
+    def release(self, seqs: list[int]) -> None:
+        """Put inflight ops back to pending without counting a failure (the push was not
+        attempted, for example the till lost its authorization)."""
+        with self._db.write() as conn:
+            conn.executemany(
+                "UPDATE outbox SET state = ? WHERE seq = ? AND state = ?",
+                [(OpState.PENDING.value, seq, OpState.INFLIGHT.value) for seq in seqs],
+            )
+
+    # -- what the screens show ---------------------------------------------------------------
+
+    def depth(self) -> int:
+        """Ops not yet answered by the CRM."""
+        return int(
+            self._db.read("SELECT count(*) FROM outbox WHERE state IN (?, ?)", _UNSENT)[0][0]
+        )
+
+    def oldest_pending_at(self) -> datetime | None:
+        """When the oldest unanswered op was taken (its local time)."""
+        rows = self._db.read(
+            "SELECT local_ts FROM outbox WHERE state IN (?, ?) ORDER BY seq LIMIT 1", _UNSENT
+        )
+        return datetime.fromisoformat(rows[0][0]) if rows else None
+
+    def count(self, state: OpState) -> int:
+        """How many ops are in `state`."""
+        return int(
+            self._db.read("SELECT count(*) FROM outbox WHERE state = ?", (state.value,))[0][0]
+        )
+
+    def entries(self, state: OpState, limit: int = 200) -> list[OutboxEntry]:
+        """Ops in `state`, oldest first: the dead-letter list, the needs-review list."""
+        rows = self._db.read(
+            f"SELECT {_OP_COLUMNS}, state, attempts, last_error, result FROM outbox "  # noqa: S608
+            "WHERE state = ? ORDER BY seq LIMIT ?",
+            (state.value, limit),
+        )
+        return [
+            OutboxEntry(
+                op=_op(row),
+                state=OpState(row["state"]),
+                attempts=int(row["attempts"]),
+                last_error=row["last_error"],
+                result=json.loads(row["result"]) if row["result"] else {},
+            )
+            for row in rows
+        ]
+
+    def pending_offline_debits(self) -> int:
+        """Offline debits the CRM has not answered yet: what the per-till offline cap limits."""
+        rows = self._db.read(
+            "SELECT coalesce(sum(debit), 0) FROM outbox WHERE offline AND state IN (?, ?)",
+            _UNSENT,
+        )
+        return int(rows[0][0])
+
+    def last_seq(self) -> int:
+        """The highest seq handed out; 0 for an empty outbox."""
+        return int(self._db.read("SELECT coalesce(max(seq), 0) FROM outbox")[0][0])
+
+
+_OP_COLUMNS = (  # a constant column list: the f-strings above never take input
+    "seq, op_id, type, entity_id, base_version, payload, local_ts, operator_id, override, offline"
+)
+
+
+def _op(row: sqlite3.Row) -> Op:
+    return Op(
+        op_id=UUID(row["op_id"]),
+        seq=row["seq"],
+        type=OpType(row["type"]),
+        entity_id=UUID(row["entity_id"]),
+        base_version=row["base_version"],
+        payload=json.loads(row["payload"]),
+        local_ts=datetime.fromisoformat(row["local_ts"]),
+        operator_id=row["operator_id"],
+        override=OverrideApproval.model_validate_json(row["override"]) if row["override"] else None,
+        offline=bool(row["offline"]),
+    )

@@ -1,0 +1,239 @@
+"""`SyncEngine`: push the outbox to the CRM exactly once, pull the till's scope into the cache.
+
+Push sends pending ops in seq order, one batch at a time, and records the CRM's answer for
+each op. Exactly-once rests on the CRM: an op id it has seen is answered with the stored
+result (duplicate), so a resend after a lost answer or a crash never applies twice. Failures
+worth retrying put the batch back to pending with a full-jitter backoff stored in the rows;
+after repeated failures the circuit breaker stops real calls and only probes `/v1/health`.
+A 401 stops all syncing until the till is registered again.
+
+Pull asks for changes since the CRM's own cursor (never the till's clock) and stores each
+page with its cursor in one transaction. It runs after push in a round, so the till's own
+changes reach the CRM before the CRM's view of them comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from tillcrm.config import SyncSettings
+from tillcrm.crm import CrmClient, CrmError, CrmUnauthorized, CrmUnavailable
+from tillcrm.local import CustomerCache, Meta, OpState, Outbox, TillDatabase
+from tillcrm.sync._backoff import retry_delay
+from tillcrm.sync._breaker import CircuitBreaker
+from tillcrm.sync._status import SyncStatus
+
+__all__ = ["NOT_AUTHORIZED", "SyncEngine"]
+
+NOT_AUTHORIZED = "till not authorized"
+"""The status problem after a 401: register the till again."""
+
+
+class SyncEngine:
+    """Syncs one till's database with its CRM.
+
+    Made once per process start: ops a previous process left inflight (sent, never
+    answered) go back to pending here, and the CRM answers their resend as duplicates.
+    """
+
+    def __init__(
+        self,
+        db: TillDatabase,
+        client: CrmClient,
+        settings: SyncSettings,
+        *,
+        on_status: Callable[[SyncStatus], None] | None = None,
+        breaker: CircuitBreaker | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._db = db
+        self._client = client
+        self._settings = settings
+        self._on_status = on_status
+        self._breaker = breaker or CircuitBreaker()
+        self._rng = rng
+        self._outbox = Outbox(db)
+        self._meta = Meta(db)
+        self._online = False
+        self._authorized = True
+        self._problem = ""
+        self._push_failed = False
+        self._last_push_at: datetime | None = None
+        self._last_pull_at: datetime | None = None
+        self._published: SyncStatus | None = None
+        self._outbox.requeue_inflight()
+
+    # -- push --------------------------------------------------------------------------------
+
+    async def push_once(self) -> int:
+        """Push every due pending op, batch after batch; returns how many the CRM answered.
+
+        Stops at the first failure: the failed batch waits out its backoff in the rows.
+        """
+        answered = 0
+        self._push_failed = False
+        if not await self._reachable():
+            self._push_failed = True
+            self._publish()
+            return answered
+        while True:
+            batch = self._outbox.next_batch(self._settings.batch_size, time.time())
+            if batch is None:
+                break
+            seqs = [op.seq for op in batch.ops if op.seq is not None]
+            try:
+                response = await self._client.push(batch.ops)
+            except CrmUnauthorized as exc:
+                self._outbox.release(seqs)
+                self._unauthorized(exc)
+                break
+            except CrmError as exc:
+                # Network errors, 5xx, 429 and 409 are what the CRM says to retry; any other
+                # whole-request refusal is a bug of this till that an update fixes, and
+                # dead-lettering a whole batch for it would lose good ops.
+                retry_after = exc.retry_after if isinstance(exc, CrmUnavailable) else None
+                delay = retry_delay(
+                    batch.attempts + 1,
+                    base=self._settings.backoff_base_seconds,
+                    cap=self._settings.backoff_cap_seconds,
+                    retry_after=retry_after,
+                    rng=self._rng,
+                )
+                now = time.time()
+                self._outbox.record_retry(seqs, delay, str(exc), now)
+                self._failed(exc, now)
+                self._push_failed = True
+                break
+            self._succeeded()
+            self._last_push_at = datetime.now(UTC)
+            answered += len(response.results)
+            resend_from = self._outbox.record_results(batch.ops, response)
+            if not response.results and resend_from is None:
+                self._problem = (
+                    f"the CRM answered none of ops {seqs[0]}..{seqs[-1]} "
+                    f"(its last seq is {response.last_seq}); trying again next round"
+                )
+                break
+        self._publish()
+        return answered
+
+    # -- pull --------------------------------------------------------------------------------
+
+    async def pull_once(self) -> int:
+        """Store every page of changes since the last cursor; returns how many customers.
+
+        The first sync has no cursor and so loads the whole scope.
+        """
+        stored = 0
+        if not await self._reachable():
+            self._publish()
+            return stored
+        cursor = self._meta.cursor()
+        while True:
+            try:
+                page = await self._client.pull(cursor, limit=self._settings.pull_page_size)
+            except CrmUnauthorized as exc:
+                self._unauthorized(exc)
+                break
+            except CrmError as exc:
+                self._failed(exc, time.time())
+                break
+            self._succeeded()
+            with self._db.write() as conn:
+                CustomerCache.store(conn, page.customers)
+                Meta.set_cursor(conn, page.cursor)
+            cursor = page.cursor
+            stored += len(page.customers)
+            if not page.more:
+                self._last_pull_at = datetime.now(UTC)
+                break
+        self._publish()
+        return stored
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    async def sync_once(self) -> None:
+        """One round: push, then pull unless the push just failed (a CRM that refused the
+        push would refuse the pull too; an empty outbox still pulls)."""
+        await self.push_once()
+        if self._authorized and not self._push_failed:
+            await self.pull_once()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sync every `interval_seconds` until `stop` is set (a set event also cuts the wait)."""
+        self._publish()
+        while not stop.is_set():
+            await self.sync_once()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self._settings.interval_seconds)
+
+    # -- status ------------------------------------------------------------------------------
+
+    def status(self) -> SyncStatus:
+        """The engine and the queue as they stand now."""
+        oldest = self._outbox.oldest_pending_at()
+        return SyncStatus(
+            online=self._online,
+            authorized=self._authorized,
+            queue_depth=self._outbox.depth(),
+            oldest_pending_seconds=(
+                max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest else None
+            ),
+            dead=self._outbox.count(OpState.DEAD),
+            needs_review=self._outbox.count(OpState.NEEDS_REVIEW),
+            last_push_at=self._last_push_at,
+            last_pull_at=self._last_pull_at,
+            problem=self._problem,
+        )
+
+    def _publish(self) -> None:
+        """Tell the watcher when something other than the ever-growing age changed."""
+        status = self.status()
+        if self._published is None or _without_age(status) != _without_age(self._published):
+            self._published = status
+            if self._on_status is not None:
+                self._on_status(status)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _reachable(self) -> bool:
+        """Whether to make real calls: authorized, and the breaker closed or its probe good."""
+        if not self._authorized:
+            return False
+        now = time.time()
+        if not self._breaker.is_open:
+            return True
+        if not self._breaker.probe_due(now):
+            return False
+        try:
+            await self._client.health()
+        except CrmError as exc:
+            self._failed(exc, now)
+            return False
+        self._succeeded()
+        return True
+
+    def _succeeded(self) -> None:
+        self._breaker.record_success()
+        self._online = True
+        self._problem = ""
+
+    def _failed(self, exc: CrmError, now: float) -> None:
+        self._breaker.record_failure(now)
+        self._online = False
+        self._problem = str(exc)
+
+    def _unauthorized(self, exc: CrmUnauthorized) -> None:
+        self._authorized = False
+        self._online = False
+        self._problem = f"{NOT_AUTHORIZED}: register it again ({exc.message})"
+
+
+def _without_age(status: SyncStatus) -> SyncStatus:
+    return dataclasses.replace(status, oldest_pending_seconds=None)

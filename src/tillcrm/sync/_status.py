@@ -1,0 +1,37 @@
+"""What the till shows about sync: the cashier's "offline, 12 queued" and the supervisor's view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["SyncStatus"]
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """A snapshot of the sync engine, published whenever it changes."""
+
+    online: bool
+    """The last call to the CRM succeeded."""
+    authorized: bool
+    """False after a 401: pushing stops until the till is registered again."""
+    queue_depth: int
+    """Ops saved on the till and not yet acknowledged by the CRM."""
+    oldest_pending_seconds: float | None
+    """Age of the oldest unacknowledged op; None when the queue is empty."""
+    dead: int
+    """Ops the CRM rejected: a supervisor must compensate them."""
+    needs_review: int
+    """Ops the CRM applied but flagged (an offline overdraft)."""
+    last_push_at: datetime | None
+    last_pull_at: datetime | None
+    problem: str = ""
+    """The last failure, as a sentence for the screen; empty when all is well."""
+
+    @property
+    def label(self) -> str:
+        """The status bar's word for it."""
+        if not self.authorized:
+            return "till not authorized"
+        return "online" if self.online else "offline"

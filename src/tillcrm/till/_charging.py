@@ -1,0 +1,318 @@
+"""Money: sales (earning points, charging points, stored value and store credit), point
+redemptions, gift-card loads, balance inquiries, the stored-value card, loyalty and suites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
+
+from tillcrm.api import (
+    CustomerOut,
+    LoyaltyOut,
+    OpType,
+    PointsRedeem,
+    SaleLineTender,
+    SalePayload,
+    StoredValueOut,
+    SuitesOut,
+)
+from tillcrm.crm import CrmError, CrmNotFound
+from tillcrm.domain import (
+    BoundAction,
+    LimitBreach,
+    Operator,
+    OverrideApproval,
+    TransactionLine,
+)
+from tillcrm.local import AuditLog, AuditRecord, CustomerCache, Outbox
+from tillcrm.till._core import TillCore
+from tillcrm.till._customers import new_id
+from tillcrm.till._money import (
+    Debits,
+    debited,
+    limit_breaches,
+    offline_breaches,
+    tender_problem,
+)
+from tillcrm.till._results import (
+    BalanceInquiry,
+    Declined,
+    NotFound,
+    Offline,
+    OverrideRequired,
+    Saved,
+)
+
+__all__ = ["REVEAL_ACTION", "Account", "Charging"]
+
+Account = Literal["stored_value", "points", "store_credit"]
+
+REVEAL_ACTION = "stored_value_reveal"
+"""The `BoundAction.kind` a supervisor approves to show a stored-value card number."""
+
+
+class Charging(TillCore):
+    """Money on the customer's accounts, within the limits and the offline policy."""
+
+    async def sale(
+        self,
+        customer_id: UUID,
+        lines: Sequence[TransactionLine],
+        tenders: Sequence[SaleLineTender],
+        *,
+        authorized_user_id: UUID | None = None,
+        event_id: str | None = None,
+        override: OverrideApproval | None = None,
+    ) -> Saved | OverrideRequired | Declined:
+        """A completed sale for the customer: earns points, and charges the account tenders
+        (points, stored value, store credit) within the limits, or asks for an override.
+
+        Store credit is charged by the customer, or by `authorized_user_id` when that person
+        may invoice.
+        """
+        operator = self._session.require()
+        problem = tender_problem(lines, tenders, self._context.organization.point_value)
+        if problem:
+            return Declined(problem)
+        debits = Debits.of_tenders(tenders)
+        customer, stored_value = await self._for_charge(customer_id, debits)
+        if customer is None:
+            return Declined("unknown customer")
+        if authorized_user_id is not None:
+            user = next((u for u in customer.authorized_users if u.id == authorized_user_id), None)
+            if user is None:
+                return Declined("this person is not authorized for the customer")
+            if debits.store_credit and not user.allow_invoicing:
+                return Declined(f"{user.first_name} may not charge the house account")
+        try:
+            payload = SalePayload(
+                transaction_id=new_id(),
+                lines=list(lines),
+                tenders=list(tenders),
+                authorized_user_id=authorized_user_id,
+                event_id=event_id,
+            )
+        except ValidationError as exc:
+            return Declined.invalid(exc)
+        return self._charge(
+            customer,
+            OpType.SALE,
+            debits.charged,
+            debits,
+            payload,
+            operator,
+            override,
+            stored_value=stored_value,
+        )
+
+    async def redeem_points(
+        self,
+        customer_id: UUID,
+        points: int,
+        reason: str,
+        *,
+        override: OverrideApproval | None = None,
+    ) -> Saved | OverrideRequired | Declined:
+        """Spend points on a bonus outside a sale, within the balance and the offline caps."""
+        operator = self._session.require()
+        try:
+            payload = PointsRedeem(points=points, reason=reason)
+        except ValidationError as exc:
+            return Declined.invalid(exc)
+        debits = Debits(points=points)
+        customer, _ = await self._for_charge(customer_id, debits)
+        if customer is None:
+            return Declined("unknown customer")
+        return self._charge(
+            customer, OpType.POINTS_REDEEM, points, debits, payload, operator, override
+        )
+
+    async def _for_charge(
+        self, customer_id: UUID, debits: Debits
+    ) -> tuple[CustomerOut | None, StoredValueOut | None]:
+        """The freshest record a charge can be checked against; with stored value spent
+        online, the card's live limits and their use in this event and season too."""
+        fresh = await self._fresh(customer_id)
+        customer = (
+            self._cache.get(customer_id)
+            if fresh is None or self._has_unsent(customer_id)
+            else fresh
+        )
+        client = self._client
+        if fresh is None or not debits.stored_value or client is None:
+            return customer, None
+        try:
+            live = await self._reach(lambda: client.stored_value(customer_id))
+        except CrmNotFound:
+            live = None
+        return customer, live
+
+    def _charge(
+        self,
+        customer: CustomerOut,
+        kind: OpType,
+        amount: int,
+        debits: Debits,
+        payload: BaseModel,
+        operator: Operator,
+        override: OverrideApproval | None,
+        *,
+        stored_value: StoredValueOut | None = None,
+    ) -> Saved | OverrideRequired | Declined:
+        offline = not self.online
+        now = self._now()
+        breaches: list[LimitBreach] = limit_breaches(
+            customer,
+            debits,
+            points_brand=self._points_brand,
+            stored_value=stored_value,
+            check_balances=not offline,
+        )
+        if offline and debits.offline_debit:
+            breaches += offline_breaches(
+                customer,
+                debits,
+                points_brand=self._points_brand,
+                pending_till_debits=self._outbox.pending_offline_debits(),
+                caps=self._caps,
+                now=now,
+            )
+        action = BoundAction(
+            customer_id=customer.id,
+            kind=kind.value,
+            amount=amount,
+            limits=frozenset(b.kind for b in breaches),
+        )
+        if override is not None and not (
+            override.cashier_id == operator.id
+            and override.covers(customer.id, kind.value, amount, set(action.limits))
+        ):
+            return Declined("the supervisor's approval is for another action")
+        if breaches and override is None:
+            return OverrideRequired(action=action, cashier_id=operator.id, breaches=breaches)
+        with self._db.write() as conn:
+            op = Outbox.enqueue(
+                conn,
+                type=kind,
+                entity_id=customer.id,
+                payload=payload,
+                operator_id=operator.id,
+                override=override,
+                offline=offline,
+                debit=debits.offline_debit if offline else 0,
+                now=now,
+            )
+            CustomerCache.store(conn, [debited(customer, debits, points_brand=self._points_brand)])
+            if override is not None:
+                AuditLog.append(
+                    conn,
+                    AuditRecord(
+                        at=now,
+                        action=f"override:{kind.value}",
+                        operator_id=operator.id,
+                        approver_id=override.supervisor_id,
+                        customer_id=customer.id,
+                        op_id=op.op_id,
+                        detail=override.reason,
+                    ),
+                )
+        return Saved(op, queued=offline)
+
+    async def load_stored_value(
+        self, customer_id: UUID, amount: int, *, key: UUID | None = None
+    ) -> StoredValueOut | Offline | Declined:
+        """Add money to the customer's stored-value card: online only.
+
+        Pass the same `key` to retry a load whose answer was lost; it is applied once.
+        """
+        operator = self._session.require()
+        client = self._client
+        if client is None:
+            return Offline("loading a gift card")
+        request_key = key or new_id()
+        try:
+            card = await self._reach(
+                lambda: client.load_stored_value(
+                    customer_id, amount, operator_id=operator.id, key=request_key
+                )
+            )
+        except CrmError as exc:
+            return Declined(str(exc))
+        if card is None:
+            return Offline("loading a gift card")
+        await self._fresh(customer_id)
+        return card
+
+    async def balance(
+        self, customer_id: UUID, account: Account = "stored_value"
+    ) -> BalanceInquiry | NotFound:
+        """A balance: live from the CRM when reachable, else the cached value and its age."""
+        fresh = await self._fresh(customer_id)
+        customer = fresh if fresh is not None else self._cache.get(customer_id)
+        if customer is None:
+            return NotFound()
+        balances = customer.balances
+        value: int | None
+        if account == "stored_value":
+            value = balances.stored_value
+        elif account == "store_credit":
+            value = balances.store_credit_owed
+        else:
+            own = next((p for p in balances.points if p.brand_id == self._points_brand), None)
+            value = own.balance if own else None
+        return BalanceInquiry(
+            balance=value,
+            currency=self._context.organization.currency,
+            as_of=balances.as_of,
+            live=fresh is not None,
+            now=self._now(),
+        )
+
+    async def stored_value(self, customer_id: UUID) -> StoredValueOut | Offline | NotFound:
+        """The stored-value card (masked), its limits and their use in this event and season."""
+        client = self._client
+        if client is None:
+            return Offline("the stored-value card")
+        try:
+            card = await self._reach(lambda: client.stored_value(customer_id))
+        except CrmNotFound:
+            return NotFound("no stored-value card assigned")
+        return card if card is not None else Offline("the stored-value card")
+
+    async def reveal_card_number(
+        self, customer_id: UUID, *, override: OverrideApproval | None = None
+    ) -> str | Offline | Declined | OverrideRequired:
+        """The full stored-value card number: only with a supervisor's approval of exactly
+        this (the first call answers `OverrideRequired`); online only, and audited."""
+        operator = self._session.require()
+        if override is None:
+            action = BoundAction(
+                customer_id=customer_id, kind=REVEAL_ACTION, amount=0, limits=frozenset()
+            )
+            return OverrideRequired(action=action, cashier_id=operator.id, breaches=())
+        client = self._client
+        if client is None:
+            return Offline("revealing the card number")
+        try:
+            shown = await self._reach(
+                lambda: client.reveal_card_number(customer_id, override, operator_id=operator.id)
+            )
+        except CrmError as exc:
+            return Declined(str(exc))
+        return shown.card_number if shown is not None else Offline("revealing the card number")
+
+    async def loyalty(self, customer_id: UUID) -> LoyaltyOut | Offline:
+        """Points balances as the points policy shows them, and the ledger (online)."""
+        client = self._client
+        found = await self._reach(lambda: client.loyalty(customer_id)) if client else None
+        return found if found is not None else Offline("the points ledger")
+
+    async def suites(self, customer_id: UUID) -> SuitesOut | Offline:
+        """The customer's suites: ongoing, upcoming and closed (online; not cached)."""
+        client = self._client
+        found = await self._reach(lambda: client.suites(customer_id)) if client else None
+        return found if found is not None else Offline("suites")

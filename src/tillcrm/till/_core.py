@@ -1,0 +1,193 @@
+"""The till's state and plumbing shared by every part of the facade: the database, cache,
+outbox and operators, who is logged in, and the one way to ask the CRM (time-boxed, behind a
+breaker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+from uuid import UUID
+
+from tillcrm.api import CustomerOut, OpType, TillContext
+from tillcrm.config import Settings
+from tillcrm.crm import CrmClient, CrmError, CrmNotFound, CrmUnauthorized, CrmUnavailable
+from tillcrm.domain import (
+    CustomerScope,
+    Operator,
+    OverrideApproval,
+    effective_scope,
+    points_account_brand,
+)
+from tillcrm.domain.offline import OfflineCaps
+from tillcrm.local import (
+    CustomerCache,
+    OperatorStore,
+    OpState,
+    Outbox,
+    PinPolicy,
+    TillDatabase,
+)
+from tillcrm.sync import CircuitBreaker
+from tillcrm.till._overrides import approve
+from tillcrm.till._results import OverrideRequired
+from tillcrm.till._session import Session
+
+__all__ = ["TillCore"]
+
+T = TypeVar("T")
+
+
+class TillCore:
+    """What every part of the facade shares: the database and its tables, the session, and
+    the one time-boxed way to ask the CRM."""
+
+    def __init__(
+        self,
+        db: TillDatabase,
+        context: TillContext,
+        settings: Settings,
+        client: CrmClient | None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._context = context
+        self._client = client
+        self._clock = clock
+        self._phone_region = settings.locale.phone_region
+        self._cache = CustomerCache(db, phone_region=self._phone_region)
+        self._outbox = Outbox(db)
+        policy = PinPolicy(
+            max_attempts=settings.security.max_pin_attempts,
+            lockout_seconds=settings.security.lockout_minutes * 60,
+        )
+        self._operators = OperatorStore(db, policy)
+        self._session = Session(db, self._operators, clock)
+        self._caps = OfflineCaps(
+            max_balance_age=timedelta(hours=settings.offline.max_balance_age_hours),
+            per_transaction_cap=settings.offline.per_transaction_cap,
+            per_till_cap=settings.offline.per_till_cap,
+        )
+        self._timeout = settings.crm.connect_timeout
+        """The longest a cashier waits for the CRM in one call before the till goes offline."""
+        self._breaker = CircuitBreaker(threshold=1, probe_interval=settings.sync.interval_seconds)
+        org = context.organization
+        self._points_brand = points_account_brand(org, context.brand.id)
+        self._owner_brand = (
+            context.brand.id if effective_scope(org) is CustomerScope.BRAND else None
+        )
+
+    @property
+    def operator(self) -> Operator | None:
+        """The operator logged in at this till."""
+        return self._session.current
+
+    @property
+    def online(self) -> bool:
+        """The last call to the CRM succeeded (or none has failed yet)."""
+        return self._client is not None and not self._breaker.is_open
+
+    @property
+    def context(self) -> TillContext:
+        """The till's organization, brand and store."""
+        return self._context
+
+    async def refresh_operators(self) -> bool:
+        """Replace the cached operators with the CRM's list; False when it is out of reach."""
+        client = self._client
+        if client is None:
+            return False
+        operators = await self._reach(client.operators)
+        if operators is None:
+            return False
+        self._operators.replace_all(operators)
+        return True
+
+    async def login(self, code: str, pin: str) -> Operator:
+        """Log in with code and PIN (offline too); raises `LoginRefused`."""
+        await self.refresh_operators()
+        return self._session.login(code, pin)
+
+    async def login_badge(self, badge: str) -> Operator:
+        """Log in with a badge swipe (offline too); raises `LoginRefused`."""
+        await self.refresh_operators()
+        return self._session.login_badge(badge)
+
+    def logout(self) -> None:
+        """End the logged-in operator's shift."""
+        self._session.logout()
+
+    def approve(
+        self,
+        required: OverrideRequired,
+        *,
+        reason: str,
+        badge: str | None = None,
+        code: str | None = None,
+        pin: str | None = None,
+    ) -> OverrideApproval:
+        """A supervisor's approval of exactly `required.action`; raises `OverrideRefused`."""
+        return approve(
+            self._operators,
+            required,
+            reason=reason,
+            badge=badge,
+            code=code,
+            pin=pin,
+            clock=self._clock,
+        )
+
+    async def _fresh(self, customer_id: UUID) -> CustomerOut | None:
+        """The CRM's record, stored in the cache; None offline or when the CRM lacks it
+        (a customer created here and not yet synced)."""
+        client = self._client
+        if client is None:
+            return None
+        try:
+            customer = await self._reach(lambda: client.customer(customer_id))
+        except CrmNotFound:
+            return None
+        if customer is not None and not self._has_unsent(customer_id):
+            with self._db.write() as conn:
+                CustomerCache.store(conn, [customer])
+        return customer
+
+    def _has_unsent(self, customer_id: UUID) -> bool:
+        """Ops changing this customer wait in the outbox: the cache holds their effect, which
+        the CRM's record lacks, so it is not overwritten until they sync (a visit changes
+        nothing the cache shows)."""
+        rows = self._db.read(
+            "SELECT 1 FROM outbox WHERE entity_id = ? AND type != ? AND state IN (?, ?) LIMIT 1",
+            (str(customer_id), OpType.VISIT.value, OpState.PENDING.value, OpState.INFLIGHT.value),
+        )
+        return bool(rows)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    async def _reach(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        """The CRM's answer within the time budget, or None when it cannot be reached now.
+
+        After a failure the CRM is not asked again until the breaker's probe interval has
+        passed, so an outage costs one wait, not one per action. Answers such as not found
+        reach the caller as the typed `CrmError` they are.
+        """
+        if self._client is None:
+            return None
+        now = time.monotonic()
+        if self._breaker.is_open and not self._breaker.probe_due(now):
+            return None
+        try:
+            answer = await asyncio.wait_for(call(), self._timeout)
+        except (CrmUnavailable, CrmUnauthorized, TimeoutError):
+            self._breaker.record_failure(time.monotonic())
+            return None
+        except CrmError:
+            self._breaker.record_success()
+            raise
+        self._breaker.record_success()
+        return answer

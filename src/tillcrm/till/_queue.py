@@ -1,0 +1,99 @@
+"""The sync queue as a supervisor works it: what waits, what needs review, and the
+dead letters with their compensating ops (the queue itself is never edited).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from tillcrm.api import CustomerOut, OpType
+from tillcrm.domain import OverrideApproval
+from tillcrm.local import AuditLog, AuditRecord, OpState, Outbox, OutboxEntry
+from tillcrm.till._core import TillCore
+from tillcrm.till._results import Declined, EditConflict, Saved
+
+__all__ = ["QueueWork"]
+
+_COMPENSATE = "compensate"
+"""The audit action naming the dead op a compensating op makes good."""
+
+
+class QueueWork(TillCore):
+    """The outbox as the supervisor's sync screen lists and repairs it."""
+
+    def queued(self) -> list[OutboxEntry]:
+        """Ops waiting for the CRM (pending or in a push), oldest first."""
+        return self._outbox.entries(OpState.INFLIGHT) + self._outbox.entries(OpState.PENDING)
+
+    def needs_review(self) -> list[OutboxEntry]:
+        """Ops the CRM applied but flagged (an offline overdraft), oldest first."""
+        return self._outbox.entries(OpState.NEEDS_REVIEW)
+
+    def dead_letters(self) -> list[OutboxEntry]:
+        """Ops the CRM rejected that no compensating op has made good yet, oldest first."""
+        done = {
+            row[0]
+            for row in self._db.read(
+                "SELECT op_id FROM audit WHERE action = ? AND op_id IS NOT NULL", (_COMPENSATE,)
+            )
+        }
+        return [e for e in self._outbox.entries(OpState.DEAD) if str(e.op.op_id) not in done]
+
+    def conflict_of(self, dead: OutboxEntry) -> EditConflict | None:
+        """For an edit the CRM rejected as stale: the cashier's changes beside the CRM's
+        current record (which came back with the rejection)."""
+        current = dead.result.get("current")
+        if dead.op.type is not OpType.CUSTOMER_UPDATE or not isinstance(current, dict):
+            return None
+        return EditConflict(
+            mine=dict(dead.op.payload.get("changes", {})),
+            theirs=CustomerOut.model_validate(current),
+            base_version=dead.op.base_version or 0,
+        )
+
+    def compensate(
+        self,
+        dead: OutboxEntry,
+        *,
+        payload: BaseModel | None = None,
+        base_version: int | None = None,
+        override: OverrideApproval | None = None,
+    ) -> Saved | Declined:
+        """Make good a rejected op with a new op (the queue itself is never edited).
+
+        The new op has the dead op's type and customer, with a corrected `payload`,
+        `base_version` or `override` where given. Only a supervisor or manager may do it; the
+        audit log names the dead op it compensates.
+        """
+        operator = self._session.require()
+        if not operator.role.can_approve:
+            return Declined("only a supervisor or manager can compensate a rejected op")
+        if dead.state is not OpState.DEAD:
+            return Declined("only a rejected op can be compensated")
+        body = payload if payload is not None else dead.op.typed_payload()
+        offline = not self.online
+        now = self._now()
+        with self._db.write() as conn:
+            op = Outbox.enqueue(
+                conn,
+                type=dead.op.type,
+                entity_id=dead.op.entity_id,
+                payload=body,
+                operator_id=operator.id,
+                base_version=base_version if base_version is not None else dead.op.base_version,
+                override=override,
+                offline=offline,
+                now=now,
+            )
+            AuditLog.append(
+                conn,
+                AuditRecord(
+                    at=now,
+                    action=_COMPENSATE,
+                    operator_id=operator.id,
+                    customer_id=dead.op.entity_id,
+                    op_id=dead.op.op_id,
+                    detail=f"by op {op.op_id} (seq {op.seq})",
+                ),
+            )
+        return Saved(op, queued=offline)

@@ -1,0 +1,160 @@
+"""`tillcrm sync` and `tillcrm doctor` against the reference CRM on loopback: a registered
+till syncs and checks out clean; each broken part is one problem line naming its fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tests.support.crm_server import RunningCrm, free_port
+from tests.support.customers import put_customer
+from tests.support.memory_keyring import memory_keyring, no_keyring
+from tests.support.world import World
+from tillcrm.cli import main
+from tillcrm.cli._till import TILL_DB_NAME
+from tillcrm.domain import IdentifierKind
+from tillcrm.local import TillLock
+from tillcrm.server import admin
+from tillcrm.server.db import writing
+
+
+@pytest.fixture
+def config_file(
+    tmp_path: Path, loopback_crm: RunningCrm, loopback_world: World, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A till registered at brand a's store, its token in an in-memory keyring."""
+    monkeypatch.delenv("TILLCRM_TOKEN", raising=False)
+    path = tmp_path / "config.toml"
+    path.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    with writing(loopback_crm.engine) as conn:
+        code = admin.issue_enrollment_code(conn, "brand-a-store")
+    with memory_keyring():
+        result = _run(path, "register", "--crm-url", loopback_crm.url, "--code", code)
+        assert result.exit_code == 0, result.output
+        yield path
+
+
+def _run(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--config", str(config), *args])
+
+
+def _problems(result: Result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.startswith("PROBLEM")]
+
+
+def test_sync_once_pulls_the_scope_and_status_shows_the_queue(
+    config_file: Path, loopback_world: World
+) -> None:
+    put_customer(loopback_world, "brand", cards={IdentifierKind.BARCODE: "CLI-SYNC-1"})
+
+    before = _run(config_file, "sync", "--status")
+    once = _run(config_file, "sync", "--once")
+    status = _run(config_file, "sync", "--status")
+
+    assert before.exit_code == 0
+    assert "no till database yet" in before.output
+    assert once.exit_code == 0, once.output
+    assert "pushed: 0 op(s)" in once.output
+    pulled = int(once.output.split("pulled: ")[1].split()[0])
+    assert pulled >= 1
+    assert status.exit_code == 0, status.output
+    assert "queue: 0 op(s) waiting" in status.output
+    assert "dead: 0" in status.output
+    assert "pull: at cursor" in status.output
+
+
+def test_sync_once_refuses_while_the_till_runs(config_file: Path, tmp_path: Path) -> None:
+    with TillLock(tmp_path / "data"):
+        result = _run(config_file, "sync", "--once")
+    assert result.exit_code == 1
+    assert "another tillcrm till" in result.output
+
+
+def _crm_down(config: Path) -> None:
+    text = config.read_text()
+    crm_url = text.split('url = "')[1].split('"')[0]
+    config.write_text(text.replace(crm_url, f"http://127.0.0.1:{free_port()}"))
+
+
+def test_sync_once_with_the_crm_down_says_so(config_file: Path) -> None:
+    _crm_down(config_file)
+    result = _run(config_file, "sync", "--once")
+    assert result.exit_code == 1
+    assert "sync offline" in result.output
+
+
+def test_sync_needs_a_mode(config_file: Path) -> None:
+    result = _run(config_file, "sync")
+    assert result.exit_code == 2
+    assert "--once or --status" in result.output
+
+
+def test_doctor_passes_a_healthy_till(config_file: Path) -> None:
+    assert _run(config_file, "sync", "--once").exit_code == 0
+
+    result = _run(config_file, "doctor")
+
+    assert result.exit_code == 0, result.output
+    assert _problems(result) == []
+    for subject in ("config", "keyring", "token", "crm", "clock", "till", "database", "queue"):
+        assert f"ok      {subject}:" in result.output
+    assert "passes the integrity check" in result.output
+    assert "devices: none configured" in result.output
+
+
+def test_doctor_names_each_problem_and_its_fix(config_file: Path, tmp_path: Path) -> None:
+    _crm_down(config_file)
+    with config_file.open("a") as config:
+        config.write('\n[[devices]]\nname = "front"\nkind = "barcode"\n')
+        config.write('url = "/dev/tillcrm-no-such-port"\n')
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / TILL_DB_NAME).write_bytes(b"this is not a database" * 100)
+
+    with no_keyring():
+        result = _run(config_file, "doctor")
+
+    assert result.exit_code == 1, result.exception
+    problems = _problems(result)
+    subjects = [line.split(":")[0].removeprefix("PROBLEM ") for line in problems]
+    assert subjects == ["keyring", "token", "crm", "database", "device front"], result.output
+    assert all("; fix: " in line for line in problems)
+    assert "TILLCRM_TOKEN" in problems[0]
+    assert "cannot be reached" in problems[2]
+    assert "plug the reader in" in problems[4]
+
+
+def test_doctor_reports_a_bad_config_instead_of_stopping(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[crm]\nurll = 1\n")
+    result = _run(config, "doctor")
+    assert result.exit_code == 1
+    (problem,) = _problems(result)
+    assert "crm.urll: unknown key" in problem
+    assert f"fix: edit {config}" in problem
+
+
+def test_doctor_sees_a_missing_token(config_file: Path) -> None:
+    with memory_keyring():
+        # A keyring without this till's token: as after a reinstall.
+        result = _run(config_file, "doctor")
+    problems = _problems(result)
+    assert result.exit_code == 1
+    assert [line.split(":")[0] for line in problems] == ["PROBLEM token"]
+    assert "tillcrm register" in problems[0]
+
+
+def test_doctor_sees_a_token_the_crm_refuses(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TILLCRM_TOKEN", "not-a-real-token")
+    result = _run(config_file, "doctor")
+    problems = _problems(result)
+    assert result.exit_code == 1
+    assert problems == [
+        "PROBLEM crm: the CRM does not accept this till's token; fix: register the till "
+        "again: `tillcrm register --crm-url URL --code CODE`"
+    ]
+    assert "ok      keyring: not needed: the token comes from TILLCRM_TOKEN" in result.output

@@ -1,0 +1,77 @@
+"""A till as the UI drives it: a `TillService` over a real SQLite file, its sync engine, and
+the reference CRM on loopback. `dead_crm_url` is a loopback port nobody listens on: a CRM
+that is down, for the offline paths."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.support.crm_server import RunningCrm, free_port
+from tests.support.world import World
+from tillcrm.api import TillContext
+from tillcrm.config import OfflineSettings, Settings
+from tillcrm.crm import CrmClient
+from tillcrm.local import TillDatabase, open_database
+from tillcrm.server import admin
+from tillcrm.server.db import writing
+from tillcrm.sync import SyncEngine
+from tillcrm.till import TillService
+
+
+@dataclass
+class Till:
+    """One till's database, and services on it that reach the CRM or find it down."""
+
+    db: TillDatabase
+    context: TillContext
+    settings: Settings
+    crm_url: str
+    token: str
+    clients: list[CrmClient] = field(default_factory=list)
+
+    def client(self, *, down: bool = False) -> CrmClient:
+        url = f"http://127.0.0.1:{free_port()}" if down else self.crm_url
+        client = CrmClient(url, token=self.token, connect_timeout=2, read_timeout=10)
+        self.clients.append(client)
+        return client
+
+    def service(
+        self, *, down: bool = False, clock: Callable[[], float] | None = None
+    ) -> TillService:
+        extra = {"clock": clock} if clock else {}
+        return TillService(self.db, self.context, self.settings, self.client(down=down), **extra)
+
+    async def sync(self) -> None:
+        """Push the outbox, then pull the scope, as the till's sync worker does."""
+        engine = SyncEngine(self.db, self.client(), self.settings.sync)
+        await engine.push_once()
+        await engine.pull_once()
+
+
+OFFLINE_CAPS = OfflineSettings(per_transaction_cap=50, per_till_cap=80)
+
+
+@pytest.fixture
+async def till(
+    tmp_path: Path, loopback_crm: RunningCrm, loopback_world: World
+) -> AsyncIterator[Till]:
+    """A till newly enrolled at brand a's store of the brand-scoped organization (its own
+    outbox seq on the CRM), its scope and operators pulled."""
+    with writing(loopback_crm.engine) as conn:
+        code = admin.issue_enrollment_code(conn, "brand-a-store")
+    settings = Settings(data_dir=tmp_path, offline=OFFLINE_CAPS)
+    async with CrmClient(loopback_crm.url) as client:
+        enrolled = await client.enroll(code, "test till")
+    token, context = enrolled.token, enrolled.context
+    db = open_database(tmp_path / "till.sqlite3")
+    till = Till(db, context, settings, loopback_crm.url, token)
+    await till.sync()
+    assert await till.service().refresh_operators()
+    yield till
+    for client in till.clients:
+        await client.aclose()
+    db.close()
