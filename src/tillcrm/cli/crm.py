@@ -1,12 +1,175 @@
-"""`tillcrm crm ...`: run and administer the reference CRM service."""
+"""`tillcrm crm ...`: run and administer the reference CRM service.
+
+The CRM's packages (FastAPI, SQLAlchemy, Alembic, uvicorn) are an optional extra, so they are
+imported inside each command: the till starts without them, and a machine without the extra gets
+one line naming the install command instead of a traceback.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import time
+from typing import TYPE_CHECKING
+
 import click
 
+from tillcrm.cli._context import CliContext, pass_cli
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
 __all__ = ["crm"]
+
+_SERVER_PACKAGES = ("fastapi", "sqlalchemy", "alembic", "uvicorn")
+_DB_HELP = "SQLAlchemy database URL (default: [server] db, else SQLite in the data dir)."
+
+
+def _require_server_extra() -> None:
+    """Refuse in one line when the `[server]` extra is not installed."""
+    missing = [name for name in _SERVER_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise click.ClickException(
+            f"the CRM needs {', '.join(missing)}: pip install 'tillcrm[server]'"
+        )
+
+
+def _database(cli: CliContext, db_url: str | None) -> str:
+    """`--db`, else the config's `[server] db`, else SQLite under the data dir."""
+    from tillcrm.server.db import default_db_url
+
+    settings = cli.settings
+    return db_url or settings.server.db or default_db_url(settings.data_dir)
+
+
+def _migrated_engine(url: str) -> Engine:
+    """An engine on `url` with the schema brought up to date first."""
+    from tillcrm.server.db import create_db_engine
+    from tillcrm.server.migrate import upgrade
+
+    upgrade(url)
+    return create_db_engine(url)
 
 
 @click.group()
 def crm() -> None:
     """Run and administer the reference CRM service."""
+
+
+@crm.command()
+@click.option("--db", "db_url", default=None, help=_DB_HELP)
+@click.option("--host", default=None, help="Address to listen on (default: [server] host).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port to listen on (default: [server] port).",
+)
+@pass_cli
+def serve(cli: CliContext, db_url: str | None, host: str | None, port: int | None) -> None:
+    """Bring the database up to date and serve the CRM API until interrupted."""
+    _require_server_extra()
+    import uvicorn
+
+    from tillcrm.server.app import create_app
+
+    settings = cli.settings
+    url = _database(cli, db_url)
+    app = create_app(url)
+    host = host or settings.server.host
+    port = port or settings.server.port
+    click.echo(f"tillcrm CRM on http://{host}:{port}/v1 (database {_safe(url)})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")
+
+
+@crm.command("demo-data")
+@click.option("--db", "db_url", default=None, help=_DB_HELP)
+@click.option(
+    "--customers",
+    type=click.IntRange(8, 10_000_000),
+    default=2_000,
+    show_default=True,
+    help="How many customers (the first 8 are the well-known demo customers).",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same data.")
+@pass_cli
+def demo_data(cli: CliContext, db_url: str | None, customers: int, seed: int) -> None:
+    """Load the demo organizations, operators, customers, cards and history."""
+    _require_server_extra()
+    from tillcrm.server import demo_data as demo
+
+    url = _database(cli, db_url)
+    engine = _migrated_engine(url)
+    started = time.perf_counter()
+
+    def progress(done: int) -> None:
+        click.echo(f"  {done:,} of {customers:,} customers", err=True)
+
+    try:
+        summary = demo.load_demo_data(
+            engine,
+            customers_count=customers,
+            seed=seed,
+            progress=progress if customers > demo.CHUNK else None,
+        )
+    except demo.DemoAlreadyLoadedError as exc:
+        raise click.ClickException(f"{exc} ({_safe(url)}); use a fresh database") from exc
+    finally:
+        engine.dispose()
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"loaded {summary.customers:,} customers, {summary.identifiers:,} cards and "
+        f"{summary.transactions:,} past sales into {_safe(url)} in {seconds:.1f} s"
+    )
+    click.echo(
+        f"operators in every organization: cashier {demo.CASHIER_CODE} PIN {demo.CASHIER_PIN}, "
+        f"supervisor {demo.SUPERVISOR_CODE} PIN {demo.SUPERVISOR_PIN} "
+        f"(badge {demo.SUPERVISOR_BADGE})"
+    )
+    known = demo.DEMO_CUSTOMERS[0]
+    click.echo(
+        f"demo customer {known.first_name} {known.last_name}: barcode {demo.DEMO_BARCODE}, "
+        f"magstripe {demo.DEMO_MAGSTRIPE}, rfid {demo.DEMO_RFID}, phone {demo.DEMO_PHONE}"
+    )
+    click.echo(f"enroll a till: tillcrm crm enroll-till --store {demo.DEMO_STORE_ID}")
+
+
+@crm.command("enroll-till")
+@click.option("--store", "store_id", required=True, help="The store the till will stand in.")
+@click.option("--db", "db_url", default=None, help=_DB_HELP)
+@pass_cli
+def enroll_till(cli: CliContext, store_id: str, db_url: str | None) -> None:
+    """Print a one-time code that enrolls one till at STORE within 24 hours."""
+    _require_server_extra()
+    import sqlalchemy as sa
+
+    from tillcrm.server.admin import ENROLLMENT_CODE_TTL, issue_enrollment_code
+    from tillcrm.server.db import writing
+    from tillcrm.server.tables import stores
+
+    settings = cli.settings
+    url = _database(cli, db_url)
+    engine = _migrated_engine(url)
+    try:
+        with writing(engine) as conn:
+            known = conn.execute(sa.select(stores.c.id).order_by(stores.c.id)).scalars().all()
+            if store_id not in known:
+                listed = ", ".join(known[:20]) or "none (load some with `tillcrm crm demo-data`)"
+                raise click.ClickException(f"no store {store_id!r}; stores: {listed}")
+            code = issue_enrollment_code(conn, store_id)
+    finally:
+        engine.dispose()
+    hours = int(ENROLLMENT_CODE_TTL.total_seconds() // 3600)
+    crm_url = f"http://{settings.server.host}:{settings.server.port}"
+    click.echo(code)
+    click.echo(
+        f"one-time code for a till at {store_id}, valid {hours} h; on the till run:\n"
+        f"  tillcrm register --crm-url {crm_url} --code {code}",
+        err=True,
+    )
+
+
+def _safe(url: str) -> str:
+    """A database URL fit to print: the password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
