@@ -14,6 +14,7 @@ from tests.support.world import World
 from tillcrm.domain import IdentifierKind
 from tillcrm.server.db import writing
 from tillcrm.server.tables import (
+    customer_registrations,
     customers,
     identifiers,
     points_accounts,
@@ -64,7 +65,22 @@ def test_identify_by_a_phone_identifier_when_no_mobile_matches(world: World) -> 
     assert (found.json()["customer"]["id"], found.json()["kind"]) == (str(customer), "phone")
 
 
-def test_a_blocked_card_is_404_blocked_and_an_unknown_one_404_not_found(world: World) -> None:
+def test_identify_by_a_landline_when_no_mobile_or_phone_card_matches(world: World) -> None:
+    landline = put_customer(world, "brand", phone="+14155550555", first_name="Lana")
+    mobile = put_customer(world, "brand", mobile="+14155550666", first_name="Moby")
+    put_customer(world, "brand", phone="+14155550666", first_name="Shared")
+    with world.client("brand.a") as http:
+        by_landline = http.get("/identify", params={"kind": "phone", "value": "415 555 0555"})
+        mobile_first = http.get("/identify", params={"kind": "phone", "value": "4155550666"})
+    with world.client("brand.b") as http:
+        other_brand = http.get("/identify", params={"kind": "phone", "value": "4155550555"})
+    assert by_landline.status_code == 200
+    assert by_landline.json()["customer"]["id"] == str(landline)
+    assert mobile_first.json()["customer"]["id"] == str(mobile)
+    assert other_brand.status_code == 404
+
+
+def test_a_blocked_card_is_410_blocked_and_an_unknown_one_404_not_found(world: World) -> None:
     customer = put_customer(world, "brand", cards={IdentifierKind.BARCODE: "LOST-1"})
     with writing(world.crm.engine) as conn:
         conn.execute(
@@ -76,7 +92,7 @@ def test_a_blocked_card_is_404_blocked_and_an_unknown_one_404_not_found(world: W
         blocked = http.get("/identify", params={"kind": "barcode", "value": "LOST-1"})
         unknown = http.get("/identify", params={"kind": "barcode", "value": "NEVER-1"})
         bad_phone = http.get("/identify", params={"kind": "phone", "value": "12"})
-    assert (blocked.status_code, blocked.json()["code"]) == (404, "blocked")
+    assert (blocked.status_code, blocked.json()["code"]) == (410, "blocked")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
     assert bad_phone.status_code == 422
     assert bad_phone.json()["problems"][0]["field"] == "value"
@@ -156,6 +172,51 @@ def test_a_wildcard_in_the_query_is_taken_literally(world: World) -> None:
     with world.client("units.a") as http:
         assert ids(http.get("/customers", params={"q": "perc%"})) == []
         assert ids(http.get("/customers", params={"q": "p_rcival"})) == []
+
+
+def test_a_query_with_a_quote_or_punctuation_is_a_plain_substring(world: World) -> None:
+    odd = put_customer(world, "units", last_name='O"Quirke-Smythe', email="q.s+x@example.org")
+    with world.client("units.a") as http:
+        for q in ('o"quirke', "-smythe", "q.s+x@", "quirke-sm"):
+            assert ids(http.get("/customers", params={"q": q})) == [str(odd)], q
+        assert ids(http.get("/customers", params={"q": '"quirke"'})) == []
+
+
+def test_a_text_shorter_than_a_trigram_matches_the_start_of_the_customer_number(
+    world: World,
+) -> None:
+    numbered = put_customer(world, "units", customer_number="QX-1", first_name="Shorty")
+    put_customer(world, "units", customer_number="XQ-2", first_name="Qxavier")
+    with world.client("units.a") as http:
+        assert ids(http.get("/customers", params={"q": "QX"})) == [str(numbered)]
+        assert ids(http.get("/customers", params={"q": "qx"})) == [str(numbered)]
+        assert ids(http.get("/customers", params={"q": "Q"})) == [str(numbered)]
+
+
+def test_search_follows_a_renamed_customer_and_forgets_a_deleted_one(world: World) -> None:
+    renamed = put_customer(world, "units", first_name="Oldenburg")
+    deleted = put_customer(world, "units", first_name="Vanishka")
+    with world.client("units.a") as http:
+        patched = http.patch(
+            f"/customers/{renamed}",
+            json={"base_version": 1, "changes": {"first_name": "Newcastle"}},
+            headers={"X-Operator-Id": "units-cashier"},
+        )
+        assert patched.status_code == 200, patched.text
+        with writing(world.crm.engine) as conn:
+            for table in (customer_registrations, customers):
+                key = table.c.customer_id if table is customer_registrations else table.c.id
+                conn.execute(table.delete().where(key == deleted))
+        assert ids(http.get("/customers", params={"q": "newcastle"})) == [str(renamed)]
+        assert ids(http.get("/customers", params={"q": "oldenburg"})) == []
+        assert ids(http.get("/customers", params={"q": "vanishka"})) == []
+    if world.crm.engine.dialect.name == "sqlite":  # the FTS index itself, not just the join
+        with world.crm.engine.connect() as conn:
+            stale = conn.exec_driver_sql(
+                "SELECT count(*) FROM customers_search"
+                " WHERE customers_search MATCH '\"oldenburg\" OR \"vanishka\"'"
+            ).scalar_one()
+        assert stale == 0
 
 
 # -- the customer record ------------------------------------------------------------------------

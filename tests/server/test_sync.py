@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,9 +16,9 @@ import sqlalchemy as sa
 from tests.support.customers import put_customer
 from tests.support.outbox import Outbox, sale
 from tests.support.world import ORGS, World
-from tillcrm.api import OpType
+from tillcrm.api import CustomerOut, OpType, PullResponse
 from tillcrm.domain import IdentifierKind
-from tillcrm.server.db import reading
+from tillcrm.server.db import reading, writing
 from tillcrm.server.tables import (
     audit_log,
     customer_registrations,
@@ -390,3 +391,50 @@ def test_pull_refuses_a_cursor_that_is_not_the_crms(world: World) -> None:
         assert response.status_code == 422
         assert response.json()["problems"][0]["field"] == "cursor"
         assert http.get("/sync/pull", params={"limit": 5001}).status_code == 422
+
+
+def test_a_pulled_customer_reads_exactly_as_get_shows_it(world: World) -> None:
+    """Pull writes its JSON without validating stored profiles again; what it writes must
+    still be the `CustomerOut` that GET answers, private custom fields merged in."""
+    customer = put_customer(
+        world,
+        "parent",
+        "a",
+        cards={IdentifierKind.BARCODE: "PULL-SAME-1", IdentifierKind.RFID: "PULL-SAME-2"},
+        first_name="Pia",
+        last_name="Pullman",
+        email="pia.pullman@example.com",
+        mobile="+14155550777",
+        date_of_birth="1984-02-29",
+        address={"line1": "1 Sync Street", "city": "Oakland", "country": "US"},
+        tags=["season"],
+        flags={"vip": True},
+        custom_fields={"color": "parent"},
+    )
+    with writing(world.crm.engine) as conn:
+        conn.execute(
+            customer_registrations.insert().values(
+                customer_id=customer,
+                org_id=ORGS["child1"].id,
+                label="Box holder",
+                status="gold",
+                custom_fields={"seat": "7C", "color": "child"},
+                registered_at=datetime.now(UTC),
+            )
+        )
+    with Outbox(world, "child1.a") as till:
+        user = {"id": str(uuid4()), "first_name": "Otto", "phone": "+14155550778"}
+        till.apply(
+            till.op(OpType.AUTHORIZED_USER_ADD, customer, {"user": user}),
+            till.op(OpType.SALE, customer, sale(("cash", 1500))),
+        )
+    with world.client("child1.a") as http:
+        page = http.get("/sync/pull", params={"limit": 5000}).json()
+        got = CustomerOut.model_validate(http.get(f"/customers/{customer}").json())
+    [pulled] = [c for c in PullResponse.model_validate(page).customers if c.id == customer]
+    assert pulled.profile.custom_fields == {"seat": "7C", "color": "parent"}
+    assert pulled.profile.date_of_birth == date(1984, 2, 29)
+    assert [u.first_name for u in pulled.authorized_users] == ["Otto"]
+    assert pulled.balances.points[0].balance > 0
+    unstamped = {"balances": {"as_of"}}
+    assert pulled.model_dump(exclude=unstamped) == got.model_dump(exclude=unstamped)

@@ -6,23 +6,30 @@ Every path that reads customers (identify, search, get, history, pull) filters w
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
-from tillcrm.domain import CustomerScope
+from tillcrm.domain import CustomerScope, TillScope
 from tillcrm.server.context import Till
 from tillcrm.server.errors import ApiError
 from tillcrm.server.tables import customer_registrations, customers
 
-__all__ = ["require_visible_customer", "visible_to"]
+__all__ = ["require_visible_customer", "visible_in", "visible_to"]
 
 
 def visible_to(till: Till) -> ColumnElement[bool]:
     """Customers this till may see (mirrors `domain.customer_visible`, tested against it)."""
-    scope = till.scope
+    return visible_in(till.scope)
+
+
+@lru_cache(maxsize=1024)
+def visible_in(scope: TillScope) -> ColumnElement[bool]:
+    """`visible_to` for a scope, built once per scope: a push runs it for every op, and
+    building the clause cost more than the query it filters."""
     own_org = customers.c.org_id == scope.org_id
     if scope.scope is CustomerScope.BRAND:
         own_org = sa.and_(own_org, customers.c.brand_id == scope.brand_id)

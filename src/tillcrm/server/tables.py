@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "SEARCH_ONLY_OBJECTS",
     "applied_ops",
     "audit_log",
     "authorized_users",
@@ -16,6 +17,7 @@ __all__ = [
     "counters",
     "customer_registrations",
     "customers",
+    "customers_search",
     "enrollment_codes",
     "events",
     "identifiers",
@@ -174,10 +176,21 @@ customers = sa.Table(
     sa.Index("ix_customers_org_mobile", "org_id", "mobile"),
     sa.Index("ix_customers_org_mobile_rev", "org_id", "mobile_rev"),
     sa.Index("ix_customers_org_change_seq", "org_id", "change_seq"),
+    sa.Index("ix_customers_org_phone", "org_id", "phone"),
 )
 """`profile` holds the whole `CustomerProfile`; the columns beside it are what is searched and
 filtered on. `search_text` is the lower-cased names, company, email and number, for substring
 search; `mobile_rev` the reversed digits, for last-digits lookup."""
+
+customers_search = sa.table("customers_search", sa.column("rowid", sa.Integer))
+"""SQLite only: the FTS5 trigram index over `customers.search_text` (its rowid is the
+customer's rowid), made and kept in step by migration 0002. Not in `metadata`: PostgreSQL
+searches the same column through a GIN trigram index instead."""
+
+SEARCH_ONLY_OBJECTS = frozenset({"customers_search", "ix_customers_search_trgm"})
+"""Search machinery that migration 0002 makes on one kind of database and `metadata` leaves
+out: the SQLite FTS5 table (whose shadow tables are named `customers_search_*`) and the
+PostgreSQL trigram index."""
 
 customer_registrations = sa.Table(
     "customer_registrations",

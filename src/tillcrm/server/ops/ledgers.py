@@ -7,14 +7,17 @@ and the ledger's primary key would refuse a second row for the same op anyway.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from tillcrm.domain import CustomerProfile, PromotionCategory
-from tillcrm.server.customer_view import points_account_key
+from tillcrm.domain import PromotionCategory
+from tillcrm.server.context import Till
+from tillcrm.server.customer_rows import stored_profile
+from tillcrm.server.customer_view import own_org_ids, points_account_key
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.registry import OpContext
 from tillcrm.server.tables import (
@@ -43,16 +46,20 @@ __all__ = [
 ]
 
 
+_CATEGORY = sa.select(promotion_categories).where(
+    promotion_categories.c.id == sa.bindparam("category_id"),
+    promotion_categories.c.org_id == sa.bindparam("category_org"),
+)
+"""Built once, like the other statements a sale runs (see `registry._TOUCH`)."""
+
+
 def promotion_category(conn: Connection, customer: Row[Any]) -> PromotionCategory | None:
     """The customer's promotion category, if they have one in their organization."""
-    category_id = CustomerProfile.model_validate(customer.profile).promotion_category_id
+    category_id = stored_profile(customer.profile).promotion_category_id
     if category_id is None:
         return None
     row = conn.execute(
-        sa.select(promotion_categories).where(
-            promotion_categories.c.id == category_id,
-            promotion_categories.c.org_id == customer.org_id,
-        )
+        _CATEGORY, {"category_id": category_id, "category_org": customer.org_id}
     ).one_or_none()
     return PromotionCategory.model_validate(row._asdict()) if row is not None else None
 
@@ -67,30 +74,40 @@ def points_balance(conn: Connection, customer_id: UUID, account: str) -> int:
     return int(balance or 0)
 
 
+_MOVE_POINTS = (
+    points_accounts.update()
+    .where(
+        points_accounts.c.customer_id == sa.bindparam("moved_customer"),
+        points_accounts.c.account == sa.bindparam("moved_account"),
+    )
+    .values(balance=points_accounts.c.balance + sa.bindparam("moved_by", type_=sa.BigInteger))
+    .returning(points_accounts.c.balance)
+)
+"""Built once, like the other statements a sale runs (see `registry._TOUCH`)."""
+
+
 def post_points(ctx: OpContext, account: str, delta: int, reason: str) -> int:
     """Move a points account by `delta` for this op; returns the new balance."""
     ctx.conn.execute(
-        points_ledger.insert().values(
-            op_id=ctx.op_id,
-            customer_id=ctx.entity_id,
-            account=account,
-            delta=delta,
-            reason=reason,
-            till_id=ctx.till.id,
-            at=ctx.at,
-        )
+        points_ledger.insert(),
+        {
+            "op_id": ctx.op_id,
+            "customer_id": ctx.entity_id,
+            "account": account,
+            "delta": delta,
+            "reason": reason,
+            "till_id": ctx.till.id,
+            "at": ctx.at,
+        },
     )
     balance = ctx.conn.execute(
-        points_accounts.update()
-        .where(points_accounts.c.customer_id == ctx.entity_id, points_accounts.c.account == account)
-        .values(balance=points_accounts.c.balance + delta)
-        .returning(points_accounts.c.balance)
+        _MOVE_POINTS,
+        {"moved_customer": ctx.entity_id, "moved_account": account, "moved_by": delta},
     ).scalar_one_or_none()
     if balance is None:  # the account's first movement (the customer row is locked: no race)
         ctx.conn.execute(
-            points_accounts.insert().values(
-                customer_id=ctx.entity_id, account=account, balance=delta
-            )
+            points_accounts.insert(),
+            {"customer_id": ctx.entity_id, "account": account, "balance": delta},
         )
         return delta
     return int(balance)
@@ -108,25 +125,28 @@ def stored_value_card(conn: Connection, customer_id: UUID) -> Row[Any]:
 
 def event_of(ctx: OpContext, event_id: str) -> Row[Any]:
     """The event a till sells for, from its organization or its connected parent."""
-    org_ids = [ctx.till.org.id] + ([ctx.till.parent.id] if ctx.till.parent else [])
     event = ctx.conn.execute(
-        sa.select(events).where(events.c.id == event_id, events.c.org_id.in_(org_ids))
+        sa.select(events).where(events.c.id == event_id, events.c.org_id.in_(own_org_ids(ctx.till)))
     ).one_or_none()
     if event is None:
         raise Rejection(f"unknown event {event_id}")
     return event
 
 
-def current_season(ctx: OpContext, event: Row[Any] | None) -> Row[Any] | None:
-    """The event's season, else the organization's season that contains today."""
+def current_season(
+    conn: Connection, till: Till, event: Row[Any] | None, today: date
+) -> Row[Any] | None:
+    """The event's season, else the season of the till's organization (or its connected
+    parent) that contains `today`: the season a stored-value debit counts in, and the one a
+    balance inquiry shows."""
     if event is not None and event.season_id is not None:
-        return ctx.conn.execute(sa.select(seasons).where(seasons.c.id == event.season_id)).one()
-    org_ids = [ctx.till.org.id] + ([ctx.till.parent.id] if ctx.till.parent else [])
-    today = ctx.at.date()
-    return ctx.conn.execute(
+        return conn.execute(sa.select(seasons).where(seasons.c.id == event.season_id)).one()
+    return conn.execute(
         sa.select(seasons)
         .where(
-            seasons.c.org_id.in_(org_ids), seasons.c.starts_on <= today, seasons.c.ends_on >= today
+            seasons.c.org_id.in_(own_org_ids(till)),
+            seasons.c.starts_on <= today,
+            seasons.c.ends_on >= today,
         )
         .order_by(seasons.c.starts_on.desc())
         .limit(1)
@@ -223,6 +243,24 @@ def post_store_credit(
     return int(owed)
 
 
+_BALANCES = (
+    sa.select(
+        customers.c.store_credit_owed,
+        stored_value_cards.c.balance.label("stored_value"),
+        points_accounts.c.balance.label("points"),
+    )
+    .outerjoin(stored_value_cards, stored_value_cards.c.customer_id == customers.c.id)
+    .outerjoin(
+        points_accounts,
+        sa.and_(
+            points_accounts.c.customer_id == customers.c.id,
+            points_accounts.c.account == sa.bindparam("balances_account"),
+        ),
+    )
+    .where(customers.c.id == sa.bindparam("balances_customer"))
+)
+
+
 def balances(ctx: OpContext, version: int) -> dict[str, Any]:
     """An account op's result: the customer's version and balances as the till's cache needs.
 
@@ -230,20 +268,7 @@ def balances(ctx: OpContext, version: int) -> dict[str, Any]:
     """
     account = points_account_key(ctx.till)
     row = ctx.conn.execute(
-        sa.select(
-            customers.c.store_credit_owed,
-            stored_value_cards.c.balance.label("stored_value"),
-            points_accounts.c.balance.label("points"),
-        )
-        .outerjoin(stored_value_cards, stored_value_cards.c.customer_id == customers.c.id)
-        .outerjoin(
-            points_accounts,
-            sa.and_(
-                points_accounts.c.customer_id == customers.c.id,
-                points_accounts.c.account == account,
-            ),
-        )
-        .where(customers.c.id == ctx.entity_id)
+        _BALANCES, {"balances_account": account, "balances_customer": ctx.entity_id}
     ).one()
     return {
         "version": version,

@@ -9,13 +9,16 @@ till.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from tillcrm.domain import LimitBreach, LimitKind, Operator, check_approver
+from tillcrm.server.context import Till
+from tillcrm.server.customer_view import own_org_ids
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.registry import OpContext
 from tillcrm.server.tables import audit_log, operators
 
-__all__ = ["audit", "settle_breaches"]
+__all__ = ["approver", "audit", "settle_breaches"]
 
 
 def audit(ctx: OpContext, action: str, detail: str, *, approver_id: str | None = None) -> None:
@@ -35,11 +38,13 @@ def audit(ctx: OpContext, action: str, detail: str, *, approver_id: str | None =
     )
 
 
-def _approver(ctx: OpContext, operator_id: str) -> Operator | None:
-    """An operator of the till's organization (or its connected parent)."""
-    org_ids = [ctx.till.org.id] + ([ctx.till.parent.id] if ctx.till.parent else [])
-    row = ctx.conn.execute(
-        sa.select(operators).where(operators.c.id == operator_id, operators.c.org_id.in_(org_ids))
+def approver(conn: Connection, till: Till, operator_id: str) -> Operator | None:
+    """The operator who may approve at this till: one of its organization's or, for a
+    connected child, its parent's. None for anyone else."""
+    row = conn.execute(
+        sa.select(operators).where(
+            operators.c.id == operator_id, operators.c.org_id.in_(own_org_ids(till))
+        )
     ).one_or_none()
     return Operator.model_validate(row._asdict()) if row is not None else None
 
@@ -54,13 +59,13 @@ def _require_override(ctx: OpContext, kind: str, amount: int, breaches: list[Lim
         raise Rejection(f"{problem}: the override is for another customer, amount or limit")
     if override.cashier_id != ctx.operator_id:
         raise Rejection("override refused: it was given to another cashier")
-    approver = _approver(ctx, override.supervisor_id)
-    if approver is None:
+    supervisor = approver(ctx.conn, ctx.till, override.supervisor_id)
+    if supervisor is None:
         raise Rejection(f"override refused: unknown operator {override.supervisor_id}")
-    refusal = check_approver(approver, ctx.operator_id, override.reason)
+    refusal = check_approver(supervisor, ctx.operator_id, override.reason)
     if refusal is not None:
         raise Rejection(f"override refused: {refusal.value}")
-    audit(ctx, f"override:{kind}", f"{override.reason} ({problem})", approver_id=approver.id)
+    audit(ctx, f"override:{kind}", f"{override.reason} ({problem})", approver_id=supervisor.id)
 
 
 def settle_breaches(ctx: OpContext, kind: str, amount: int, breaches: list[LimitBreach]) -> str:

@@ -13,18 +13,20 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql import Select
 
 from tillcrm.api import Op, OpResult, OpStatus, OpType
-from tillcrm.domain import OverrideApproval
+from tillcrm.domain import OverrideApproval, TillScope
 from tillcrm.server.context import Till
 from tillcrm.server.db import next_counter
 from tillcrm.server.errors import ApiError, Rejection
-from tillcrm.server.scope import visible_to
+from tillcrm.server.scope import visible_in
 from tillcrm.server.tables import applied_ops, customers
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "Conflict",
     "OpContext",
     "Outcome",
+    "answer_again",
     "applies",
     "execute_op",
     "payload_hash",
@@ -103,8 +106,12 @@ def payload_hash(op: Op) -> str:
 def stored_result(conn: Connection, op: Op) -> OpResult | None:
     """The answer already given for this op id, as a duplicate; 422 if its payload differs."""
     row = conn.execute(sa.select(applied_ops).where(applied_ops.c.op_id == op.op_id)).one_or_none()
-    if row is None:
-        return None
+    return answer_again(op, row) if row is not None else None
+
+
+def answer_again(op: Op, row: Row[Any]) -> OpResult:
+    """The answer recorded in `row` (op's `applied_ops` row), as a duplicate; 422 if the
+    payload differs."""
     if row.payload_hash != payload_hash(op):
         raise ApiError(
             422, "op_id_reused", f"op {op.op_id} was already used with a different payload"
@@ -125,14 +132,36 @@ def visible_customer(ctx: OpContext) -> Row[Any]:
     The lock (a no-op on SQLite, whose writers are already serialized) keeps two tills from
     both spending the same balance on PostgreSQL.
     """
-    row = ctx.conn.execute(
-        sa.select(customers)
-        .where(customers.c.id == ctx.entity_id, visible_to(ctx.till))
-        .with_for_update(of=customers)
-    ).one_or_none()
-    if row is None:
+    row = ctx.conn.execute(_locked_customer(ctx.till.scope), {"locked_id": ctx.entity_id})
+    found = row.one_or_none()
+    if found is None:
         raise Rejection("customer not found")
-    return row
+    return found
+
+
+@lru_cache(maxsize=1024)
+def _locked_customer(scope: TillScope) -> Select[Any]:
+    """`visible_customer`'s statement, built once per scope (see `_TOUCH`)."""
+    return (
+        sa.select(customers)
+        .where(customers.c.id == sa.bindparam("locked_id"), visible_in(scope))
+        .with_for_update(of=customers)
+    )
+
+
+_TOUCH = {
+    bump: customers.update()
+    .where(customers.c.id == sa.bindparam("touched_id"))
+    .values(
+        change_seq=sa.bindparam("touched_seq", type_=sa.BigInteger),
+        updated_at=sa.bindparam("touched_at", type_=customers.c.updated_at.type),
+        **({"version": customers.c.version + 1} if bump else {}),
+    )
+    .returning(customers.c.version)
+    for bump in (False, True)
+}
+"""Built once: an op's statements run by the hundred in one push, and building a statement
+costs more than running it (~200 us against ~40 us)."""
 
 
 def touch_customer(ctx: OpContext, *, new_version: bool) -> int:
@@ -140,17 +169,13 @@ def touch_customer(ctx: OpContext, *, new_version: bool) -> int:
 
     Returns the customer's version after the change.
     """
-    values: dict[str, Any] = {
-        "change_seq": next_counter(ctx.conn, "changes"),
-        "updated_at": ctx.at,
-    }
-    if new_version:
-        values["version"] = customers.c.version + 1
     version = ctx.conn.execute(
-        customers.update()
-        .where(customers.c.id == ctx.entity_id)
-        .values(**values)
-        .returning(customers.c.version)
+        _TOUCH[new_version],
+        {
+            "touched_id": ctx.entity_id,
+            "touched_seq": next_counter(ctx.conn, "changes"),
+            "touched_at": ctx.at,
+        },
     ).scalar_one()
     return int(version)
 
@@ -159,7 +184,9 @@ def execute_op(conn: Connection, till: Till, op: Op, *, seq: int | None) -> OpRe
     """Apply `op` once and record its answer; the caller owns the transaction.
 
     A business rejection is recorded like a success (so a resend gets the same answer) and
-    does not raise. A payload that does not fit the op type's schema is a rejection too.
+    does not raise. A payload that does not fit the op type's schema is a rejection too. The
+    op runs in a savepoint: whatever it raises, its own writes are undone and the caller's
+    transaction is left as it was before the op.
     """
     ctx = OpContext(
         conn=conn,
@@ -186,22 +213,26 @@ def execute_op(conn: Connection, till: Till, op: Op, *, seq: int | None) -> OpRe
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         savepoint.rollback()
         status, reason = OpStatus.REJECTED, f"invalid payload: {exc}"
+    except BaseException:  # a failure, not an answer: undo the op, let the caller decide
+        savepoint.rollback()
+        raise
     else:
         savepoint.commit()
         result = outcome.result
         if outcome.needs_review:
             status, reason = OpStatus.NEEDS_REVIEW, outcome.needs_review
     conn.execute(
-        applied_ops.insert().values(
-            op_id=op.op_id,
-            till_id=till.id,
-            seq=seq,
-            type=op.type.value,
-            payload_hash=payload_hash(op),
-            status=status.value,
-            reason=reason,
-            result=result,
-            applied_at=ctx.at,
-        )
+        applied_ops.insert(),
+        {
+            "op_id": op.op_id,
+            "till_id": till.id,
+            "seq": seq,
+            "type": op.type.value,
+            "payload_hash": payload_hash(op),
+            "status": status.value,
+            "reason": reason,
+            "result": result,
+            "applied_at": ctx.at,
+        },
     )
     return OpResult(op_id=op.op_id, seq=op.seq, status=status, reason=reason, result=result)

@@ -25,6 +25,7 @@ from tillcrm.domain import (
     credit_limit_for,
     points_earned,
 )
+from tillcrm.server.customer_rows import stored_profile
 from tillcrm.server.customer_view import points_account_key
 from tillcrm.server.db import next_counter
 from tillcrm.server.errors import Rejection
@@ -112,7 +113,7 @@ def _stored_value_breaches(
     """The stored-value limits a debit breaks: balance, this event's and this season's usage."""
     card = stored_value_card(ctx.conn, ctx.entity_id)
     event = event_of(ctx, event_id) if event_id is not None else None
-    season = current_season(ctx, event)
+    season = current_season(ctx.conn, ctx.till, event, ctx.at.date())
     where = _StoredValueWhere(
         event_id=event.id if event is not None else None,
         season_id=season.id if season is not None else None,
@@ -141,24 +142,25 @@ def _insert_transaction(
     """The receipt row; returns its number."""
     number = f"T{next_counter(ctx.conn, 'transaction_number'):010d}"
     ctx.conn.execute(
-        transactions.insert().values(
-            id=payload.transaction_id,
-            number=number,
-            customer_id=ctx.entity_id,
-            org_id=ctx.till.org.id,
-            brand_id=ctx.till.brand.id,
-            store_id=ctx.till.store.id,
-            till_id=ctx.till.id,
-            operator_id=ctx.operator_id,
-            at=ctx.local_ts,
-            currency=ctx.till.org.currency,
-            total=total,
-            lines=[line.model_dump(mode="json") for line in payload.lines],
-            tenders=[tender.model_dump(mode="json") for tender in payload.tenders],
-            points_earned=earned,
-            points_redeemed=redeemed,
-            op_id=ctx.op_id,
-        )
+        transactions.insert(),
+        {
+            "id": payload.transaction_id,
+            "number": number,
+            "customer_id": ctx.entity_id,
+            "org_id": ctx.till.org.id,
+            "brand_id": ctx.till.brand.id,
+            "store_id": ctx.till.store.id,
+            "till_id": ctx.till.id,
+            "operator_id": ctx.operator_id,
+            "at": ctx.local_ts,
+            "currency": ctx.till.org.currency,
+            "total": total,
+            "lines": [line.model_dump(mode="json") for line in payload.lines],
+            "tenders": [tender.model_dump(mode="json") for tender in payload.tenders],
+            "points_earned": earned,
+            "points_redeemed": redeemed,
+            "op_id": ctx.op_id,
+        },
     )
     return number
 
@@ -209,6 +211,10 @@ def _breaches(
     return breaches, where
 
 
+_RECORDED = sa.select(transactions.c.id).where(transactions.c.id == sa.bindparam("recorded_id"))
+"""Built once, like the other statements a sale runs (see `registry._TOUCH`)."""
+
+
 @applies(OpType.SALE)
 def record_sale(ctx: OpContext, payload: SalePayload) -> Outcome:
     """Record the transaction, earn its points, and charge its account tenders.
@@ -223,16 +229,14 @@ def record_sale(ctx: OpContext, payload: SalePayload) -> Outcome:
     paid = sum(tender.amount for tender in payload.tenders)
     if paid != total:
         raise Rejection(f"the tenders add up to {paid}, the lines to {total}")
-    recorded = ctx.conn.execute(
-        sa.select(transactions.c.id).where(transactions.c.id == payload.transaction_id)
-    ).first()
+    recorded = ctx.conn.execute(_RECORDED, {"recorded_id": payload.transaction_id}).first()
     if recorded is not None:
         raise Rejection(f"transaction {payload.transaction_id} is already recorded")
     charges = _Charges.of(payload, ctx.till.org.point_value)
     account = points_account_key(ctx.till)
     buyer = _Buyer(
         row=row,
-        profile=CustomerProfile.model_validate(row.profile),
+        profile=stored_profile(row.profile),
         category=promotion_category(ctx.conn, row),
     )
     breaches, where = _breaches(ctx, buyer, payload, charges, account)

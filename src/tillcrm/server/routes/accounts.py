@@ -41,11 +41,9 @@ from tillcrm.api import (
 )
 from tillcrm.domain import (
     AuthorizedUser,
-    CustomerProfile,
     EventPeriod,
     IdentifierKind,
     LedgerEntry,
-    Operator,
     Season,
     Suite,
     SuiteStatus,
@@ -59,6 +57,7 @@ from tillcrm.domain import (
     suite_status,
 )
 from tillcrm.server.context import CurrentTill, Till, engine_of
+from tillcrm.server.customer_rows import stored_profile
 from tillcrm.server.customer_view import (
     POOL_ACCOUNT,
     as_utc,
@@ -67,7 +66,8 @@ from tillcrm.server.customer_view import (
 )
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
-from tillcrm.server.ops.ledgers import promotion_category, stored_value_usage
+from tillcrm.server.ops.ledgers import current_season, promotion_category, stored_value_usage
+from tillcrm.server.ops.limits import approver
 from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, make_op, refusal, run_op
 from tillcrm.server.routes.customers import Limit, Offset, page_of
 from tillcrm.server.scope import require_visible_customer
@@ -75,10 +75,8 @@ from tillcrm.server.tables import (
     audit_log,
     authorized_users,
     events,
-    operators,
     points_accounts,
     points_ledger,
-    seasons,
     store_credit_ledger,
     stored_value_cards,
     suites,
@@ -179,18 +177,7 @@ def _stored_value(conn: Connection, till: Till, customer_id: UUID) -> StoredValu
         .order_by(events.c.starts_at.desc())
         .limit(1)
     ).first()
-    in_season = (
-        seasons.c.id == event_row.season_id
-        if event_row is not None and event_row.season_id is not None
-        else sa.and_(
-            seasons.c.org_id.in_(own_org_ids(till)),
-            seasons.c.starts_on <= now.date(),
-            seasons.c.ends_on >= now.date(),
-        )
-    )
-    season_row = conn.execute(
-        sa.select(seasons).where(in_season).order_by(seasons.c.starts_on.desc()).limit(1)
-    ).first()
+    season_row = current_season(conn, till, event_row, now.date())
     event = EventPeriod.model_validate(event_row._asdict()) if event_row else None
     season = Season.model_validate(season_row._asdict()) if season_row else None
     event_used, season_used = stored_value_usage(
@@ -249,15 +236,6 @@ def load_stored_value(
         return _stored_value(conn, till, customer_id)
 
 
-def _approver(conn: Connection, till: Till, supervisor_id: str) -> Operator | None:
-    row = conn.execute(
-        sa.select(operators).where(
-            operators.c.id == supervisor_id, operators.c.org_id.in_(own_org_ids(till))
-        )
-    ).one_or_none()
-    return Operator.model_validate(row._asdict()) if row is not None else None
-
-
 def _override_refused(why: str) -> ApiError:
     return ApiError(
         403,
@@ -293,10 +271,10 @@ def reveal_card_number(
         )
     with writing(engine_of(request)) as conn:
         require_visible_customer(conn, till, customer_id)
-        approver = _approver(conn, till, approval.supervisor_id)
-        if approver is None:
+        supervisor = approver(conn, till, approval.supervisor_id)
+        if supervisor is None:
             raise _override_refused("not an operator of this organization")
-        why = check_approver(approver, operator_id, approval.reason)
+        why = check_approver(supervisor, operator_id, approval.reason)
         if why is not None:
             raise _override_refused(why.value)
         number = conn.execute(
@@ -313,7 +291,7 @@ def reveal_card_number(
             customer_id,
             action=REVEAL_ACTION,
             detail=approval.reason,
-            approver_id=approver.id,
+            approver_id=supervisor.id,
         )
     return CardReveal(card_number=number)
 
@@ -328,7 +306,7 @@ def store_credit(
     """The house account: its limit (own, else the promotion category's), debt and room."""
     with reading(engine_of(request)) as conn:
         customer = require_visible_customer(conn, till, customer_id)
-        profile = CustomerProfile.model_validate(customer.profile)
+        profile = stored_profile(customer.profile)
         category = promotion_category(conn, customer)
         rows = conn.execute(
             sa.select(store_credit_ledger)

@@ -48,6 +48,7 @@ from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, make_op, refu
 from tillcrm.server.scope import require_visible_customer, visible_to
 from tillcrm.server.tables import (
     customers,
+    customers_search,
     identifiers,
     operators,
     points_accounts,
@@ -64,6 +65,8 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]+$")
 MIN_SUFFIX_DIGITS = 4
 """Fewer trailing digits than this would match too many customers to be a useful lookup."""
+TRIGRAM = 3
+"""The shortest text a trigram index finds."""
 
 
 def page_of(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
@@ -76,26 +79,40 @@ def page_of(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
 
 
 def _by_phone(conn: Connection, till: Till, value: str) -> Row[Any] | None:
-    """The customer whose mobile is this number (active and recent ones first), else the one
-    holding it as a phone identifier. Both are index lookups; the landline `phone` column is
-    not indexed, so it is not searched here."""
+    """The customer whose mobile is this number, else the one holding it as a phone
+    identifier, else the one whose landline it is (active and recent ones first where several
+    share a number). Each is an index lookup: (org, mobile), the identifier's key, (org, phone).
+    """
     try:
         e164 = normalize_phone(value)
     except InvalidPhoneError as exc:
         raise ApiError(
             422, "invalid", str(exc), [FieldProblem(field="value", message=str(exc))]
         ) from exc
-    row = conn.execute(
+    row = _first_with(conn, till, customers.c.mobile == e164)
+    if row is None:
+        row = _by_card(conn, till, IdentifierKind.PHONE, e164)
+    if row is None:
+        row = _first_with(conn, till, customers.c.phone == e164)
+    return row
+
+
+def _first_with(conn: Connection, till: Till, match: ColumnElement[bool]) -> Row[Any] | None:
+    """The active, most recently changed customer in scope that `match`es."""
+    return conn.execute(
         sa.select(customers)
-        .where(customers.c.mobile == e164, visible_to(till))
+        .where(match, visible_to(till))
         .order_by(customers.c.active.desc(), customers.c.updated_at.desc())
         .limit(1)
     ).first()
-    return row if row is not None else _by_card(conn, till, IdentifierKind.PHONE, e164)
 
 
 def _by_card(conn: Connection, till: Till, kind: IdentifierKind, value: str) -> Row[Any] | None:
-    """The customer holding this card or tag; 404 `blocked` for a blocked one in scope."""
+    """The customer holding this card or tag; 410 Gone `blocked` for a blocked one in scope.
+
+    410 rather than 404: the card exists and is the till's to know about (it is in scope), it
+    is just no longer usable, and the till's client shows "card blocked" for a 410.
+    """
     found = conn.execute(
         sa.select(customers, identifiers.c.status.label("card_status"))
         .join(identifiers, identifiers.c.customer_id == customers.c.id)
@@ -109,7 +126,7 @@ def _by_card(conn: Connection, till: Till, kind: IdentifierKind, value: str) -> 
     if found is None:
         return None
     if found.card_status == IdentifierStatus.BLOCKED.value:
-        raise ApiError(404, "blocked", f"this {kind.value} is blocked")
+        raise ApiError(410, "blocked", f"this {kind.value} is blocked")
     return found
 
 
@@ -148,6 +165,35 @@ def _digit_prefix_range(prefix: str) -> ColumnElement[bool]:
     return sa.and_(lower, customers.c.mobile_rev < upper)
 
 
+def _number_prefix(prefix: str) -> ColumnElement[bool]:
+    """The customer number starts with `prefix`, upper-cased as the CRM generates numbers, as
+    one range the (org, number) index serves: binary order on SQLite, the C collation on
+    PostgreSQL. (Two ranges, as typed and upper-cased, made SQLite scan the organization.)"""
+    start = prefix.upper()
+    number = customers.c.customer_number
+    return sa.and_(number >= start, number < start + "\U0010ffff")
+
+
+def _text_matches(dialect: str, q: str) -> ColumnElement[bool]:
+    """`search_text` contains `q`, served by the trigram index of migration 0002.
+
+    On SQLite that is the FTS5 trigram table, queried with `q` as one quoted phrase (a
+    substring match, `%` and `_` included literally); on PostgreSQL, `LIKE` on the GIN trigram
+    index. A trigram index cannot find fewer than 3 characters, so a shorter text matches the
+    start of the customer number instead (a B-tree range), never a scan of every customer.
+    """
+    text = q.lower()
+    if len(text) < TRIGRAM:
+        return _number_prefix(q)
+    if dialect != "sqlite":
+        return customers.c.search_text.contains(text, autoescape=True)
+    phrase = '"' + text.replace('"', '""') + '"'
+    matching = sa.select(customers_search.c.rowid).where(
+        sa.text("customers_search MATCH :phrase").bindparams(phrase=phrase)
+    )
+    return sa.literal_column("customers.rowid").in_(matching)
+
+
 def _phone_matches(q: str) -> ColumnElement[bool] | None:
     """For a phone-like text: mobiles ending in its digits, or the customer number itself."""
     digits = phone_digits(q)
@@ -166,6 +212,7 @@ def search(
     limit: Limit = 50,
 ) -> Page[CustomerSummary]:
     """Customers in scope by phone (exact or last digits), name, email, company or number."""
+    engine = engine_of(request)
     points = points_accounts.alias("points")
     query = (
         sa.select(
@@ -196,13 +243,14 @@ def search(
         # Sort the few matches rather than walk the number index: each side of the OR then
         # has its own index (a phone suffix is a range on mobile_rev).
         query = query.where(by_phone).order_by(customers.c.customer_number.concat(""))
+    elif q:
+        query = query.where(_text_matches(engine.dialect.name, q))
+        query = query.order_by(customers.c.customer_number)
     else:
         query = query.order_by(customers.c.customer_number)
-        if q:
-            query = query.where(customers.c.search_text.contains(q.lower(), autoescape=True))
     if not inactive:
         query = query.where(customers.c.active.is_(True))
-    with reading(engine_of(request)) as conn:
+    with reading(engine) as conn:
         rows = conn.execute(query).all()
     items = [CustomerSummary.model_validate(row._asdict()) for row in rows]
     return Page[CustomerSummary].model_validate(page_of(items, limit, offset))

@@ -1,14 +1,16 @@
 """Sync protocol v1: a till pushes its outbox and pulls the changes in its scope.
 
-Push applies each op in its own transaction, in the till's seq order, holding the till's
-`till_sync` row: two connections pushing the same batch at once queue on that row, and the
-second finds every op already answered. Pull pages through customers by `change_seq`, a counter
-the CRM assigns at commit, so the cursor is the CRM's and never the till's clock.
+Push applies a batch in one transaction, each op in its own savepoint, in the till's seq order,
+holding the till's `till_sync` row: two connections pushing the same batch at once queue on that
+row, and the second finds every op already answered. Pull pages through customers by
+`change_seq`, a counter the CRM assigns at commit, so the cursor is the CRM's and never the
+till's clock.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
@@ -16,10 +18,10 @@ from sqlalchemy.engine import Connection
 
 from tillcrm.api import Op, OpResult, PullResponse, PushRequest, PushResponse
 from tillcrm.server.context import CurrentTill, Till, engine_of
-from tillcrm.server.customer_view import customers_out
+from tillcrm.server.customer_view import customer_page_columns, customers_json
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
-from tillcrm.server.ops import execute_op, payload_hash, stored_result
+from tillcrm.server.ops import answer_again, execute_op
 from tillcrm.server.scope import visible_to
 from tillcrm.server.tables import applied_ops, customers, till_sync
 
@@ -29,23 +31,18 @@ PULL_PAGE = 1000
 MAX_PULL_PAGE = 5000
 
 
-def _refuse_reused_keys(conn: Connection, till: Till, ops: list[Op]) -> None:
-    """422 before anything applies when an op id was used with another payload, or a seq
-    already applied belongs to another op: the till's outbox is corrupt, not merely resent."""
-    known = {
-        row.op_id: row
-        for row in conn.execute(
-            sa.select(applied_ops.c.op_id, applied_ops.c.payload_hash).where(
-                applied_ops.c.op_id.in_([op.op_id for op in ops])
-            )
-        )
+def _answered(conn: Connection, till: Till, ops: list[Op]) -> dict[UUID, OpResult]:
+    """The batch's ops the CRM has already answered, by op id, as duplicates.
+
+    422 before anything applies when an op id was used with another payload, or a seq already
+    applied belongs to another op: the till's outbox is corrupt, not merely resent. One query
+    for the whole batch instead of one per op.
+    """
+    by_id = {op.op_id: op for op in ops}
+    answered = {
+        row.op_id: answer_again(by_id[row.op_id], row)
+        for row in conn.execute(sa.select(applied_ops).where(applied_ops.c.op_id.in_(by_id)))
     }
-    for op in ops:
-        row = known.get(op.op_id)
-        if row is not None and row.payload_hash != payload_hash(op):
-            raise ApiError(
-                422, "op_id_reused", f"op {op.op_id} was already used with a different payload"
-            )
     by_seq = {op.seq: op.op_id for op in ops}
     for row in conn.execute(
         sa.select(applied_ops.c.seq, applied_ops.c.op_id).where(
@@ -54,6 +51,7 @@ def _refuse_reused_keys(conn: Connection, till: Till, ops: list[Op]) -> None:
     ):
         if by_seq[row.seq] != row.op_id:
             raise ApiError(422, "seq_reused", f"seq {row.seq} was already used by op {row.op_id}")
+    return answered
 
 
 def _locked_last_seq(conn: Connection, till: Till) -> int:
@@ -65,23 +63,18 @@ def _locked_last_seq(conn: Connection, till: Till) -> int:
     )
 
 
-def _push_one(conn: Connection, till: Till, op: Op, seq: int) -> tuple[OpResult | None, int]:
-    """Answer one op in its own transaction: (its result, the till's last seq after it).
-
-    No result means a gap: an earlier op has not arrived, so this one and the rest wait.
-    """
-    last_seq = _locked_last_seq(conn, till)
+def _push_one(
+    conn: Connection, till: Till, op: Op, seq: int, last_seq: int, answered: OpResult | None
+) -> OpResult | None:
+    """Answer op number `seq` after the till's `last_seq`; None means a gap: an earlier op has
+    not arrived, so this one and the rest wait."""
     if seq > last_seq + 1:
-        return None, last_seq
-    stored = stored_result(conn, op)
-    if stored is None and seq <= last_seq:
+        return None
+    if answered is not None:
+        return answered
+    if seq <= last_seq:
         raise ApiError(422, "seq_reused", f"seq {seq} was already used by another op")
-    if stored is None:
-        stored = execute_op(conn, till, op, seq=seq)
-    if seq == last_seq + 1:  # also an op first answered on a REST path: its seq is used now
-        conn.execute(till_sync.update().where(till_sync.c.till_id == till.id).values(last_seq=seq))
-        last_seq = seq
-    return stored, last_seq
+    return execute_op(conn, till, op, seq=seq)
 
 
 @router.post("/sync/push")
@@ -90,20 +83,47 @@ def push(till: CurrentTill, request: Request, body: PushRequest) -> PushResponse
 
     A rejection is an answer like any other: it is stored and the seq advances, so one bad op
     never blocks the queue behind it.
+
+    The whole batch is ONE database transaction, with a SAVEPOINT around each op:
+    - a commit is an fsync (SQLite `synchronous=FULL`, PostgreSQL's WAL flush), so one commit
+      per op capped push at a few dozen ops a second; one per batch of 200 does not;
+    - the savepoint (`execute_op`'s) keeps the ops apart: a business rejection rolls back only
+      its own op's writes and is then recorded, and an op that fails unexpectedly is rolled
+      back alone, the ops before it are committed, and the error is raised (500) so the till
+      retries from that op, exactly as when each op committed on its own. What runs outside
+      the savepoint is reading what the batch already answered and recording each answer;
+    - the answer is sent only after the COMMIT, so an op the till sees acked is durable. If the
+      commit fails the till gets an error for the whole batch and resends it; the op ids make
+      that resend safe;
+    - the till's `till_sync` row is locked for the whole batch, so two connections pushing the
+      same batch queue on it and the second finds every op already answered. On SQLite the
+      batch holds the write lock (`BEGIN IMMEDIATE`) while it applies, a few milliseconds per
+      op; other tills' batches wait for it rather than fail.
     """
-    engine = engine_of(request)
-    with reading(engine) as conn:
-        _refuse_reused_keys(conn, till, body.ops)
     results: list[OpResult] = []
-    last_seq = 0  # every op reports the till's last seq; a batch is never empty
-    for op in body.ops:
-        if op.seq is None:  # PushRequest refuses such a batch; this narrows the type
-            raise ApiError(422, "invalid", f"op {op.op_id} has no seq")
-        with writing(engine) as conn:
-            result, last_seq = _push_one(conn, till, op, op.seq)
-        if result is None:
-            break
-        results.append(result)
+    failure: Exception | None = None
+    with writing(engine_of(request)) as conn:
+        first_seq = last_seq = _locked_last_seq(conn, till)
+        answered = _answered(conn, till, body.ops)
+        for op in body.ops:
+            if op.seq is None:  # PushRequest refuses such a batch; this narrows the type
+                raise ApiError(422, "invalid", f"op {op.op_id} has no seq")
+            try:
+                result = _push_one(conn, till, op, op.seq, last_seq, answered.get(op.op_id))
+            except Exception as exc:  # re-raised once the ops before it are committed
+                failure = exc
+                break
+            if result is None:
+                break
+            results.append(result)
+            if op.seq == last_seq + 1:  # also an op first answered on a REST path
+                last_seq = op.seq
+        if last_seq != first_seq:
+            conn.execute(
+                till_sync.update().where(till_sync.c.till_id == till.id).values(last_seq=last_seq)
+            )
+    if failure is not None:
+        raise failure
     return PushResponse(results=results, last_seq=last_seq)
 
 
@@ -117,22 +137,21 @@ def pull(
     """Customers in the till's scope changed after `cursor` ("" for everything), oldest
     change first; the answer's cursor is where the next page starts.
 
-    The page is serialized here rather than returned as a model: FastAPI would validate every
-    customer of it a second time, which doubled the cost of a first full pull.
+    The page is written as JSON text here rather than returned as a model: a first full pull
+    reads the whole scope, and validating every stored customer again (on the way in and again
+    in FastAPI) cost more than everything else. `PullResponse` is still the answer's schema.
     """
     after = int(cursor or 0)
     with reading(engine_of(request)) as conn:
         rows = conn.execute(
-            sa.select(customers)
+            customer_page_columns()
             .where(visible_to(till), customers.c.change_seq > after)
             .order_by(customers.c.change_seq)
             .limit(limit + 1)
         ).all()
         page = rows[:limit]
-        out = customers_out(conn, till, page)
-    body = PullResponse(
-        customers=out,
-        cursor=str(page[-1].change_seq) if page else str(after),
-        more=len(rows) > limit,
-    )
-    return Response(body.model_dump_json(), media_type="application/json")
+        out = customers_json(conn, till, page)
+    next_cursor = str(page[-1].change_seq) if page else str(after)
+    more = "true" if len(rows) > limit else "false"
+    body = f'{{"customers":[{",".join(out)}],"cursor":"{next_cursor}","more":{more}}}'
+    return Response(body, media_type="application/json")

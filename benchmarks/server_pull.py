@@ -1,0 +1,241 @@
+"""Customers per second of a till's first full pull through `GET /v1/sync/pull`.
+
+The CRM runs as `tillcrm crm serve` in its own process on a free loopback port, on a fresh
+SQLite file (with `--pg URL`, also on a fresh PostgreSQL database, dropped afterwards). One
+organization with one brand, store and till; its customers are bulk-inserted the way the CRM
+stores them (`customer_rows.profile_columns`), each with its registration, a barcode card, a
+points balance and a full profile. The till then pulls everything from an empty cursor, page
+after page, as a till's first sync does; the clock covers the HTTP requests and the decoding of
+their JSON. Prints JSON:
+
+    {"sqlite": {"customers_per_s": ..., "customers": ..., "seconds": ..., "pages": ...}, ...}
+
+Run: .venv/bin/python benchmarks/server_pull.py [--customers 20000] [--page 1000] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from tillcrm.domain import Address, Brand, CustomerFlags, CustomerProfile, Organization, Store
+from tillcrm.server import admin
+from tillcrm.server.customer_rows import profile_columns
+from tillcrm.server.db import create_db_engine, writing
+from tillcrm.server.migrate import upgrade
+from tillcrm.server.tables import (
+    counters,
+    customer_registrations,
+    customers,
+    identifiers,
+    points_accounts,
+)
+
+ORG = Organization(id="bench-org", name="Bench Org")
+BRAND = Brand(id="bench-brand", org_id=ORG.id, name="Bench Brand")
+STORE = Store(id="bench-store", brand_id=BRAND.id, name="Bench Store")
+INSERT_CHUNK = 5_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _fresh_postgres(base_url: str) -> Iterator[str]:
+    """A new PostgreSQL database beside `base_url`'s, dropped afterwards."""
+    name = f"tillcrm_bench_{uuid.uuid4().hex[:10]}"
+    admin_engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield base_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin_engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_engine.dispose()
+
+
+@contextmanager
+def _served(db_url: str, workdir: Path) -> Iterator[str]:
+    """`tillcrm crm serve` on `db_url` until the block ends; yields its base URL."""
+    port = _free_port()
+    config = workdir / "config.toml"
+    config.write_text("")
+    log = (workdir / f"serve-{port}.log").open("w")
+    command = [
+        str(Path(sys.executable).with_name("tillcrm")),
+        *("--config", str(config), "crm", "serve", "--db", db_url, "--port", str(port)),
+    ]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the CRM did not start; see {log.name}")
+            try:
+                httpx.get(f"{base}/health", timeout=1).raise_for_status()
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _profile(number: int) -> CustomerProfile:
+    return CustomerProfile(
+        customer_number=f"B{number:08d}",
+        first_name=f"First{number % 997}",
+        last_name=f"Last{number % 1009}",
+        company="Bench Ltd" if number % 5 == 0 else "",
+        mobile=f"+4479{number:08d}",
+        email=f"customer{number}@example.com",
+        address=Address(line1=f"{number} High Street", city="Leeds", country="GB"),
+        date_of_birth=date(1950 + number % 50, 1 + number % 12, 1 + number % 28),
+        tags=["bench"],
+        flags=CustomerFlags(vip=number % 10 == 0),
+        custom_fields={"shirt": "L"},
+    )
+
+
+def _prepare(db_url: str, count: int) -> str:
+    """The organization, `count` customers with a card and points each; an enrollment code."""
+    upgrade(db_url)
+    engine = create_db_engine(db_url)
+    now = datetime.now(UTC)
+    try:
+        with writing(engine) as conn:
+            admin.add_organization(conn, ORG)
+            admin.add_brand(conn, BRAND)
+            admin.add_store(conn, STORE)
+            code = admin.issue_enrollment_code(conn, STORE.id)
+        for start in range(0, count, INSERT_CHUNK):
+            numbers = range(start + 1, min(start + INSERT_CHUNK, count) + 1)
+            ids = {number: uuid.uuid4() for number in numbers}
+            with writing(engine) as conn:
+                conn.execute(
+                    customers.insert(),
+                    [
+                        {
+                            "id": ids[number],
+                            "org_id": ORG.id,
+                            "brand_id": BRAND.id,
+                            "version": 1,
+                            "change_seq": number,
+                            "created_at": now,
+                            "updated_at": now,
+                            **profile_columns(_profile(number)),
+                        }
+                        for number in numbers
+                    ],
+                )
+                conn.execute(
+                    identifiers.insert(),
+                    [
+                        {
+                            "org_id": ORG.id,
+                            "kind": "barcode",
+                            "value": f"BC{number:010d}",
+                            "customer_id": ids[number],
+                            "status": "active",
+                        }
+                        for number in numbers
+                    ],
+                )
+                conn.execute(
+                    customer_registrations.insert(),
+                    [
+                        {
+                            "customer_id": ids[number],
+                            "org_id": ORG.id,
+                            "custom_fields": {},
+                            "registered_at": now,
+                        }
+                        for number in numbers
+                    ],
+                )
+                conn.execute(
+                    points_accounts.insert(),
+                    [
+                        {"customer_id": ids[number], "account": "", "balance": number % 500}
+                        for number in numbers
+                    ],
+                )
+        with writing(engine) as conn:
+            conn.execute(counters.insert().values(name="changes", value=count))
+    finally:
+        engine.dispose()
+    return code
+
+
+def _run(db_url: str, workdir: Path, count: int, page: int) -> dict[str, Any]:
+    code = _prepare(db_url, count)
+    with _served(db_url, workdir) as base, httpx.Client(base_url=base, timeout=300) as http:
+        enrolled = http.post("/tills/enroll", json={"code": code, "name": "Bench till"})
+        enrolled.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {enrolled.json()['token']}"
+        cursor, pulled, pages, slowest = "", 0, 0, 0.0
+        began = time.perf_counter()
+        while True:
+            asked = time.perf_counter()
+            answer = http.get("/sync/pull", params={"cursor": cursor, "limit": page})
+            answer.raise_for_status()
+            body = answer.json()
+            slowest = max(slowest, time.perf_counter() - asked)
+            pulled += len(body["customers"])
+            pages += 1
+            cursor = body["cursor"]
+            if not body["more"]:
+                break
+        seconds = time.perf_counter() - began
+    if pulled != count:
+        raise RuntimeError(f"pulled {pulled} customers of {count}")
+    return {
+        "customers_per_s": round(pulled / seconds),
+        "customers": pulled,
+        "seconds": round(seconds, 3),
+        "pages": pages,
+        "page_size": page,
+        "slowest_page_ms": round(slowest * 1000, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--page", type=int, default=1_000)
+    parser.add_argument("--pg", metavar="URL", help="PostgreSQL server URL (a fresh db is made)")
+    args = parser.parse_args()
+    report: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="tillcrm-pull-") as tmp:
+        workdir = Path(tmp)
+        sqlite_url = f"sqlite:///{workdir / 'crm.sqlite3'}"
+        report["sqlite"] = _run(sqlite_url, workdir, args.customers, args.page)
+        if args.pg:
+            with _fresh_postgres(args.pg) as url:
+                report["postgresql"] = _run(url, workdir, args.customers, args.page)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
