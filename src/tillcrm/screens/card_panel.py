@@ -1,0 +1,50 @@
+"""The demo's card panel: function keys that present demo cards to the simulated readers.
+
+Someone trying tillcrm without hardware presses F5 to scan a loyalty card, F6 to swipe one,
+and so on; each key writes a real reader framing to a simulated reader's pseudo-terminal, so
+the card travels the same serial path a real one would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.widgets import Static
+
+__all__ = ["CardPanel", "DemoCard"]
+
+
+@dataclass(frozen=True)
+class DemoCard:
+    """A function key that presents one demo card: `present` writes it to its reader."""
+
+    key: str
+    label: str
+    present: Callable[[], None]
+
+
+class CardPanel(Vertical):
+    """An optional note, then the demo cards' keys and what each presents, three to a row."""
+
+    DEFAULT_CSS = """
+    CardPanel { height: auto; padding: 0 1; border-top: solid $accent; color: $text-muted; }
+    CardPanel Grid { grid-size: 3; grid-gutter: 0 2; height: auto; }
+    CardPanel Grid > Static { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def __init__(self, cards: Sequence[DemoCard], note: str = "") -> None:
+        super().__init__(id="card-panel")
+        self._cards = cards
+        self._note = note
+
+    def compose(self) -> ComposeResult:
+        """The note, then a grid of keys."""
+        if self._note:
+            yield Static(self._note, markup=False, id="card-note")
+        with Grid():
+            for card in self._cards:
+                yield Static(f"[b]{card.key.upper()}[/b] {escape(card.label)}")

@@ -1,0 +1,105 @@
+"""The login screen: operator code + PIN, or a badge swipe; offline through cached operators.
+
+A wrong PIN says how many attempts are left; a locked operator is told until when. Checks
+run in a worker, so a slow CRM (asked first for fresh operators, under a short time budget)
+never freezes the keyboard.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from tillcrm.screens.card_panel import CardPanel
+from tillcrm.till import LoginRefused, TillService
+
+if TYPE_CHECKING:
+    from tillcrm.app import TillApp
+
+__all__ = ["LoginScreen"]
+
+
+class LoginScreen(Screen[None]):
+    """Who is working this till."""
+
+    AUTO_FOCUS = "#code"
+
+    def __init__(self, till: TillService) -> None:
+        super().__init__()
+        self._till = till
+
+    @property
+    def till_app(self) -> TillApp:
+        """The app, typed."""
+        return cast("TillApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        """Status bar, the form in the middle, the demo's card panel and the footer."""
+        yield self.till_app.new_status_bar()
+        with Center(id="login-box"), Vertical(id="login-form"):
+            yield Label("Log in", id="login-title")
+            yield Input(placeholder="Operator code", id="code")
+            yield Input(placeholder="PIN", password=True, id="pin")
+            yield Static("", id="login-message", markup=False)
+            yield Static("Or swipe your badge.", id="login-hint")
+        if self.till_app.cards:
+            yield CardPanel(self.till_app.cards, self.till_app.note)
+        yield Footer()
+
+    @on(Input.Submitted, "#code")
+    def _to_pin(self) -> None:
+        self.query_one("#pin", Input).focus()
+
+    @on(Input.Submitted, "#pin")
+    def _submit(self) -> None:
+        code = self.query_one("#code", Input).value.strip()
+        pin = self.query_one("#pin", Input).value
+        if not code:
+            self._say("Type your operator code first.")
+            self.query_one("#code", Input).focus()
+            return
+        self._login(code, pin)
+
+    def badge(self, value: str) -> None:
+        """A card was swiped at this screen: log in with it as a badge."""
+        self._login_badge(value)
+
+    @work(group="login", exclusive=True)
+    async def _login(self, code: str, pin: str) -> None:
+        self._say("Checking…")
+        try:
+            operator = await self._till.login(code, pin)
+        except LoginRefused as refused:
+            self.query_one("#pin", Input).value = ""
+            self.query_one("#pin", Input).focus()
+            self._say(_refusal(refused))
+            return
+        self.till_app.logged_in(operator)
+
+    @work(group="login", exclusive=True)
+    async def _login_badge(self, value: str) -> None:
+        self._say("Checking badge…")
+        try:
+            operator = await self._till.login_badge(value)
+        except LoginRefused as refused:
+            self._say(_refusal(refused))
+            return
+        self.till_app.logged_in(operator)
+
+    def _say(self, text: str) -> None:
+        self.query_one("#login-message", Static).update(text)
+
+
+def _refusal(refused: LoginRefused) -> str:
+    """The refusal for the screen; a lockout says until when (local time)."""
+    text = str(refused)
+    text = text[:1].upper() + text[1:]
+    if refused.locked_until is not None:
+        text += f"; try again at {time.strftime('%H:%M', time.localtime(refused.locked_until))}"
+    return text + "."

@@ -1,0 +1,101 @@
+"""What every profile tab shares: the customer it shows, and loading its data only when seen.
+
+The profile screen is built once; per customer it hands each tab the new record and marks it
+stale. Only the tab on screen loads (in a worker, so a slow CRM never blocks a keypress); the
+others load when the cashier opens them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Static
+
+from tillcrm.api import CustomerOut
+from tillcrm.screens.profile.receipt import ReceiptPrinter
+from tillcrm.till import TillService
+from tillcrm.widgets.money import MoneyFormat
+
+__all__ = ["ProfileContext", "ProfileTab"]
+
+
+@dataclass(frozen=True)
+class ProfileContext:
+    """What the profile's tabs share: the facade, and how this till formats and prints."""
+
+    till: TillService
+    money: MoneyFormat
+    phone_region: str
+    """Region of phone numbers typed without a country code (`[locale] phone_region`)."""
+    printer: ReceiptPrinter | None
+    """Where receipts are reprinted; None when the till has no printer."""
+
+
+class ProfileTab(VerticalScroll):
+    """One tab of the customer profile."""
+
+    DEFAULT_CSS = """
+    ProfileTab { height: 1fr; padding: 0 1; }
+    ProfileTab .notice { color: $warning; height: auto; }
+    ProfileTab .actions { height: auto; }
+    ProfileTab DataTable { height: auto; max-height: 12; }
+    """
+
+    class CustomerChanged(Message):
+        """A tab saved something about the customer: the profile reloads them."""
+
+    def __init__(self, context: ProfileContext, *, id: str) -> None:
+        super().__init__(id=id)
+        self.context = context
+        self.till = context.till
+        self.money = context.money
+        self.customer: CustomerOut | None = None
+        self.stale = True
+
+    def show_customer(self, customer: CustomerOut) -> None:
+        """Take the new customer; the data loads when the tab is (or becomes) visible.
+
+        Another customer clears the tab's notices; the same customer reloaded after an action
+        keeps them, so the cashier still reads what the action did.
+        """
+        if self.customer is None or self.customer.id != customer.id:
+            for notice in self.query(".notice").results(Static):
+                notice.update("")
+        self.customer = customer
+        self.stale = True
+
+    def reload(self) -> None:
+        """Load this tab's data now, in a worker; a newer load cancels an older one."""
+        if self.customer is None:
+            return
+        self.stale = False
+        self.run_worker(self.load(self.customer), group=f"load-{self.id}", exclusive=True)
+
+    async def load(self, customer: CustomerOut) -> None:
+        """Fetch and show what this tab needs beyond the customer record; a tab that shows
+        only the record (drawn in `show_customer`) needs nothing more."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The store's time zone: a venue's "today" and receipt times are the store's."""
+        return ZoneInfo(self.till.context.store.timezone)
+
+    def when(self, moment: datetime) -> str:
+        """`moment` as the store's local date and time."""
+        return f"{moment.astimezone(self.zone):%Y-%m-%d %H:%M}"
+
+    def customer_changed(self) -> None:
+        """Tell the profile screen to reload the customer (balances, users, version)."""
+        self.post_message(self.CustomerChanged())
+
+    def notify_result(self, message: str, *, error: bool = False) -> None:
+        """An action's outcome, as a toast the cashier can read without losing focus."""
+        self.app.notify(message, severity="error" if error else "information")
+
+    def notice(self, widget_id: str, text: str) -> None:
+        """Set a notice line of this tab (offline, declined, ...)."""
+        self.query_one(f"#{widget_id}", Static).update(text)

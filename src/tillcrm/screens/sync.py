@@ -1,0 +1,166 @@
+"""The sync screen (supervisors): what waits in the queue, the ops the CRM rejected with its
+reason, and the ops it applied but flagged for review; retry now, and compensate a rejected op.
+
+A rejected op is never edited or deleted: compensating it sends a new op (the same action
+again, by the supervisor, recorded in the audit log against the dead one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
+
+from tillcrm.screens.confirm import ConfirmScreen
+from tillcrm.screens.customer_form import ConflictScreen
+from tillcrm.till import Declined, TillService
+
+if TYPE_CHECKING:
+    from tillcrm.local import OutboxEntry
+
+__all__ = ["SyncScreen"]
+
+
+def _row(entry: OutboxEntry, reason: str) -> tuple[str, ...]:
+    op = entry.op
+    return (
+        str(op.seq or ""),
+        op.type.value,
+        str(op.entity_id)[:8],
+        f"{op.local_ts.astimezone():%m-%d %H:%M}",
+        op.operator_id,
+        reason,
+    )
+
+
+class SyncScreen(Screen[None]):
+    """Queue, dead letters and needs-review items; `sync_now` pushes and pulls at once."""
+
+    DEFAULT_CSS = """
+    SyncScreen VerticalScroll { padding: 0 1; }
+    SyncScreen Label.section { text-style: bold; margin-top: 1; }
+    SyncScreen DataTable { height: auto; max-height: 7; }
+    SyncScreen #sync-result { height: auto; color: $warning; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Back"),
+        Binding("f5", "retry", "Retry now"),
+        Binding("c", "compensate", "Compensate"),
+        Binding("f4", "refresh_lists", "Refresh"),
+    ]
+
+    def __init__(
+        self, till: TillService, sync_now: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        super().__init__()
+        self._till = till
+        self._sync_now = sync_now
+        self._dead: dict[str, OutboxEntry] = {}
+
+    def compose(self) -> ComposeResult:
+        """Three grids and a result line."""
+        columns = ("Seq", "Type", "Customer", "Saved", "Operator")
+        with VerticalScroll():
+            yield Static("", id="sync-result")
+            yield Label("Queue (waiting for the CRM)", classes="section")
+            queue: DataTable[str] = DataTable(id="sync-queue", cursor_type="row")
+            queue.add_columns(*columns, "Last error")
+            yield queue
+            yield Label("Rejected by the CRM (c: compensate)", classes="section")
+            dead: DataTable[str] = DataTable(id="sync-dead", cursor_type="row")
+            dead.add_columns(*columns, "CRM's reason")
+            yield dead
+            yield Label("Applied but flagged for review", classes="section")
+            review: DataTable[str] = DataTable(id="sync-review", cursor_type="row")
+            review.add_columns(*columns, "CRM's note")
+            yield review
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Supervisors only; the lists load at once (they are local)."""
+        operator = self._till.operator
+        if operator is None or not operator.role.can_approve:
+            self._say("Only a supervisor or manager can work the sync queue.")
+            return
+        self.action_refresh_lists()
+
+    def on_screen_resume(self) -> None:
+        """Fresh lists whenever the screen comes back."""
+        self.on_mount()
+
+    def action_refresh_lists(self) -> None:
+        """Reload the three lists from the till's outbox."""
+        fill = (
+            ("#sync-queue", self._till.queued()),
+            ("#sync-dead", self._till.dead_letters()),
+            ("#sync-review", self._till.needs_review()),
+        )
+        for table_id, entries in fill:
+            table = self.query_one(table_id, DataTable)
+            table.clear()
+            for entry in entries:
+                table.add_row(*_row(entry, entry.last_error), key=str(entry.op.op_id))
+        self._dead = {str(e.op.op_id): e for e in fill[1][1]}
+
+    def action_retry(self) -> None:
+        """Push and pull now instead of waiting for the next round."""
+        if self._sync_now is not None:
+            self._retry()
+
+    @work(exclusive=True, group="sync-now")
+    async def _retry(self) -> None:
+        assert self._sync_now is not None
+        await self._sync_now()
+        self.action_refresh_lists()
+        self._say("Synced.")
+
+    def action_compensate(self) -> None:
+        """Make good the selected rejected op with a new op, after the supervisor agrees."""
+        table = self.query_one("#sync-dead", DataTable)
+        if table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
+        entry = self._dead.get(key)
+        if entry is not None:
+            self._compensate(entry)
+
+    @work(exclusive=True, group="compensate")
+    async def _compensate(self, entry: OutboxEntry) -> None:
+        """A stale edit shows both versions and is sent again on the CRM's newer one; any
+        other rejected op is sent again as it was."""
+        conflict = self._till.conflict_of(entry)
+        if conflict is not None:
+            if not await self.app.push_screen_wait(ConflictScreen(conflict)):
+                self._say("Kept the CRM's version; the rejected edit stays listed.")
+                return
+            answer = self._till.compensate(entry, base_version=conflict.theirs.version)
+        else:
+            question = (
+                f"Send rejected op {entry.op.seq} ({entry.op.type.value}) again as a new op?\n"
+                f"The CRM said: {entry.last_error}"
+            )
+            if not await self.app.push_screen_wait(ConfirmScreen(question)):
+                return
+            answer = self._till.compensate(entry)
+        if isinstance(answer, Declined):
+            self._say(f"Not compensated: {answer.reason}")
+        else:
+            self._say(f"Compensated by op {answer.op.seq}: {answer.message}.")
+        self.action_refresh_lists()
+
+    def _say(self, text: str) -> None:
+        self.query_one("#sync-result", Static).update(text)
+
+    @on(DataTable.RowSelected, "#sync-dead")
+    def _selected_dead(self) -> None:
+        self.action_compensate()
+
+    def action_close(self) -> None:
+        """Back."""
+        self.app.pop_screen()

@@ -1,0 +1,115 @@
+"""The till's status bar: who works where, whether the CRM is reachable, and each reader's state.
+
+It is the one place a cashier learns that the till is offline and how much waits to sync, so
+offline turns the whole bar the error colour rather than changing one word.
+"""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from tillcrm.devices.events import DeviceStatus, LinkState
+from tillcrm.sync import SyncStatus
+
+__all__ = ["StatusBar"]
+
+_LINK_MARKS = {
+    LinkState.CONNECTED: "[$success]●[/]",
+    LinkState.RECONNECTING: "[$warning]◌[/]",
+    LinkState.DISCONNECTED: "[$error]✗[/]",
+    LinkState.ERROR: "[$error]✗[/]",
+}
+
+
+class StatusBar(Vertical):
+    """Operator, till and store, and online or offline with the queue depth; then one mark per
+    reader. Two rows, so a long store name still fits beside the sync state at 80 columns."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 2; background: $panel; color: $foreground; }
+    StatusBar Horizontal { height: 1; }
+    StatusBar Static { width: auto; height: 1; padding: 0 1; text-wrap: nowrap; }
+    StatusBar #place { width: 1fr; text-overflow: ellipsis; }
+    StatusBar #sync { text-style: bold; }
+    StatusBar #devices { width: 1fr; color: $text-muted; }
+    StatusBar.offline { background: $error; color: $text; }
+    StatusBar.offline #devices { color: $text; }
+    """
+
+    def __init__(self, *, till_name: str, store_name: str) -> None:
+        super().__init__()
+        self._till_name = till_name
+        self._store_name = store_name
+        self._operator = ""
+        self._sync: SyncStatus | None = None
+        self._devices: dict[str, LinkState] = {}
+
+    def compose(self) -> ComposeResult:
+        """Place on the left and sync on the right; the readers below."""
+        with Horizontal():
+            yield Static(self._place_text(), id="place", markup=False)
+            yield Static(self._sync_text(), id="sync", markup=False)
+        yield Static(self._devices_text(), id="devices")
+
+    @property
+    def sync(self) -> SyncStatus | None:
+        """The sync status shown, None before the first one arrives."""
+        return self._sync
+
+    @property
+    def devices(self) -> dict[str, LinkState]:
+        """The state shown for each reader, by name."""
+        return dict(self._devices)
+
+    def set_operator(self, name: str) -> None:
+        """Show the logged-in operator (empty: nobody)."""
+        self._operator = name
+        self._update("#place", self._place_text())
+
+    def show_sync(self, status: SyncStatus) -> None:
+        """Show a new sync status."""
+        self._sync = status
+        self.set_class(_known(status) and not status.online, "offline")
+        self._update("#sync", self._sync_text())
+
+    def show_device(self, status: DeviceStatus) -> None:
+        """Show a reader's new state."""
+        self._devices[status.source] = status.state
+        self._update("#devices", self._devices_text())
+
+    def _update(self, selector: str, text: str) -> None:
+        # Soft query: a status can arrive after mount but before compose has run; the children
+        # are then composed from the state just stored, so there is nothing to update yet.
+        for label in self.query(selector).results(Static):
+            label.update(text)
+
+    def _place_text(self) -> str:
+        who = self._operator or "not logged in"
+        return f"{who} · {self._till_name} · {self._store_name}"
+
+    def _sync_text(self) -> str:
+        status = self._sync
+        if status is None or not _known(status):
+            return "CRM: checking"
+        text = status.label.upper() if not status.online else status.label
+        text += f" · {status.queue_depth} queued"
+        if status.dead:
+            text += f" · {status.dead} rejected"
+        return text
+
+    def _devices_text(self) -> str:
+        if not self._devices:
+            return "no readers"
+        marks = "  ".join(
+            f"{escape(name)} {_LINK_MARKS[state]} {state}"
+            for name, state in sorted(self._devices.items())
+        )
+        return f"readers: {marks}"
+
+
+def _known(status: SyncStatus) -> bool:
+    """The engine has talked to the CRM (or failed to): before that, offline means unknown."""
+    return status.online or not status.authorized or bool(status.problem)

@@ -1,0 +1,107 @@
+"""What the profile, sale, form and sync tests do first: enroll a till of their own, log a
+cashier in and bring a customer's profile up the way a till does, by scanning their card on the
+simulated reader.
+
+Each test enrolls a new till: the CRM numbers every till's ops, so a fresh database pushing
+as an already-used till would have its ops answered as duplicates of another test's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+from tests.support.crm_server import RunningCrm, free_port
+from tests.support.customers import put_customer
+from tests.support.world import World
+from tests.tui.conftest import TuiTill, log_in, until
+from textual.pilot import Pilot
+
+from tillcrm.app import TillApp, create_app
+from tillcrm.config import DeviceKind, Settings, SyncSettings
+from tillcrm.crm import CrmClient
+from tillcrm.devices.simulator import SimulatedReader
+from tillcrm.domain import IdentifierKind
+from tillcrm.local import open_database
+from tillcrm.screens.identify import IdentifyScreen
+from tillcrm.screens.profile import ProfileScreen
+from tillcrm.server import admin
+from tillcrm.server.db import writing
+from tillcrm.sync import SyncEngine
+from tillcrm.till import TillService
+
+
+@asynccontextmanager
+async def enrolled_till(
+    tmp_path: Path, crm: RunningCrm, readers: Mapping[DeviceKind, SimulatedReader]
+) -> AsyncIterator[TuiTill]:
+    """A new till of the brand-scoped organization's brand-a store, synced once."""
+    with writing(crm.engine) as conn:
+        code = admin.issue_enrollment_code(conn, "brand-a-store")
+    with crm.client() as http:
+        response = http.post("/tills/enroll", json={"code": code, "name": "G2 till"})
+        response.raise_for_status()
+    settings = Settings(
+        data_dir=tmp_path,
+        sync=SyncSettings(interval_seconds=0.2),
+        devices=[reader.settings() for reader in readers.values()],
+    )
+    client = CrmClient(crm.url, token=response.json()["token"], connect_timeout=2)
+    context = await client.me()
+    db = open_database(tmp_path / "till.sqlite3")
+    await SyncEngine(db, client, settings.sync).sync_once()
+    try:
+        yield TuiTill(settings, db, context, client, dict(readers))
+    finally:
+        await client.aclose()
+        db.close()
+
+
+@asynccontextmanager
+async def offline_app(till: TuiTill) -> AsyncIterator[TillApp]:
+    """The till's app with the CRM out of reach, after the till synced and its operators were
+    cached while the CRM was still up (as a till that went offline mid-shift)."""
+    await SyncEngine(till.db, till.client, till.settings.sync).sync_once()
+    online = TillService(till.db, till.context, till.settings, till.client)
+    assert await online.refresh_operators()
+    async with CrmClient(f"http://127.0.0.1:{free_port()}", token="-", connect_timeout=1) as down:
+        yield create_app(till.settings, till.db, till.context, down)
+
+
+def new_customer(world: World, **fields: Any) -> tuple[UUID, str]:
+    """A brand-a customer of the brand-scoped organization with a fresh barcode card."""
+    barcode = f"G2{uuid4().hex[:10].upper()}"
+    customer_id = put_customer(world, "brand", cards={IdentifierKind.BARCODE: barcode}, **fields)
+    return customer_id, barcode
+
+
+async def logged_in(pilot: Pilot[Any], code: str | None = None, pin: str | None = None) -> None:
+    """Log in (the cashier by default) and wait for the identify screen."""
+    kwargs = {k: v for k, v in (("code", code), ("pin", pin)) if v is not None}
+    await log_in(pilot, **kwargs)
+    await until(pilot, lambda: isinstance(pilot.app.screen, IdentifyScreen), "identify screen")
+
+
+async def scan_to_profile(
+    pilot: Pilot[Any], till: TuiTill, customer_id: UUID, barcode: str
+) -> ProfileScreen:
+    """Scan the customer's card and wait for their profile."""
+    app = pilot.app
+    await until(pilot, lambda: len(app.device_states) == len(till.readers), "readers connected")
+    till.readers[DeviceKind.BARCODE].scan(barcode)
+
+    def shown() -> bool:
+        screen = app.screen
+        return (
+            isinstance(screen, ProfileScreen)
+            and screen.customer is not None
+            and screen.customer.id == customer_id
+        )
+
+    await until(pilot, shown, "the customer's profile")
+    screen = app.screen
+    assert isinstance(screen, ProfileScreen)
+    return screen

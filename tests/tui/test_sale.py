@@ -1,0 +1,132 @@
+"""The sale panel driven as a cashier: points shown before confirming, a sale over the
+transaction limit approved by a supervisor (and refused to the cashier herself), saved with
+the approval on its op."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
+from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app, scan_to_profile
+from tests.tui.conftest import CASHIER, SIZE, TuiTill, until
+from textual.widgets import Button, Input, Static
+
+from tillcrm.config import DeviceKind
+from tillcrm.devices.simulator import SimulatedReader
+from tillcrm.screens.override import OverrideScreen
+from tillcrm.screens.sale import SaleScreen
+from tillcrm.sync import SyncEngine
+from tillcrm.widgets.money import MoneyFormat, MoneyInputError
+
+
+@pytest.fixture
+async def till(
+    tmp_path: Path,
+    loopback_world: World,
+    readers: dict[DeviceKind, SimulatedReader],
+) -> AsyncIterator[TuiTill]:
+    """A till of this test's own, with three simulated readers."""
+    async with enrolled_till(tmp_path, loopback_world.crm, readers) as enrolled:
+        yield enrolled
+
+
+def _text(screen: object, widget_id: str) -> str:
+    return str(screen.query_one(widget_id, Static).content)  # type: ignore[attr-defined]
+
+
+async def test_a_sale_over_the_limit_needs_a_supervisor_not_the_cashier(
+    till: TuiTill, loopback_world: World
+) -> None:
+    customer_id, barcode = new_customer(
+        loopback_world,
+        first_name="Lim",
+        last_name="Ited",
+        transaction_limit=1000,
+        store_credit_limit=50_000,
+    )
+    app = till.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        await scan_to_profile(pilot, till, customer_id, barcode)
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, SaleScreen), "sale panel")
+        sale = app.screen
+        sale.query_one("#sale-amount", Input).value = "25.00"
+        sale.query_one("#sale-store-credit", Input).value = "20.00"
+        await until(pilot, lambda: "Points earned 25" in _text(sale, "#sale-preview"), "preview")
+        assert "store credit $20.00" in _text(sale, "#sale-preview")
+        assert "card $5.00" in _text(sale, "#sale-preview")
+
+        await pilot.press("f10")
+        await until(pilot, lambda: isinstance(app.screen, OverrideScreen), "override dialog")
+        dialog = app.screen
+        assert "transaction limit 1000 exceeded by 1000" in _text(dialog, "#limits")
+
+        dialog.query_one("#code", Input).value = CASHIER
+        dialog.query_one("#pin", Input).value = CASHIER_PIN
+        dialog.query_one("#reason", Input).value = "regular"
+        await pilot.click("#approve")
+        await until(pilot, lambda: _text(dialog, "#refusal") != "", "the refusal", limit=1500)
+        assert _text(dialog, "#refusal") == "a cashier cannot approve their own action"
+        assert app.screen is dialog
+
+        dialog.query_one("#code", Input).value = ""
+        dialog.query_one("#badge", Input).value = SUPERVISOR_BADGE
+        # A button ignores clicks while it still shows the last press (Textual's debounce); a
+        # person cannot click twice that fast, a test can.
+        approve = dialog.query_one("#approve", Button)
+        await until(pilot, lambda: not approve.has_class("-active"), "the Approve button ready")
+        await pilot.click("#approve")
+        await until(pilot, lambda: app.screen is sale, "back on the sale panel", limit=1500)
+        await until(pilot, lambda: _text(sale, "#sale-result") != "", "the result", limit=1500)
+        assert _text(sale, "#sale-result") == "Saved"
+
+    rows = till.db.read(
+        "SELECT operator_id, override FROM outbox WHERE type = 'sale' AND entity_id = ?",
+        (str(customer_id),),
+    )
+    assert len(rows) == 1
+    override = json.loads(rows[0][1])
+    assert rows[0][0] == "brand-cashier"
+    assert override["supervisor_id"] == "brand-super"
+    assert override["cashier_id"] == "brand-cashier"
+    assert override["reason"] == "regular"
+    assert override["action"]["amount"] == 2000
+
+
+async def test_offline_the_sale_is_saved_and_queued_and_syncs_when_the_crm_is_back(
+    till: TuiTill, loopback_world: World
+) -> None:
+    customer_id, barcode = new_customer(loopback_world, first_name="Off", last_name="Line")
+    async with offline_app(till) as app, app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        await scan_to_profile(pilot, till, customer_id, barcode)
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, SaleScreen), "sale panel")
+        sale = app.screen
+        sale.query_one("#sale-item", Input).value = "Pretzel"
+        sale.query_one("#sale-amount", Input).value = "12.99"
+        await until(pilot, lambda: "Points earned 12" in _text(sale, "#sale-preview"), "preview")
+        await pilot.press("f10")
+        await until(pilot, lambda: _text(sale, "#sale-result") != "", "the result", limit=1500)
+        assert _text(sale, "#sale-result") == "Saved, queued until the CRM is back"
+        await pilot.press("escape")
+    await SyncEngine(till.db, till.client, till.settings.sync).sync_once()
+    with loopback_world.client("brand.a") as http:
+        history = http.get(f"/customers/{customer_id}/history").json()["items"]
+    assert [(row["total"], row["points_earned"]) for row in history] == [(1299, 12)]
+
+
+def test_money_is_shown_and_read_in_the_tills_locale() -> None:
+    german = MoneyFormat("de_DE", "EUR")
+    assert german.format(123_456) == "1.234,56\xa0€"
+    assert german.parse("1234,5") == 123_450
+    assert german.plain(123_450) == "1234,50"
+    assert MoneyFormat("ja_JP", "JPY").format(1250) == "￥1,250"
+    with pytest.raises(MoneyInputError, match="no smaller unit"):
+        MoneyFormat().parse("1.005")
+    with pytest.raises(MoneyInputError, match="not an amount"):
+        MoneyFormat().parse("ten")

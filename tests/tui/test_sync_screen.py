@@ -1,0 +1,116 @@
+"""The supervisor's screens: on the sync screen an edit saved offline that met a newer version
+at the CRM is listed with the CRM's reason, compared with that version and compensated with a
+new op, which the CRM applies; the devices screen shows each reader's state and last event."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from tests.support.crm_server import RunningCrm
+from tests.support.world import SUPERVISOR_PIN, World
+from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app, scan_to_profile
+from tests.tui.conftest import SIZE, SUPERVISOR, TuiTill, until
+from textual.widgets import DataTable, Input, Static
+
+from tillcrm.config import DeviceKind
+from tillcrm.devices.events import DeviceStatus, Identified, LinkState, Rejected
+from tillcrm.devices.simulator import SimulatedReader
+from tillcrm.domain import IdentifierKind
+from tillcrm.screens.customer_form import ConflictScreen, CustomerFormScreen
+from tillcrm.screens.devices import DeviceBoard, DevicesScreen
+from tillcrm.screens.sync import SyncScreen
+from tillcrm.sync import SyncEngine
+
+
+@pytest.fixture
+async def till(
+    tmp_path: Path,
+    loopback_world: World,
+    readers: dict[DeviceKind, SimulatedReader],
+) -> AsyncIterator[TuiTill]:
+    """A till of this test's own, with three simulated readers."""
+    async with enrolled_till(tmp_path, loopback_world.crm, readers) as enrolled:
+        yield enrolled
+
+
+def _text(screen: object, widget_id: str) -> str:
+    return str(screen.query_one(widget_id, Static).content)  # type: ignore[attr-defined]
+
+
+async def test_a_rejected_edit_is_shown_with_the_crms_reason_and_compensated(
+    till: TuiTill, loopback_world: World, loopback_crm: RunningCrm
+) -> None:
+    customer_id, barcode = new_customer(loopback_world, first_name="Dee", last_name="Before")
+    live = SyncEngine(till.db, till.client, till.settings.sync)
+    async with offline_app(till) as app:
+        with loopback_world.client("brand.a") as http:
+            http.patch(
+                f"/customers/{customer_id}",
+                json={"base_version": 1, "changes": {"last_name": "Theirs"}},
+                headers={"X-Operator-Id": "brand-super"},
+            ).raise_for_status()
+        async with app.run_test(size=SIZE) as pilot:
+            await logged_in(pilot)
+            await scan_to_profile(pilot, till, customer_id, barcode)
+            await pilot.press("f3")
+            await until(pilot, lambda: isinstance(app.screen, CustomerFormScreen), "the form")
+            form = app.screen
+            form.query_one("#f-last_name", Input).value = "Mine"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "Saved" in _text(form, "#form-result"), "saved")
+            assert _text(form, "#form-result") == "Saved, queued until the CRM is back"
+
+            await live.sync_once()
+            [dead] = app.till.dead_letters()
+            assert "version" in dead.last_error
+
+            await pilot.press("ctrl+o")
+            await until(pilot, lambda: app.till.operator is None, "logged out")
+            await logged_in(pilot, SUPERVISOR, SUPERVISOR_PIN)
+            screen = SyncScreen(app.till)
+            await app.push_screen(screen)
+            table = screen.query_one("#sync-dead", DataTable)
+            await until(pilot, lambda: table.row_count == 1, "the dead letter listed")
+            row = table.get_row(str(dead.op.op_id))
+            assert row[1] == "customer_update"
+            assert row[-1] == dead.last_error
+
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConflictScreen), "both versions")
+            both = app.screen.query_one("#conflict-table", DataTable)
+            assert both.get_row("last_name") == ["last_name", "Mine", "Theirs"]
+            await pilot.press("m")
+            await until(pilot, lambda: "Compensated" in _text(screen, "#sync-result"), "done")
+            assert table.row_count == 0
+            assert app.till.dead_letters() == []
+
+    await live.sync_once()
+    with loopback_world.client("brand.a") as http:
+        now = http.get(f"/customers/{customer_id}").json()
+    assert now["profile"]["last_name"] == "Mine"
+    assert now["version"] == 3
+
+
+async def test_the_devices_screen_shows_each_readers_state_and_last_event(till: TuiTill) -> None:
+    board = DeviceBoard(till.settings.devices)
+    app = till.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        screen = DevicesScreen(board)
+        await app.push_screen(screen)
+        table = screen.query_one("#devices-table", DataTable)
+        assert table.get_row("barcode")[2:4] == ["disconnected", "-"]
+        board.record(DeviceStatus("barcode", LinkState.CONNECTED))
+        board.record(Identified(IdentifierKind.BARCODE, "4006381333931", "barcode"))
+        board.record(DeviceStatus("magstripe", LinkState.RECONNECTING, "unplugged"))
+        board.record(Rejected("payment_card", "magstripe", masked="411111******1111"))
+        screen.refresh_board()
+        assert table.get_row("barcode")[2:4] == ["connected", "barcode *********3931"]
+        assert table.get_row("magstripe")[2:4] == [
+            "reconnecting (unplugged)",
+            "rejected: payment card 411111******1111",
+        ]
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is not screen, "back")
