@@ -22,7 +22,7 @@ from tillcrm.screens.customer_form import ConflictScreen
 from tillcrm.till import Declined, TillService
 
 if TYPE_CHECKING:
-    from tillcrm.local import OutboxEntry
+    from tillcrm.till import OutboxEntry
 
 __all__ = ["SyncScreen"]
 

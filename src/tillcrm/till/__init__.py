@@ -3,7 +3,7 @@
 Nothing here imports Textual; the TUI runs these methods in workers.
 """
 
-from tillcrm.local import LoginRefusal, LoginRefused
+from tillcrm.local import LoginRefusal, LoginRefused, OutboxEntry
 from tillcrm.till._history import QuickRange, quick_range
 from tillcrm.till._overrides import OverrideRefused
 from tillcrm.till._results import (
@@ -31,6 +31,7 @@ __all__ = [
     "NotFound",
     "NotLoggedIn",
     "Offline",
+    "OutboxEntry",
     "OverrideRefused",
     "OverrideRequired",
     "QuickRange",

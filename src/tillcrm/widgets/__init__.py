@@ -1,0 +1,1 @@
+"""Reusable till widgets: money, the status bar, keyboard-wedge input, compact inputs."""
