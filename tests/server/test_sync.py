@@ -117,7 +117,9 @@ def test_a_rejection_is_answered_and_seq_still_advances(world: World) -> None:
         assert results[0]["reason"] == results[1]["reason"] == "customer not found"
         assert till.last_seq() == fine["seq"]
         [again] = till.apply(other_brand)
-        assert again["status"] == "duplicate"
+        # A resent rejection is rejected again: a till whose first answer was lost must still
+        # see it as a dead letter, not as acknowledged.
+        assert again["status"] == "rejected"
         assert again["reason"] == "customer not found"
     assert _points_rows(world, theirs) == 0
 

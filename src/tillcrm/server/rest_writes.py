@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-import sqlalchemy as sa
 import uuid6
 from fastapi import Header
 from fastapi.responses import JSONResponse
@@ -23,7 +22,6 @@ from tillcrm.api import ErrorBody, Op, OpResult, OpStatus, OpType
 from tillcrm.domain import OverrideApproval
 from tillcrm.server.context import Till
 from tillcrm.server.ops import execute_op, stored_result
-from tillcrm.server.tables import applied_ops
 
 __all__ = ["IdempotencyKey", "OperatorId", "make_op", "refusal", "run_op"]
 
@@ -64,19 +62,9 @@ def make_op(
 
 
 def run_op(conn: Connection, till: Till, op: Op) -> OpResult:
-    """Apply `op` once in the caller's transaction; a retry gets the first answer again.
-
-    A retried refusal keeps the status `rejected` so the caller answers it the same way.
-    """
+    """Apply `op` once in the caller's transaction; a retry gets the first answer again."""
     stored = stored_result(conn, op)
-    if stored is None:
-        return execute_op(conn, till, op, seq=None)
-    first = conn.execute(
-        sa.select(applied_ops.c.status).where(applied_ops.c.op_id == op.op_id)
-    ).scalar_one()
-    if first == OpStatus.REJECTED.value:
-        return stored.model_copy(update={"status": OpStatus.REJECTED})
-    return stored
+    return stored if stored is not None else execute_op(conn, till, op, seq=None)
 
 
 def refusal(result: OpResult) -> JSONResponse | None:

@@ -104,22 +104,28 @@ def payload_hash(op: Op) -> str:
 
 
 def stored_result(conn: Connection, op: Op) -> OpResult | None:
-    """The answer already given for this op id, as a duplicate; 422 if its payload differs."""
+    """The answer already given for this op id (see `answer_again`); None for a new op."""
     row = conn.execute(sa.select(applied_ops).where(applied_ops.c.op_id == op.op_id)).one_or_none()
     return answer_again(op, row) if row is not None else None
 
 
 def answer_again(op: Op, row: Row[Any]) -> OpResult:
-    """The answer recorded in `row` (op's `applied_ops` row), as a duplicate; 422 if the
-    payload differs."""
+    """The answer recorded in `row` (op's `applied_ops` row) for a resend; 422 if the payload
+    differs.
+
+    An applied op answers `duplicate`. A rejected or flagged op answers `rejected` or
+    `needs_review` again: a till whose first answer was lost must still put the op among its
+    dead letters or review items, never take it for acknowledged.
+    """
     if row.payload_hash != payload_hash(op):
         raise ApiError(
             422, "op_id_reused", f"op {op.op_id} was already used with a different payload"
         )
+    first = OpStatus(row.status)
     return OpResult(
         op_id=op.op_id,
         seq=row.seq if row.seq is not None else op.seq,
-        status=OpStatus.DUPLICATE,
+        status=OpStatus.DUPLICATE if first is OpStatus.APPLIED else first,
         reason=row.reason,
         result=row.result,
     )
