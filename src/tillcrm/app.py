@@ -28,14 +28,16 @@ from tillcrm.config import Settings
 from tillcrm.crm import CrmClient, CrmError
 from tillcrm.devices.events import DeviceEvent, DeviceStatus, LinkState, Rejected
 from tillcrm.devices.manager import DeviceManager
-from tillcrm.devices.wedge import WedgeDetector
+from tillcrm.devices.wedge import Scanned, WedgeDetector, read_scan
 from tillcrm.domain import IdentifierKind, Operator
 from tillcrm.local import TillDatabase
 from tillcrm.screens.card_panel import DemoCard
+from tillcrm.screens.customer_form import CustomerFormScreen
 from tillcrm.screens.devices import DeviceBoard, DevicesScreen
 from tillcrm.screens.identify import IdentifyScreen
 from tillcrm.screens.login import LoginScreen
 from tillcrm.screens.profile.screen import ProfileScreen
+from tillcrm.screens.sale import SaleScreen
 from tillcrm.screens.sync import SyncScreen
 from tillcrm.sync import SyncEngine, SyncStatus
 from tillcrm.till import Ambiguous, Identification, NotFound, TillService
@@ -44,6 +46,7 @@ from tillcrm.widgets.status_bar import StatusBar
 from tillcrm.widgets.wedge import WedgeKeys, WedgeScanned
 
 __all__ = [
+    "BUSY_MESSAGE",
     "PAYMENT_CARD_MESSAGE",
     "DeviceEventMessage",
     "SyncStatusMessage",
@@ -55,6 +58,9 @@ log = logging.getLogger(__name__)
 
 PAYMENT_CARD_MESSAGE = "payment card, not a loyalty card"
 """All the cashier is told when a payment card is swiped by mistake."""
+
+BUSY_MESSAGE = "finish or cancel this sale or form first, then present the card again"
+"""Said when a card is read while a sale or a customer form is being filled in."""
 
 _STATUS_REFRESH_SECONDS = 1.0
 """How often the queue depth is re-read, so an op saved between sync rounds shows at once."""
@@ -189,7 +195,12 @@ class TillApp(App[None]):
 
     @on(WedgeScanned)
     def _wedge_scanned(self, message: WedgeScanned) -> None:
-        self._present(IdentifierKind.BARCODE, message.code)
+        event = read_scan(Scanned(message.code))
+        if isinstance(event, Rejected):
+            if not isinstance(self.screen, ModalScreen):
+                self._reject(event)
+        elif event is not None:
+            self._present(event.kind, event.value)
 
     def _reject(self, event: Rejected) -> None:
         if event.reason == "payment_card":
@@ -200,6 +211,10 @@ class TillApp(App[None]):
     def _present(self, kind: IdentifierKind, value: str) -> None:
         """A card was read: a badge at the login screen, else the customer's profile."""
         if isinstance(self.screen, ModalScreen):
+            return
+        if isinstance(self.screen, SaleScreen | CustomerFormScreen):
+            # Opening another profile would throw away the sale or the form being filled in.
+            self.notify(BUSY_MESSAGE, severity="warning")
             return
         if isinstance(self.screen, LoginScreen):
             self.screen.badge(value)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tillcrm.devices.wedge import Scanned, Typed, WedgeDetector, WedgeOutput
+from tillcrm.devices.events import Identified, Rejected
+from tillcrm.devices.wedge import (
+    WEDGE_SOURCE,
+    Scanned,
+    Typed,
+    WedgeDetector,
+    WedgeOutput,
+    read_scan,
+)
+from tillcrm.domain import IdentifierKind
 
 
 def _keys(detector: WedgeDetector, keys: list[str], start: float, gap: float) -> list[WedgeOutput]:
@@ -60,3 +69,24 @@ def test_the_timing_and_length_are_configurable() -> None:
         WedgeDetector(max_gap=0)
     with pytest.raises(ValueError, match="min_length"):
         WedgeDetector(min_length=0)
+
+
+def test_a_wedge_burst_goes_through_the_same_parsers_as_a_serial_reader() -> None:
+    loyalty = read_scan(Scanned(";6001234567=?"))
+    assert isinstance(loyalty, Identified)
+    assert (loyalty.kind, loyalty.value, loyalty.source) == (
+        IdentifierKind.MAGSTRIPE,
+        "6001234567",
+        WEDGE_SOURCE,
+    )
+    payment = read_scan(Scanned("%B4111111111111111^DOE/JOHN^2512101?;4111111111111111=2512101?"))
+    assert isinstance(payment, Rejected)
+    assert payment.reason == "payment_card"
+    assert payment.masked == "411111******1111"
+    assert "4111111111111111" not in repr(payment)
+    barcode = read_scan(Scanned("5901234123457"))
+    assert isinstance(barcode, Identified)
+    assert barcode.kind is IdentifierKind.BARCODE
+    misread = read_scan(Scanned("5901234123458"))
+    assert isinstance(misread, Rejected)
+    assert misread.reason == "bad_check_digit"

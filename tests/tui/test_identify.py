@@ -154,13 +154,33 @@ async def test_a_keyboard_wedge_burst_never_lands_in_the_input(
         await _logged_in(pilot)
         query = app.screen.query_one("#query", Input)
         assert app.focused is query
-        # A scanner types its code 4 ms a key and presses Enter; stamp the keys that way.
-        start = events.Key("a", "a").time
-        for i, char in enumerate([*GRACE_CARD, "enter"]):
-            key = events.Key(char, char if char != "enter" else "\r")
-            key.time = start + i * 0.004
-            app.post_message(key)
+        _type_burst(app, GRACE_CARD)
         await until(pilot, lambda: _profile_of(app) == people["grace"], "Grace's profile")
+        assert query.value == ""
+
+
+def _type_burst(app: TillApp, text: str) -> None:
+    """Post `text` and Enter as a keyboard-wedge device types them: 4 ms a key."""
+    start = events.Key("a", "a").time
+    for i, char in enumerate([*text, "enter"]):
+        key = events.Key(char, char if char != "enter" else "\r")
+        key.time = start + i * 0.004
+        app.post_message(key)
+
+
+async def test_a_payment_card_on_a_keyboard_wedge_reader_is_refused_too(
+    people: dict[str, UUID], tui_till: TuiTill
+) -> None:
+    seen: list[Message] = []
+    app = tui_till.app()
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await _logged_in(pilot)
+        query = app.screen.query_one("#query", Input)
+        _type_burst(app, "%B4111111111111111^DOE/JOHN^2512101?;4111111111111111=2512101?")
+        await until(pilot, lambda: _notes(seen), "a notification")
+        await pilot.pause(0.1)
+        assert _notes(seen) == [PAYMENT_CARD_MESSAGE]
+        assert isinstance(app.screen, IdentifyScreen)
         assert query.value == ""
 
 

@@ -12,8 +12,11 @@ import pytest
 from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
 from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app, scan_to_profile
 from tests.tui.conftest import CASHIER, SIZE, TuiTill, until
+from textual.message import Message
+from textual.notifications import Notify
 from textual.widgets import Button, Input, Static
 
+from tillcrm.app import BUSY_MESSAGE
 from tillcrm.config import DeviceKind
 from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.screens.override import OverrideScreen
@@ -130,3 +133,24 @@ def test_money_is_shown_and_read_in_the_tills_locale() -> None:
         MoneyFormat().parse("1.005")
     with pytest.raises(MoneyInputError, match="not an amount"):
         MoneyFormat().parse("ten")
+
+
+async def test_a_card_read_during_a_sale_does_not_throw_the_sale_away(
+    till: TuiTill, loopback_world: World
+) -> None:
+    customer_id, barcode = new_customer(loopback_world, first_name="Busy", last_name="Cashier")
+    _, other_barcode = new_customer(loopback_world, first_name="Next", last_name="Inline")
+    seen: list[Message] = []
+    app = till.app()
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await logged_in(pilot)
+        await scan_to_profile(pilot, till, customer_id, barcode)
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, SaleScreen), "sale panel")
+        sale = app.screen
+        sale.query_one("#sale-amount", Input).value = "12.00"
+        till.readers[DeviceKind.BARCODE].scan(other_barcode)
+        notes = lambda: [m.notification.message for m in seen if isinstance(m, Notify)]  # noqa: E731
+        await until(pilot, lambda: BUSY_MESSAGE in notes(), "the busy message")
+        assert app.screen is sale
+        assert sale.query_one("#sale-amount", Input).value == "12.00"

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Scanned", "Typed", "WedgeDetector", "WedgeOutput"]
+from tillcrm.devices.barcode import parse_barcode
+from tillcrm.devices.errors import ParseError
+from tillcrm.devices.events import Identified, Rejected
+from tillcrm.devices.magstripe import parse_swipe
+
+__all__ = ["WEDGE_SOURCE", "Scanned", "Typed", "WedgeDetector", "WedgeOutput", "read_scan"]
+
+WEDGE_SOURCE = "keyboard"
+"""The `source` of events read from a keyboard-wedge device."""
+
+_TRACK_SENTINELS = ("%", ";", "+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +91,22 @@ class WedgeDetector:
         self._burst.clear()
         self._last = None
         return [Typed(keys)] if keys else []
+
+
+def read_scan(scanned: Scanned) -> Identified | Rejected | None:
+    """What a keyboard-wedge burst identifies, through the same parsers as the serial readers.
+
+    A wedge magnetic-stripe reader types its tracks (`%B4111...?;4111...=25...?`): they go
+    through the swipe parser, so a payment card is refused with its masked number and the
+    tracks never reach a lookup, a query string or a log. Anything else is a barcode, its
+    check digit validated. None for an empty burst.
+    """
+    frame = scanned.code.encode("latin-1", errors="replace")
+    try:
+        if scanned.code.startswith(_TRACK_SENTINELS):
+            reading = parse_swipe(frame)
+        else:
+            reading = parse_barcode(frame)
+    except ParseError as refused:
+        return refused.rejected(WEDGE_SOURCE)
+    return reading.identified(WEDGE_SOURCE) if reading is not None else None
