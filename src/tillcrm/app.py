@@ -25,7 +25,7 @@ from textual.worker import WorkerFailed
 
 from tillcrm.api import TillContext
 from tillcrm.config import Settings
-from tillcrm.crm import CrmClient, CrmError
+from tillcrm.crm import CrmClient
 from tillcrm.devices.events import DeviceEvent, DeviceStatus, LinkState, Rejected
 from tillcrm.devices.manager import DeviceManager
 from tillcrm.devices.wedge import Scanned, WedgeDetector, read_scan
@@ -36,6 +36,7 @@ from tillcrm.screens.customer_form import CustomerFormScreen
 from tillcrm.screens.devices import DeviceBoard, DevicesScreen
 from tillcrm.screens.identify import IdentifyScreen
 from tillcrm.screens.login import LoginScreen
+from tillcrm.screens.override import OverrideScreen
 from tillcrm.screens.profile.screen import ProfileScreen
 from tillcrm.screens.sale import SaleScreen
 from tillcrm.screens.sync import SyncScreen
@@ -209,7 +210,11 @@ class TillApp(App[None]):
             self.notify(event.detail or "the card could not be read: try again", severity="warning")
 
     def _present(self, kind: IdentifierKind, value: str) -> None:
-        """A card was read: a badge at the login screen, else the customer's profile."""
+        """A card was read: a badge at the login screen or in the override dialog, else the
+        customer's profile."""
+        if isinstance(self.screen, OverrideScreen):
+            self.screen.badge(value)
+            return
         if isinstance(self.screen, ModalScreen):
             return
         if isinstance(self.screen, SaleScreen | CustomerFormScreen):
@@ -223,12 +228,7 @@ class TillApp(App[None]):
 
     @work(group="identify", exclusive=True)
     async def _identify(self, kind: IdentifierKind, value: str) -> None:
-        try:
-            found = await self.till.identify(kind, value)
-        except CrmError as refused:  # the CRM refused the card itself: blocked, ...
-            self.notify(str(refused), severity="warning")
-            return
-        self.show_identified(found)
+        self.show_identified(await self.till.identify(kind, value))
 
     # -- screens -----------------------------------------------------------------------------
 

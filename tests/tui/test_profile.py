@@ -430,3 +430,17 @@ async def test_a_supervisor_reveals_the_card_number_and_offline_the_cached_balan
         assert _text(profile, "#sv-balance").startswith("Balance $85.00: OFFLINE, as of ")
         assert "min ago" in _text(profile, "#sv-balance")
         assert "needs the CRM" in _text(profile, "#sv-card")
+
+
+async def test_the_next_customer_opens_on_info_not_the_last_tab(
+    till: TuiTill, loopback_world: World
+) -> None:
+    first, first_card = new_customer(loopback_world, first_name="First", last_name="Guest")
+    second, second_card = new_customer(loopback_world, first_name="Second", last_name="Guest")
+    app = till.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        profile = await scan_to_profile(pilot, till, first, first_card)
+        await _tab(pilot, profile, "suites")
+        await scan_to_profile(pilot, till, second, second_card)
+        assert profile.query_one(TabbedContent).active == "pane-info"

@@ -81,6 +81,11 @@ class OverrideScreen(ModalScreen[OverrideApproval | None]):
         """The badge field first: a swipe is the quickest approval."""
         self.query_one("#badge", Input).focus()
 
+    def badge(self, value: str) -> None:
+        """A card was swiped while the dialog is open: take it as the supervisor's badge."""
+        self.query_one("#badge", Input).value = value
+        self.action_approve()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter moves to the next empty field, and approves from the reason."""
         event.stop()

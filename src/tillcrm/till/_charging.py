@@ -82,6 +82,10 @@ class Charging(TillCore):
         customer, stored_value = await self._for_charge(customer_id, debits)
         if customer is None:
             return Declined("unknown customer")
+        if event_id is None and stored_value is not None and stored_value.current_event:
+            # Stored value spent during an event counts toward that event's limit, whichever
+            # screen rang the sale up.
+            event_id = stored_value.current_event.id
         if authorized_user_id is not None:
             user = next((u for u in customer.authorized_users if u.id == authorized_user_id), None)
             if user is None:

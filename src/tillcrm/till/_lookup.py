@@ -18,7 +18,7 @@ from tillcrm.api import (
     TransactionSummary,
     VisitPayload,
 )
-from tillcrm.crm import CrmNotFound
+from tillcrm.crm import CrmError
 from tillcrm.domain import (
     IdentifierKind,
     InvalidPhoneError,
@@ -59,8 +59,8 @@ class CustomerLookup(TillCore):
             return NotFound()
         try:
             answer = await self._reach(lambda: client.identify(kind, value))
-        except CrmNotFound as exc:
-            return NotFound(str(exc))
+        except CrmError as refused:  # not found, blocked card, ...: said in its own words
+            return NotFound(str(refused))
         if answer is None:
             return NotFound("not in the cache, and the CRM cannot be reached")
         return self._visit(answer.customer, "crm", kind, operator)
@@ -79,13 +79,16 @@ class CustomerLookup(TillCore):
         client = self._client
         if client is None:
             return NotFound()
-        page = await self._reach(lambda: client.search(text, limit=10))
-        if page is None:
-            return NotFound("not in the cache, and the CRM cannot be reached")
-        match = next((row for row in page.items if row.customer_number == text), None)
-        if match is None:
-            return NotFound()
-        customer = await self._reach(lambda: client.customer(match.id))
+        try:
+            page = await self._reach(lambda: client.search(text, limit=10))
+            if page is None:
+                return NotFound("not in the cache, and the CRM cannot be reached")
+            match = next((row for row in page.items if row.customer_number == text), None)
+            if match is None:
+                return NotFound()
+            customer = await self._reach(lambda: client.customer(match.id))
+        except CrmError as refused:
+            return NotFound(str(refused))
         if customer is None:
             return NotFound("not in the cache, and the CRM cannot be reached")
         return self._visit(customer, "crm", None, operator)
@@ -109,8 +112,8 @@ class CustomerLookup(TillCore):
             return NotFound()
         try:
             answer = await self._reach(lambda: client.identify(IdentifierKind.PHONE, e164))
-        except CrmNotFound as exc:
-            return NotFound(str(exc))
+        except CrmError as refused:  # not found, blocked card, ...: said in its own words
+            return NotFound(str(refused))
         if answer is None:
             return NotFound("not in the cache, and the CRM cannot be reached")
         return self._visit(answer.customer, "crm", IdentifierKind.PHONE, operator)
@@ -154,9 +157,12 @@ class CustomerLookup(TillCore):
         client = self._client
         if found or client is None:
             return found
-        page = await self._reach(
-            lambda: client.search(query, inactive=include_inactive, limit=limit)
-        )
+        try:
+            page = await self._reach(
+                lambda: client.search(query, inactive=include_inactive, limit=limit)
+            )
+        except CrmError:  # the CRM refused this query text: nobody matches it there either
+            return []
         return page.items if page is not None else []
 
     def cached_profile(self, customer_id: UUID) -> CustomerOut | None:

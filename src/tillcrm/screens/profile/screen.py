@@ -92,7 +92,13 @@ class ProfileScreen(Screen[None]):
         self._refresh_from_crm(customer_id)
 
     def show(self, customer: CustomerOut) -> None:
-        """Show `customer` (a record the caller already has, e.g. from an identification)."""
+        """Show `customer` (a record the caller already has, e.g. from an identification).
+
+        Another customer opens on the first tab (Info: flags, tags, VIP), not on whichever tab
+        the last customer was left on; a refresh of the same customer keeps the cashier's tab.
+        """
+        if self.customer is None or self.customer.id != customer.id:
+            self.query_one(TabbedContent).active = f"pane-{_TABS[0][0]}"
         self.customer = customer
         header = self.query_one("#customer", Static)
         header.update(_header(customer))
