@@ -153,7 +153,7 @@ class Outbox:
                 "WHERE state = ? ORDER BY seq LIMIT ?",
                 (OpState.PENDING.value, limit),
             ).fetchall()
-            if not rows or rows[0]["next_attempt_at"] > now:
+            if not rows or not _due(rows[0]["next_attempt_at"], now):
                 return None
             conn.execute(
                 "UPDATE outbox SET state = ? WHERE state = ? AND seq BETWEEN ? AND ?",
@@ -210,7 +210,13 @@ class Outbox:
                 "UPDATE outbox SET state = ?, attempts = attempts + 1, next_attempt_at = ?, "
                 "last_error = ? WHERE seq = ? AND state = ?",
                 [
-                    (OpState.PENDING.value, now + delay, error, seq, OpState.INFLIGHT.value)
+                    (
+                        OpState.PENDING.value,
+                        now + min(delay, LONGEST_RETRY_WAIT),
+                        error,
+                        seq,
+                        OpState.INFLIGHT.value,
+                    )
                     for seq in seqs
                 ],
             )
@@ -294,3 +300,17 @@ def _op(row: sqlite3.Row) -> Op:
         override=OverrideApproval.model_validate_json(row["override"]) if row["override"] else None,
         offline=bool(row["offline"]),
     )
+
+
+LONGEST_RETRY_WAIT = 24 * 3600.0
+"""No backoff or `Retry-After` the till honours is longer than this many seconds."""
+
+
+def _due(next_attempt_at: float, now: float) -> bool:
+    """Whether an op waiting out a retry may be sent at `now`.
+
+    The wait is stored as a wall-clock time. A wait longer than any the till ever sets means
+    the clock was put back since it was stored (a till running days ahead, then corrected):
+    the op is due at once rather than holding the whole queue back for days.
+    """
+    return next_attempt_at <= now or next_attempt_at - now > LONGEST_RETRY_WAIT
