@@ -84,3 +84,16 @@ def test_cli_check_reports_a_good_config() -> None:
     result = CliRunner().invoke(main, ["--config", str(EXAMPLE), "config", "check"])
     assert result.exit_code == 0, result.output
     assert f"{EXAMPLE}: OK" in result.output
+
+
+def test_cli_check_without_a_config_file_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TILLCRM_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    result = CliRunner().invoke(main, ["config", "check"])
+    assert result.exit_code == 0
+    assert f"{tmp_path / 'tillcrm' / 'config.toml'}: no such file; the defaults apply" in (
+        result.output
+    )
+    assert "OK" not in result.output

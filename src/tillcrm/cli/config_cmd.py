@@ -21,4 +21,10 @@ def check(cli: CliContext) -> None:
     """Load the config; print each problem on its own line and exit 2, or say OK."""
     settings = cli.settings
     path = config_path(cli.config_path)
-    click.echo(f"{path}: OK ({len(settings.devices)} device(s), CRM {settings.crm.url})")
+    summary = f"{len(settings.devices)} device(s), CRM {settings.crm.url}"
+    if not path.exists():
+        # Not an error (every key has a default), but an installer must not read it as "checked".
+        click.echo(f"{path}: no such file; the defaults apply ({summary})")
+        click.echo("start from config.example.toml, or point --config / TILLCRM_CONFIG at one")
+        return
+    click.echo(f"{path}: OK ({summary})")
