@@ -1,8 +1,8 @@
 """Local cache benchmark: a till database with 1,000,000 customers, filled the way pull fills it.
 
-Pages of customers are made as the CRM sends them (`PullResponse` JSON), parsed by the same
-model the client uses and stored by `CustomerCache.store` with the page's cursor in one
-transaction, exactly as `SyncEngine.pull_once` does. Then it times the cashier's lookups
+Pages of customers are made as the CRM sends them (`PullResponse` JSON), parsed as the client
+parses them (`PulledPage`) and stored by `CustomerCache.store_records` with the page's cursor in
+one transaction, exactly as `SyncEngine.pull_once` does. Then it times the cashier's lookups
 (identifier, exact phone, last 4 digits, name fragment) and one durable `enqueue`, and prints
 JSON. The pull rate is given whole (parse + store) and for the cache alone, in wall and in
 CPU seconds (on a shared machine the wall figure includes other processes' turns). Targets:
@@ -28,8 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tillcrm.api import OpType, PullResponse, VisitPayload
+from tillcrm.api import OpType, VisitPayload
 from tillcrm.config import SyncSettings
+from tillcrm.crm._client import PulledPage
 from tillcrm.domain import IdentifierKind
 from tillcrm.local import CustomerCache, Meta, Outbox, open_database
 
@@ -121,10 +122,10 @@ def main() -> None:
         for start in range(0, total, args.page):
             wire = page_json(start, min(start + args.page, total), total)
             parsing = time.perf_counter()
-            page = PullResponse.model_validate_json(wire)
+            page = PulledPage.from_json(wire)
             storing, storing_cpu = time.perf_counter(), time.process_time()
             with db.write() as conn:
-                CustomerCache.store(conn, page.customers)
+                CustomerCache.store_records(conn, page.customers)
                 Meta.set_cursor(conn, page.cursor)
             store_s += time.perf_counter() - storing
             store_cpu_s += time.process_time() - storing_cpu

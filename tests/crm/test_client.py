@@ -7,14 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
 
 from tests.support.crm_server import RunningCrm, free_port
+from tests.support.customers import put_customer
 from tests.support.memory_keyring import no_keyring
 from tests.support.world import SUPERVISOR_PIN, World
+from tillcrm.api import CustomerOut
 from tillcrm.crm import (
     CrmClient,
     CrmError,
@@ -123,6 +126,12 @@ async def test_an_unexpected_body_is_a_crm_error_not_a_crash() -> None:
     async with CrmClient("http://crm.invalid", transport=_answering(garbage)) as client:
         with pytest.raises(CrmError, match="unexpected body"):
             await client.health()
+        with pytest.raises(CrmError, match="unexpected body"):
+            await client.pull(None, limit=10)
+    no_cursor = httpx.Response(200, json={"customers": [], "more": False})
+    async with CrmClient("http://crm.invalid", transport=_answering(no_cursor)) as client:
+        with pytest.raises(CrmError, match="unexpected body"):
+            await client.pull(None, limit=10)
 
 
 def test_the_token_comes_from_the_environment_first(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,3 +145,26 @@ def test_without_a_keyring_backend_the_message_names_the_fix(
     monkeypatch.delenv("TILLCRM_TOKEN", raising=False)
     with no_keyring(), pytest.raises(NoTokenError, match="TILLCRM_TOKEN"):
         load_token("till-1")
+
+
+async def test_pull_hands_back_each_customer_as_the_crm_sent_it(
+    loopback_crm: RunningCrm, loopback_world: World
+) -> None:
+    customer_id = put_customer(loopback_world, "brand", "a", first_name="Pia", last_name="Page")
+    token = loopback_world.tokens["brand.a"]
+    pulled: list[dict[str, Any]] = []
+    cursor: str | None = None
+    async with CrmClient(loopback_crm.url, token=token) as client:
+        while True:
+            page = await client.pull(cursor, limit=50)
+            pulled += page.customers
+            cursor = page.cursor
+            if not page.more:
+                break
+        direct = await client.customer(customer_id)
+    [sent] = [c for c in pulled if c["id"] == str(customer_id)]
+    # Balances carry the time the CRM read them, which differs between the two calls.
+    assert CustomerOut.model_validate(sent).model_dump(exclude={"balances"}) == direct.model_dump(
+        exclude={"balances"}
+    )
+    assert {c["brand_id"] for c in pulled} == {"brand-a"}

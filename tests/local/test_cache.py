@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -227,3 +228,54 @@ def test_a_schema_1_cache_is_migrated_and_still_found(tmp_path: Path) -> None:
     assert cache.by_text("Oldtab") == []
     assert ids(cache.by_text("Smithson")) == {ANNA.id}
     db.close()
+
+
+def test_a_pulled_record_is_indexed_and_kept_as_the_crm_sent_it(
+    db: TillDatabase, cache: CustomerCache
+) -> None:
+    sent = customer(
+        customer_number="C-1004",
+        first_name="Pia",
+        last_name="Pulled",
+        mobile="+14155550444",
+        cards=[Identifier(kind=IdentifierKind.RFID, value="TAG-44")],
+        stored_value=700,
+    )
+    record = sent.model_dump(mode="json")
+    with db.write() as conn:
+        CustomerCache.store_records(conn, [record])
+    [stored] = db.read("SELECT record FROM customers WHERE id = ?", (str(sent.id),))
+    assert json.loads(stored[0]) == record
+    assert cache.by_identifier(IdentifierKind.RFID, "TAG-44") == sent
+    assert ids(cache.by_last_digits("0444")) == {sent.id}
+    assert ids(cache.search("Pulled")) == {sent.id}
+    balance = cache.balance(sent.id, STORED_VALUE)
+    assert balance is not None
+    assert (balance.balance, balance.read_at) == (700, READ_AT)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("id",), "not-a-uuid"),
+        (("version",), "two"),
+        (("profile", "mobile"), "0123"),
+        (("identifiers",), [{"kind": "retina", "value": "X"}]),
+        (("balances", "as_of"), "yesterday"),
+    ],
+)
+def test_a_page_with_a_malformed_indexed_field_stores_nothing(
+    db: TillDatabase, cache: CustomerCache, path: tuple[str, ...], value: object
+) -> None:
+    good = customer(customer_number="C-2001", first_name="Good", mobile="+14155552001")
+    bad = customer(customer_number="C-2002", first_name="Bad").model_dump(mode="json")
+    target = bad
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+
+    with pytest.raises(ValueError, match=path[-1]), db.write() as conn:
+        CustomerCache.store_records(conn, [good.model_dump(mode="json"), bad])
+    assert cache.get(good.id) is None
+    assert cache.by_text("Good") == []
+    assert cache.count() == 3

@@ -372,3 +372,54 @@ async def test_a_round_with_nothing_to_push_still_pulls(
     await engine.sync_once()
     assert CustomerCache(db).get(customer) is not None
     assert engine.status().online
+
+
+class CorruptPull(httpx.AsyncBaseTransport):
+    """The real HTTP transport, but the pull answer number `corrupt` (0: the first; None:
+    none) has its last customer with a malformed mobile (a CRM bug the reference CRM cannot
+    have: it validates on write)."""
+
+    def __init__(self, corrupt: int | None) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.corrupt = corrupt
+        self.pulls = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if not request.url.path.endswith("/sync/pull"):
+            return response
+        self.pulls += 1
+        if self.pulls - 1 != self.corrupt:
+            return response
+        body = json.loads(await response.aread())
+        body["customers"][-1]["profile"]["mobile"] = "0123"
+        return httpx.Response(response.status_code, json=body)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@pytest.mark.parametrize("corrupt", [0, 1])
+async def test_a_page_the_cache_cannot_index_stores_nothing_and_is_pulled_again(
+    db: TillDatabase, loopback_world: World, corrupt: int
+) -> None:
+    for i in range(2 * SETTINGS.pull_page_size + 1):
+        put_customer(loopback_world, "brand", "a", first_name=f"Pia{i}")
+    transport = CorruptPull(corrupt)
+    engine = engine_for(
+        db, loopback_world.crm.url, loopback_world.tokens["brand.a"], transport=transport
+    )
+    cache = CustomerCache(db)
+
+    # The pages before the bad one are stored; the bad one and any asked for ahead are not.
+    assert await engine.pull_once() == cache.count() == corrupt * SETTINGS.pull_page_size
+    assert (Meta(db).cursor() is None) == (corrupt == 0)
+    assert "cannot store" in engine.status().problem
+    assert engine.status().last_pull_at is None
+
+    transport.corrupt = None
+    assert await engine.pull_once() > 0
+    with loopback_world.crm.client(loopback_world.tokens["brand.a"]) as http:
+        in_scope = http.get("/sync/pull", params={"limit": 1000}).json()["customers"]
+    assert cache.count() == len(in_scope)
+    assert engine.status().problem == ""

@@ -1,11 +1,12 @@
 """The till's copy of the customers in its scope, and every way a cashier looks one up.
 
-Pull pages and the till's own offline writes both go through `CustomerCache.store`, inside
-the caller's write transaction: a page lands whole with its cursor, a local edit lands with
-its outbox op. Each customer is kept as its full `CustomerOut` (the profile screen) beside
-the columns lookups use: B-tree indexes on the normalized phones, the reversed mobile (last
-digits) and the customer number, NOCASE indexes on the names, and an FTS5 trigram index on
-name, email, company and number for substring search.
+Pull pages (`CustomerCache.store_records`) and the till's own offline writes
+(`CustomerCache.store`) are stored inside the caller's write transaction: a page lands whole
+with its cursor, a local edit lands with its outbox op. Each customer is kept as the JSON of
+its `CustomerOut` (the profile screen, validated when read) beside the columns lookups use:
+B-tree indexes on the normalized phones, the reversed mobile (last digits) and the customer
+number, NOCASE indexes on the names, and an FTS5 trigram index on name, email, company and
+number for substring search.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated, Any, NotRequired
 from uuid import UUID
+
+from pydantic import Field, TypeAdapter
+from typing_extensions import TypedDict
 
 from tillcrm.api import CustomerOut, CustomerSummary
 from tillcrm.domain import (
@@ -27,6 +32,7 @@ from tillcrm.domain import (
     phone_digits,
     reversed_digits,
 )
+from tillcrm.domain.customer import E164
 from tillcrm.local.db import TillDatabase
 
 __all__ = [
@@ -83,16 +89,40 @@ class CustomerCache:
     def store(
         conn: sqlite3.Connection, customers: Sequence[CustomerOut], *, now: datetime | None = None
     ) -> None:
-        """Insert or replace `customers` inside the caller's write transaction.
+        """Insert or replace the till's own view of `customers` (an offline edit, a debit, a
+        customer fetched online) inside the caller's write transaction."""
+        CustomerCache.store_records(
+            conn,
+            [c.model_dump(mode="json", exclude_defaults=True) for c in customers],
+            now=now,
+        )
+
+    @staticmethod
+    def store_records(
+        conn: sqlite3.Connection,
+        records: Sequence[dict[str, Any]],
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        """Insert or replace customers given as the JSON objects of `CustomerOut` the CRM
+        sent (a pull page), inside the caller's write transaction.
+
+        Only what the cache indexes is checked here (id, version, names, phones, identifiers,
+        balances); the rest is kept as received and validated when a profile is read, one
+        customer at a time: the CRM validated it on write, and checking every field of a
+        whole scope costs more than the rest of the first pull. Raises `ValueError` (pydantic's
+        `ValidationError`) when an indexed field is malformed; the caller's transaction then
+        rolls back whole.
 
         A replaced customer's identifiers, balances and search row are rebuilt from the new
         record, so nothing stale survives (a blocked card, a changed name). The statements
         work on the whole batch at once: this is also the bulk path of the first pull.
         """
-        if not customers:
+        if not records:
             return
+        indexed = _INDEXED.validate_python(records)
         synced_at = (now or datetime.now(UTC)).isoformat()
-        keys = [str(c.id) for c in customers]
+        keys = [str(c["id"]) for c in indexed]
         ids = json.dumps(keys)
         replaced = conn.execute(
             "SELECT rowid FROM customers WHERE id IN (SELECT value FROM json_each(?))",
@@ -108,41 +138,37 @@ class CustomerCache:
                 "DELETE FROM accounts WHERE customer_id IN (SELECT value FROM json_each(?))",
                 (ids,),
             )
-        pairs = list(zip(keys, customers, strict=True))
         conn.executemany(
             "INSERT INTO customers (id, customer_number, first_name, last_name, company, email, "
             "mobile, mobile_rev, phone, active, points, version, record, synced_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
             + ", ".join(f"{column} = excluded.{column}" for column in _CUSTOMER_COLUMNS),
-            [_customer_row(key, c, synced_at) for key, c in pairs],
+            # The record is kept as received, not rebuilt from the checked part.
+            [
+                _customer_row(key, c, json.dumps(record), synced_at)
+                for key, c, record in zip(keys, indexed, records, strict=True)
+            ],
         )
         conn.executemany(
             "INSERT INTO identifiers (kind, value, customer_id, status) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (kind, value) DO UPDATE SET "
             "customer_id = excluded.customer_id, status = excluded.status",
             [
-                (card.kind.value, card.value, key, card.status.value)
-                for key, c in pairs
-                for card in c.identifiers
+                (card["kind"].value, card["value"], key, card.get("status", _ACTIVE).value)
+                for key, c in zip(keys, indexed, strict=True)
+                for card in c.get("identifiers", ())
             ],
         )
         conn.executemany(
             "INSERT INTO accounts (customer_id, account, balance, read_at) VALUES (?, ?, ?, ?)",
-            [row for key, c in pairs for row in _account_rows(key, c)],
+            [row for key, c in zip(keys, indexed, strict=True) for row in _account_rows(key, c)],
         )
-        conn.executemany(
-            "INSERT INTO customer_text (rowid, name, email, company, number) VALUES "
-            "((SELECT rowid FROM customers WHERE id = ?), ?, ?, ?, ?)",
-            [
-                (
-                    key,
-                    f"{c.profile.first_name} {c.profile.last_name}".strip(),
-                    c.profile.email or "",
-                    c.profile.company,
-                    c.profile.customer_number or "",
-                )
-                for key, c in pairs
-            ],
+        # The search rows in one statement, from the columns just written.
+        conn.execute(
+            "INSERT INTO customer_text (rowid, name, email, company, number) "
+            "SELECT rowid, trim(first_name || ' ' || last_name), coalesce(email, ''), company, "
+            "customer_number FROM customers WHERE id IN (SELECT value FROM json_each(?))",
+            (ids,),
         )
 
     # -- single customers --------------------------------------------------------------------
@@ -297,32 +323,86 @@ _CUSTOMER_COLUMNS = (
 row in the trigram index."""
 
 
-def _customer_row(key: str, customer: CustomerOut, synced_at: str) -> tuple[object, ...]:
-    profile = customer.profile
-    points = customer.balances.points
+class _Flags(TypedDict):
+    active: NotRequired[bool]
+
+
+class _Profile(TypedDict):
+    customer_number: NotRequired[str | None]
+    first_name: NotRequired[str]
+    last_name: NotRequired[str]
+    company: NotRequired[str]
+    mobile: NotRequired[E164 | None]
+    phone: NotRequired[E164 | None]
+    email: NotRequired[str | None]
+    flags: NotRequired[_Flags]
+
+
+class _Identifier(TypedDict):
+    kind: IdentifierKind
+    value: Annotated[str, Field(min_length=1, max_length=128)]
+    status: NotRequired[IdentifierStatus]
+
+
+class _Points(TypedDict):
+    brand_id: str | None
+    balance: int
+
+
+class _Balances(TypedDict):
+    points: NotRequired[list[_Points]]
+    stored_value: NotRequired[int | None]
+    store_credit_owed: NotRequired[int]
+    as_of: datetime
+
+
+class _Indexed(TypedDict):
+    """The part of a `CustomerOut` the cache's columns and tables are made of. TypedDicts,
+    not models: pydantic checks these plain dicts in place, over ten times faster than it
+    builds a full `CustomerOut`."""
+
+    id: UUID
+    version: int
+    profile: _Profile
+    identifiers: NotRequired[list[_Identifier]]
+    balances: _Balances
+
+
+_INDEXED = TypeAdapter(list[_Indexed])
+_ACTIVE = IdentifierStatus.ACTIVE
+
+
+def _customer_row(key: str, customer: _Indexed, record: str, synced_at: str) -> tuple[object, ...]:
+    profile = customer["profile"]
+    mobile = profile.get("mobile")
+    points = customer["balances"].get("points")
     return (
         key,
-        profile.customer_number or "",
-        profile.first_name,
-        profile.last_name,
-        profile.company,
-        profile.email,
-        profile.mobile,
-        reversed_digits(profile.mobile) if profile.mobile else None,
-        profile.phone,
-        profile.flags.active,
-        points[0].balance if points else 0,
-        customer.version,
-        customer.model_dump_json(exclude_defaults=True),
+        profile.get("customer_number") or "",
+        profile.get("first_name", ""),
+        profile.get("last_name", ""),
+        profile.get("company", ""),
+        profile.get("email"),
+        mobile,
+        reversed_digits(mobile) if mobile else None,
+        profile.get("phone"),
+        profile.get("flags", {}).get("active", True),
+        points[0]["balance"] if points else 0,
+        customer["version"],
+        record,
         synced_at,
     )
 
 
-def _account_rows(key: str, customer: CustomerOut) -> list[tuple[str, str, int, str]]:
-    balances = customer.balances
-    read_at = balances.as_of.astimezone(UTC).isoformat()
-    rows = [(key, points_account(p.brand_id), p.balance, read_at) for p in balances.points]
-    if balances.stored_value is not None:
-        rows.append((key, STORED_VALUE, balances.stored_value, read_at))
-    rows.append((key, STORE_CREDIT_OWED, balances.store_credit_owed, read_at))
+def _account_rows(key: str, customer: _Indexed) -> list[tuple[str, str, int, str]]:
+    balances = customer["balances"]
+    read_at = balances["as_of"].astimezone(UTC).isoformat()
+    rows = [
+        (key, points_account(p["brand_id"]), p["balance"], read_at)
+        for p in balances.get("points", ())
+    ]
+    stored_value = balances.get("stored_value")
+    if stored_value is not None:
+        rows.append((key, STORED_VALUE, stored_value, read_at))
+    rows.append((key, STORE_CREDIT_OWED, balances.get("store_credit_owed", 0), read_at))
     return rows

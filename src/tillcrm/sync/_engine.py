@@ -21,6 +21,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient, CrmError, CrmUnauthorized, CrmUnavailable
@@ -128,33 +129,57 @@ class SyncEngine:
     async def pull_once(self) -> int:
         """Store every page of changes since the last cursor; returns how many customers.
 
-        The first sync has no cursor and so loads the whole scope.
+        The first sync has no cursor and so loads the whole scope. The next page is asked for
+        while this one is stored (in a worker thread, so the event loop stays free): the CRM
+        builds a page while the till parses and stores the previous one.
         """
         stored = 0
         if not await self._reachable():
             self._publish()
             return stored
-        cursor = self._meta.cursor()
-        while True:
-            try:
-                page = await self._client.pull(cursor, limit=self._settings.pull_page_size)
-            except CrmUnauthorized as exc:
-                self._unauthorized(exc)
-                break
-            except CrmError as exc:
-                self._failed(exc, time.time())
-                break
-            self._succeeded()
-            with self._db.write() as conn:
-                CustomerCache.store(conn, page.customers)
-                Meta.set_cursor(conn, page.cursor)
-            cursor = page.cursor
-            stored += len(page.customers)
-            if not page.more:
-                self._last_pull_at = datetime.now(UTC)
-                break
+        limit = self._settings.pull_page_size
+        asking = asyncio.ensure_future(self._client.pull(self._meta.cursor(), limit=limit))
+        try:
+            while True:
+                try:
+                    page = await asking
+                except CrmUnauthorized as exc:
+                    self._unauthorized(exc)
+                    break
+                except CrmError as exc:
+                    self._failed(exc, time.time())
+                    break
+                self._succeeded()
+                if page.more:
+                    asking = asyncio.ensure_future(self._client.pull(page.cursor, limit=limit))
+                try:
+                    await asyncio.to_thread(self._store_page, page.customers, page.cursor)
+                except ValueError as exc:
+                    # A customer the cache cannot index: the page rolled back whole, and the
+                    # same cursor asks for it again next round.
+                    self._failed(
+                        CrmError(f"the CRM sent a customer the cache cannot store: {exc}"),
+                        time.time(),
+                    )
+                    break
+                stored += len(page.customers)
+                if not page.more:
+                    self._last_pull_at = datetime.now(UTC)
+                    break
+        finally:
+            # A page asked for ahead and not wanted any more: stop it, and take its outcome so
+            # no failure of it goes unheard.
+            asking.cancel()
+            with contextlib.suppress(asyncio.CancelledError, CrmError):
+                await asking
         self._publish()
         return stored
+
+    def _store_page(self, customers: list[dict[str, Any]], cursor: str) -> None:
+        """One page and its cursor in one transaction: a failed page leaves the cache as it was."""
+        with self._db.write() as conn:
+            CustomerCache.store_records(conn, customers)
+            Meta.set_cursor(conn, cursor)
 
     # -- the loop ----------------------------------------------------------------------------
 
