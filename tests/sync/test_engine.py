@@ -423,3 +423,34 @@ async def test_a_page_the_cache_cannot_index_stores_nothing_and_is_pulled_again(
         in_scope = http.get("/sync/pull", params={"limit": 1000}).json()["customers"]
     assert cache.count() == len(in_scope)
     assert engine.status().problem == ""
+
+
+async def test_a_round_that_fails_unexpectedly_does_not_end_syncing(db: TillDatabase) -> None:
+    calls = {"push": 0}
+    stop = asyncio.Event()
+    statuses: list[SyncStatus] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/sync/pull"):
+            return httpx.Response(200, json={"customers": [], "cursor": "0", "more": False})
+        calls["push"] += 1
+        if calls["push"] == 1:
+            raise RuntimeError("a bug, not a network fault")
+        return httpx.Response(200, json=pushed_ok(json.loads(request.content)))
+
+    def watch(status: SyncStatus) -> None:
+        statuses.append(status)
+        if status.queue_depth == 0 and status.last_pull_at is not None:
+            stop.set()
+
+    engine = SyncEngine(
+        db,
+        CrmClient("http://crm.test", token="t", transport=httpx.MockTransport(handle)),
+        SyncSettings(interval_seconds=0.05),
+        on_status=watch,
+    )
+    sale(uuid4(), db)
+    await asyncio.wait_for(engine.run(stop), timeout=20)
+    assert calls["push"] == 2
+    assert any("sync round failed, retrying" in s.problem for s in statuses)
+    assert Outbox(db).depth() == 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from tillcrm.local import CustomerCache, Meta, OpState, Outbox, TillDatabase
 from tillcrm.sync._backoff import retry_delay
 from tillcrm.sync._breaker import CircuitBreaker
 from tillcrm.sync._status import SyncStatus
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["NOT_AUTHORIZED", "SyncEngine"]
 
@@ -68,6 +71,8 @@ class SyncEngine:
         self._last_push_at: datetime | None = None
         self._last_pull_at: datetime | None = None
         self._published: SyncStatus | None = None
+        self._round = asyncio.Lock()
+        """One round at a time: a supervisor's "sync now" must not overlap the loop's round."""
         self._outbox.requeue_inflight()
 
     # -- push --------------------------------------------------------------------------------
@@ -111,6 +116,12 @@ class SyncEngine:
                 self._failed(exc, now)
                 self._push_failed = True
                 break
+            except BaseException:
+                # A bug, or the app shutting down mid-request: the fate of the batch is unknown,
+                # so it goes back to pending and the next round resends it (the CRM answers a
+                # resend once). Left inflight it would wait for the next start-up.
+                self._outbox.release(seqs)
+                raise
             self._succeeded()
             self._last_push_at = datetime.now(UTC)
             answered += len(response.results)
@@ -186,15 +197,23 @@ class SyncEngine:
     async def sync_once(self) -> None:
         """One round: push, then pull unless the push just failed (a CRM that refused the
         push would refuse the pull too; an empty outbox still pulls)."""
-        await self.push_once()
-        if self._authorized and not self._push_failed:
-            await self.pull_once()
+        async with self._round:
+            await self.push_once()
+            if self._authorized and not self._push_failed:
+                await self.pull_once()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sync every `interval_seconds` until `stop` is set (a set event also cuts the wait)."""
         self._publish()
         while not stop.is_set():
-            await self.sync_once()
+            try:
+                await self.sync_once()
+            except Exception as exc:
+                # A bug in one round must not end syncing for the rest of the shift while ops
+                # pile up: say so, keep the queue, and try again next round.
+                _log.exception("sync round failed")
+                self._problem = f"sync round failed, retrying: {exc}"
+                self._publish()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self._settings.interval_seconds)
 
