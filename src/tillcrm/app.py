@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
+from uuid import UUID
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
@@ -310,7 +311,7 @@ class TillApp(App[None]):
             return self.ctrl_c_quits
         if action == "home":
             return isinstance(self.screen, ProfileScreen)
-        if action in ("sync_screen", "readers", "logout"):
+        if action in ("sync_screen", "readers", "logout", "new_customer"):
             return self.till.operator is not None and not isinstance(self.screen, ModalScreen)
         return True
 
@@ -325,6 +326,19 @@ class TillApp(App[None]):
         sync_now = self.sync.sync_once if self.sync is not None else None
         self.push_screen(SyncScreen(self.till, sync_now))
 
+    def action_new_customer(self) -> None:
+        """The customer form for someone new; once saved, their profile opens."""
+        if self.till.operator is None or isinstance(self.screen, ModalScreen | CustomerFormScreen):
+            return
+        form = CustomerFormScreen(
+            self.till, self.money, phone_region=self.settings.locale.phone_region
+        )
+        self.push_screen(form, self._open_new_customer)
+
+    def _open_new_customer(self, customer_id: UUID | None) -> None:
+        if customer_id is not None:
+            self.show_identified(self.till.choose(customer_id))
+
     def action_readers(self) -> None:
         """Each reader's state and last read."""
         if not isinstance(self.screen, DevicesScreen):
@@ -337,6 +351,7 @@ class TillApp(App[None]):
             return
         yield SystemCommand("Home", "Identify a customer", self.action_home)
         yield SystemCommand("Log out", "End this operator's shift", self.action_logout)
+        yield SystemCommand("New customer", "Create a customer profile", self.action_new_customer)
         yield SystemCommand("Readers", "Each reader's state and last read", self.action_readers)
         yield SystemCommand(
             "Sync queue", "Queued, rejected and flagged ops (supervisors)", self.action_sync_screen

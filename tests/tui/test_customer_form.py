@@ -17,6 +17,7 @@ from textual.widgets import Checkbox, DataTable, Input, Static
 from tillcrm.config import DeviceKind
 from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.screens.customer_form import ConflictScreen, CustomerFormScreen
+from tillcrm.screens.profile import ProfileScreen
 
 
 @pytest.fixture
@@ -45,8 +46,9 @@ async def test_a_bad_phone_is_marked_inline_and_nothing_is_saved_until_it_is_fix
     app = till.app()
     async with app.run_test(size=SIZE) as pilot:
         await logged_in(pilot)
-        form = CustomerFormScreen(app.till, app.money, phone_region="US")
-        await app.push_screen(form)
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: isinstance(app.screen, CustomerFormScreen), "the form")
+        form = app.screen
         form.query_one("#f-first_name", Input).value = "Nova"
         form.query_one("#f-last_name", Input).value = "Kunde"
         form.query_one("#f-mobile", Input).value = "12"
@@ -70,6 +72,10 @@ async def test_a_bad_phone_is_marked_inline_and_nothing_is_saved_until_it_is_fix
         await pilot.press("ctrl+s")
         await until(pilot, lambda: _text(form, "#form-result") == "Saved", "saved")
         assert _text(form, "#e-mobile") == ""
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the new profile")
+        assert app.profile.customer is not None
+        assert app.profile.customer.profile.first_name == "Nova"
 
     [created] = _ops(till, "customer_create")
     profile = created["profile"]

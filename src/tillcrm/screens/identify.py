@@ -41,6 +41,7 @@ class IdentifyScreen(Screen[None]):
 
     AUTO_FOCUS = "#query"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "app.new_customer", "New customer"),
         Binding("ctrl+t", "toggle_inactive", "Show inactive"),
         Binding("down", "to_results", "Results", show=False),
         Binding("escape", "clear", "Clear"),
