@@ -23,20 +23,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import httpx
-
+from _crm import served
 from tillcrm.api import OpType, SaleLineTender, SalePayload
 from tillcrm.config import Settings, SyncSettings
 from tillcrm.crm import CrmClient
@@ -48,42 +42,6 @@ from tillcrm.server.db import create_db_engine, writing
 from tillcrm.server.migrate import upgrade
 from tillcrm.sync import SyncEngine
 from tillcrm.till import Saved, TillService
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _served(db_url: str, workdir: Path) -> Iterator[str]:
-    """`tillcrm crm serve` on `db_url` until the block ends; yields its base URL."""
-    port = _free_port()
-    config = workdir / "config.toml"
-    config.write_text("")
-    log = (workdir / f"serve-{port}.log").open("w")
-    command = [
-        str(Path(sys.executable).with_name("tillcrm")),
-        *("--config", str(config), "crm", "serve", "--db", db_url, "--port", str(port)),
-    ]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the CRM did not start; see {log.name}")
-            try:
-                httpx.get(f"{base}/v1/health", timeout=1).raise_for_status()
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def _prepare(db_url: str, count: int) -> str:
@@ -200,7 +158,7 @@ def main() -> None:
         workdir = Path(tmp)
         db_url = f"sqlite:///{workdir / 'crm.sqlite3'}"
         code = _prepare(db_url, args.customers)
-        with _served(db_url, workdir) as base:
+        with served(db_url, workdir) as base:
             result = asyncio.run(_bench(base, code, workdir, args.ops))
     print(json.dumps(result, indent=2))
 

@@ -17,21 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
+from _crm import fresh_postgres, served
 from tillcrm.domain import Address, Brand, CustomerFlags, CustomerProfile, Organization, Store
 from tillcrm.server import admin
 from tillcrm.server.customer_rows import profile_columns
@@ -49,57 +44,6 @@ ORG = Organization(id="bench-org", name="Bench Org")
 BRAND = Brand(id="bench-brand", org_id=ORG.id, name="Bench Brand")
 STORE = Store(id="bench-store", brand_id=BRAND.id, name="Bench Store")
 INSERT_CHUNK = 5_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _fresh_postgres(base_url: str) -> Iterator[str]:
-    """A new PostgreSQL database beside `base_url`'s, dropped afterwards."""
-    name = f"tillcrm_bench_{uuid.uuid4().hex[:10]}"
-    admin_engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin_engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin_engine.dispose()
-
-
-@contextmanager
-def _served(db_url: str, workdir: Path) -> Iterator[str]:
-    """`tillcrm crm serve` on `db_url` until the block ends; yields its base URL."""
-    port = _free_port()
-    config = workdir / "config.toml"
-    config.write_text("")
-    log = (workdir / f"serve-{port}.log").open("w")
-    command = [
-        str(Path(sys.executable).with_name("tillcrm")),
-        *("--config", str(config), "crm", "serve", "--db", db_url, "--port", str(port)),
-    ]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the CRM did not start; see {log.name}")
-            try:
-                httpx.get(f"{base}/health", timeout=1).raise_for_status()
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def _profile(number: int) -> CustomerProfile:
@@ -190,7 +134,7 @@ def _prepare(db_url: str, count: int) -> str:
 
 def _run(db_url: str, workdir: Path, count: int, page: int) -> dict[str, Any]:
     code = _prepare(db_url, count)
-    with _served(db_url, workdir) as base, httpx.Client(base_url=base, timeout=300) as http:
+    with served(db_url, workdir) as root, httpx.Client(base_url=f"{root}/v1", timeout=300) as http:
         enrolled = http.post("/tills/enroll", json={"code": code, "name": "Bench till"})
         enrolled.raise_for_status()
         http.headers["Authorization"] = f"Bearer {enrolled.json()['token']}"
@@ -232,7 +176,7 @@ def main() -> None:
         sqlite_url = f"sqlite:///{workdir / 'crm.sqlite3'}"
         report["sqlite"] = _run(sqlite_url, workdir, args.customers, args.page)
         if args.pg:
-            with _fresh_postgres(args.pg) as url:
+            with fresh_postgres(args.pg) as url:
                 report["postgresql"] = _run(url, workdir, args.customers, args.page)
     print(json.dumps(report, indent=2))
 

@@ -15,15 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +27,7 @@ import httpx
 import sqlalchemy as sa
 import uuid6
 
+from _crm import fresh_postgres, served
 from tillcrm.api import Op, OpStatus, OpType, PushRequest, SaleLineTender, SalePayload
 from tillcrm.domain import TenderKind, TransactionLine
 from tillcrm.server import admin
@@ -43,64 +39,6 @@ from tillcrm.server.tables import customers
 TILLS = 20
 BATCH = 200
 DEMO_CUSTOMERS = 5_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _fresh_postgres(base_url: str) -> Iterator[str]:
-    """A new PostgreSQL database beside `base_url`'s, dropped afterwards."""
-    name = f"tillcrm_bench_{uuid.uuid4().hex[:10]}"
-    admin_engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin_engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin_engine.dispose()
-
-
-@contextmanager
-def _served(db_url: str, workdir: Path) -> Iterator[str]:
-    """`tillcrm crm serve` on `db_url` until the block ends; yields its base URL."""
-    port = _free_port()
-    config = workdir / "config.toml"
-    config.write_text("")
-    log = (workdir / f"serve-{port}.log").open("w")
-    command = [
-        str(Path(sys.executable).with_name("tillcrm")),
-        "--config",
-        str(config),
-        "crm",
-        "serve",
-        "--db",
-        db_url,
-        "--port",
-        str(port),
-    ]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the CRM did not start; see {log.name}")
-            try:
-                httpx.get(f"{base}/health", timeout=1).raise_for_status()
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def _prepare(db_url: str) -> tuple[list[str], list[list[Any]]]:
@@ -156,7 +94,8 @@ def _bodies(customer_ids: list[Any], ops: int) -> list[bytes]:
 
 def _run(db_url: str, workdir: Path, ops_per_till: int) -> dict[str, Any]:
     codes, customer_slices = _prepare(db_url)
-    with _served(db_url, workdir) as base:
+    with served(db_url, workdir) as root:
+        base = f"{root}/v1"
         tokens = []
         with httpx.Client(base_url=base, timeout=60) as http:
             for number, code in enumerate(codes, 1):
@@ -222,7 +161,7 @@ def main() -> None:
         workdir = Path(tmp)
         report["sqlite"] = _run(f"sqlite:///{workdir / 'crm.sqlite3'}", workdir, args.ops_per_till)
         if args.pg:
-            with _fresh_postgres(args.pg) as url:
+            with fresh_postgres(args.pg) as url:
                 report["postgresql"] = _run(url, workdir, args.ops_per_till)
     print(json.dumps(report, indent=2))
 

@@ -22,18 +22,15 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from _crm import served
 from tillcrm.api import PullResponse
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
@@ -46,42 +43,6 @@ from tillcrm.server.migrate import upgrade
 from tillcrm.sync import SyncEngine
 
 TARGET_PER_S = 20_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _served(db_url: str, workdir: Path) -> Iterator[str]:
-    """`tillcrm crm serve` on `db_url` until the block ends; yields its base URL."""
-    port = _free_port()
-    config = workdir / "config.toml"
-    config.write_text("")
-    log = (workdir / f"serve-{port}.log").open("w")
-    command = [
-        str(Path(sys.executable).with_name("tillcrm")),
-        *("--config", str(config), "crm", "serve", "--db", db_url, "--port", str(port)),
-    ]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the CRM did not start; see {log.name}")
-            try:
-                httpx.get(f"{base}/v1/health", timeout=1).raise_for_status()
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def _prepare(db_url: str, count: int) -> str:
@@ -186,7 +147,7 @@ def main() -> None:
         workdir = Path(tmp)
         db_url = f"sqlite:///{workdir / 'crm.sqlite3'}"
         code = _prepare(db_url, args.customers)
-        with _served(db_url, workdir) as base:
+        with served(db_url, workdir) as base:
             till_db = open_database(workdir / "till.sqlite3")
             end_to_end = asyncio.run(_first_sync(base, code, till_db, args.page))
             cached = CustomerCache(till_db).count()

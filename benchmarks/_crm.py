@@ -1,0 +1,70 @@
+"""A reference CRM for the benchmarks: `tillcrm crm serve` in its own process, on SQLite or a
+fresh PostgreSQL database, so the figures include real HTTP and a real server process."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+__all__ = ["fresh_postgres", "served"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def fresh_postgres(base_url: str) -> Iterator[str]:
+    """A new PostgreSQL database beside `base_url`'s, dropped afterwards."""
+    name = f"tillcrm_bench_{uuid.uuid4().hex[:10]}"
+    admin_engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield base_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin_engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_engine.dispose()
+
+
+@contextmanager
+def served(db_url: str, workdir: Path) -> Iterator[str]:
+    """`tillcrm crm serve` on `db_url` until the block ends; yields its root URL (the API is
+    under `/v1`)."""
+    port = _free_port()
+    config = workdir / "config.toml"
+    config.write_text("")
+    log = (workdir / f"serve-{port}.log").open("w")
+    command = [
+        str(Path(sys.executable).with_name("tillcrm")),
+        *("--config", str(config), "crm", "serve", "--db", db_url, "--port", str(port)),
+    ]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    root = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the CRM did not start; see {log.name}")
+            try:
+                httpx.get(f"{root}/v1/health", timeout=1).raise_for_status()
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield root
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
