@@ -23,7 +23,7 @@ from tillcrm.domain import OverrideApproval
 from tillcrm.server.context import Till
 from tillcrm.server.ops import execute_op, stored_result
 
-__all__ = ["IdempotencyKey", "OperatorId", "make_op", "refusal", "run_op"]
+__all__ = ["IdempotencyKey", "OperatorId", "apply_op", "make_op"]
 
 OperatorId = Annotated[
     str, Header(alias="X-Operator-Id", min_length=1, max_length=64, description="who acts")
@@ -61,13 +61,16 @@ def make_op(
     )
 
 
-def run_op(conn: Connection, till: Till, op: Op) -> OpResult:
-    """Apply `op` once in the caller's transaction; a retry gets the first answer again."""
+def apply_op(conn: Connection, till: Till, op: Op) -> JSONResponse | None:
+    """Apply `op` once in the caller's transaction (a retry gets the first answer again).
+
+    Returns the HTTP answer when the op was refused, None when it went through.
+    """
     stored = stored_result(conn, op)
-    return stored if stored is not None else execute_op(conn, till, op, seq=None)
+    return _refusal(stored if stored is not None else execute_op(conn, till, op, seq=None))
 
 
-def refusal(result: OpResult) -> JSONResponse | None:
+def _refusal(result: OpResult) -> JSONResponse | None:
     """The HTTP answer for a refused op: 409 with the current customer for a version
     conflict, 422 with the reason for any other rule; None when the op went through."""
     if result.status is not OpStatus.REJECTED:

@@ -68,7 +68,7 @@ from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.ops.ledgers import current_season, promotion_category, stored_value_usage
 from tillcrm.server.ops.limits import approver
-from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, make_op, refusal, run_op
+from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.routes.customers import Limit, Offset, page_of
 from tillcrm.server.scope import require_visible_customer
 from tillcrm.server.tables import (
@@ -229,8 +229,7 @@ def load_stored_value(
     )
     with writing(engine_of(request)) as conn:
         require_visible_customer(conn, till, customer_id)
-        result = run_op(conn, till, op)
-        refused = refusal(result)
+        refused = apply_op(conn, till, op)
         if refused is not None:
             return refused
         return _stored_value(conn, till, customer_id)
@@ -512,8 +511,7 @@ def add_authorized_user(
     )
     with writing(engine_of(request)) as conn:
         require_visible_customer(conn, till, customer_id)
-        result = run_op(conn, till, op)
-        refused = refusal(result)
+        refused = apply_op(conn, till, op)
         if refused is not None:
             return refused
     return user
@@ -545,8 +543,7 @@ def remove_authorized_user(
         ).one_or_none()
         if known is None:
             raise ApiError.not_found("authorized user")
-        result = run_op(conn, till, op)
-        refused = refusal(result)
+        refused = apply_op(conn, till, op)
         if refused is not None:
             return refused
     return Response(status_code=204)

@@ -44,7 +44,7 @@ from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import as_utc, customer_out, own_org_ids, points_account_key
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
-from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, make_op, refusal, run_op
+from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.scope import require_visible_customer, visible_to
 from tillcrm.server.tables import (
     customers,
@@ -273,8 +273,7 @@ def create_customer(
     )
     op = make_op(OpType.CUSTOMER_CREATE, body.id, payload, operator_id=operator_id, key=key)
     with writing(engine_of(request)) as conn:
-        result = run_op(conn, till, op)
-        refused = refusal(result)
+        refused = apply_op(conn, till, op)
         if refused is not None:
             return refused
         return customer_out(conn, till, require_visible_customer(conn, till, op.entity_id))
@@ -307,8 +306,7 @@ def patch_customer(
     )
     with writing(engine_of(request)) as conn:
         require_visible_customer(conn, till, customer_id)
-        result = run_op(conn, till, op)
-        refused = refusal(result)
+        refused = apply_op(conn, till, op)
         if refused is not None:
             return refused
         return customer_out(conn, till, require_visible_customer(conn, till, customer_id))
