@@ -7,7 +7,7 @@ and the ledger's primary key would refuse a second row for the same op anyway.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +34,7 @@ from tillcrm.server.tables import (
 
 __all__ = [
     "balances",
+    "current_event",
     "current_season",
     "event_of",
     "points_balance",
@@ -131,6 +132,21 @@ def event_of(ctx: OpContext, event_id: str) -> Row[Any]:
     if event is None:
         raise Rejection(f"unknown event {event_id}")
     return event
+
+
+def current_event(conn: Connection, till: Till, now: datetime) -> Row[Any] | None:
+    """The event of the till's organization (or its connected parent) running at `now`: the
+    event a balance inquiry shows limits for."""
+    return conn.execute(
+        sa.select(events)
+        .where(
+            events.c.org_id.in_(own_org_ids(till)),
+            events.c.starts_at <= now,
+            events.c.ends_at >= now,
+        )
+        .order_by(events.c.starts_at.desc())
+        .limit(1)
+    ).first()
 
 
 def current_season(

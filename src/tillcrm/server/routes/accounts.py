@@ -61,12 +61,16 @@ from tillcrm.server.customer_rows import stored_profile
 from tillcrm.server.customer_view import (
     POOL_ACCOUNT,
     as_utc,
-    own_org_ids,
     visible_points_accounts,
 )
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
-from tillcrm.server.ops.ledgers import current_season, promotion_category, stored_value_usage
+from tillcrm.server.ops.ledgers import (
+    current_event,
+    current_season,
+    promotion_category,
+    stored_value_usage,
+)
 from tillcrm.server.ops.limits import approver
 from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.routes.customers import Limit, Offset, page_of
@@ -74,7 +78,6 @@ from tillcrm.server.scope import require_visible_customer
 from tillcrm.server.tables import (
     audit_log,
     authorized_users,
-    events,
     points_accounts,
     points_ledger,
     store_credit_ledger,
@@ -167,16 +170,7 @@ def _stored_value(conn: Connection, till: Till, customer_id: UUID) -> StoredValu
     if card is None:
         raise ApiError.not_found("stored-value card")
     now = datetime.now(UTC)
-    event_row = conn.execute(
-        sa.select(events)
-        .where(
-            events.c.org_id.in_(own_org_ids(till)),
-            events.c.starts_at <= now,
-            events.c.ends_at >= now,
-        )
-        .order_by(events.c.starts_at.desc())
-        .limit(1)
-    ).first()
+    event_row = current_event(conn, till, now)
     season_row = current_season(conn, till, event_row, now.date())
     event = EventPeriod.model_validate(event_row._asdict()) if event_row else None
     season = Season.model_validate(season_row._asdict()) if season_row else None
