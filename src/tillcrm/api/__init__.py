@@ -1,6 +1,7 @@
 """CRM HTTP API v1 wire schemas, shared by the till's client and the reference CRM service."""
 
 from tillcrm.api.accounts import (
+    REVEAL_ACTION,
     AuthorizedUserNew,
     CardReveal,
     LoyaltyOut,
@@ -56,6 +57,7 @@ __all__ = [
     "API_PREFIX",
     "MAX_BATCH",
     "PAYLOADS",
+    "REVEAL_ACTION",
     "AccountBalances",
     "AuthorizedUserAdd",
     "AuthorizedUserNew",

@@ -12,6 +12,7 @@ from tillcrm.api.customers import PointsBalance
 from tillcrm.domain import EventPeriod, LedgerEntry, OverrideApproval, Season, Suite, SuiteStatus
 
 __all__ = [
+    "REVEAL_ACTION",
     "AuthorizedUserNew",
     "CardReveal",
     "LoyaltyOut",
@@ -110,6 +111,10 @@ class StoredValueLoadRequest(BaseModel):
     """Money to add to the customer's stored-value card, in minor units (online only)."""
 
     amount: Annotated[int, Field(gt=0, le=100_000_000)]
+
+
+REVEAL_ACTION = "stored_value_reveal"
+"""The `BoundAction.kind` a supervisor approves to show a stored-value card number."""
 
 
 class RevealRequest(BaseModel):

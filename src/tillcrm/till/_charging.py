@@ -11,6 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, ValidationError
 
 from tillcrm.api import (
+    REVEAL_ACTION,
     CustomerOut,
     LoyaltyOut,
     OpType,
@@ -47,12 +48,9 @@ from tillcrm.till._results import (
     Saved,
 )
 
-__all__ = ["REVEAL_ACTION", "Account", "Charging"]
+__all__ = ["Account", "Charging"]
 
 Account = Literal["stored_value", "points", "store_credit"]
-
-REVEAL_ACTION = "stored_value_reveal"
-"""The `BoundAction.kind` a supervisor approves to show a stored-value card number."""
 
 
 class Charging(TillCore):

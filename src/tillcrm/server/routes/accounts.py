@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
 from tillcrm.api import (
+    REVEAL_ACTION,
     AuthorizedUserAdd,
     AuthorizedUserNew,
     AuthorizedUserRemove,
@@ -90,8 +91,6 @@ from tillcrm.server.tables import (
 router = APIRouter(prefix="/customers/{customer_id}")
 
 LedgerLimit = Annotated[int, Query(ge=1, le=500)]
-REVEAL_ACTION = "stored_value_reveal"
-"""The `BoundAction.kind` a supervisor approves to show a stored-value card number."""
 
 
 def _audit(
