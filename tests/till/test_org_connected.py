@@ -7,21 +7,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.crm_server import RunningCrm
-from tests.support.world import CASHIER_PIN, ORGS, World
-from tests.till.conftest import Till, close_till, enroll_till
+from tests.support.world import ORGS, World
+from tests.till.conftest import Till
+from tests.till.org_caches import assert_cache_is_the_crms_view, enrolled, logged_in, sync_all
 from tillcrm.api import CustomerOut
 from tillcrm.domain import CustomerProfile, Identifier, IdentifierKind
 from tillcrm.domain.org_fields import FieldDefinition
 from tillcrm.server.db import writing
 from tillcrm.server.org_config import define_field
-from tillcrm.till import NotFound, Saved, TillService, org_profile
+from tillcrm.till import NotFound, Saved, org_profile
 
-TILLS = {"parent": "parent-a-store", "child1": "child1-a-store", "child2": "child2-a-store"}
+TILLS = {"parent.a": "parent-a-store", "child1.a": "child1-a-store", "child2.a": "child2-a-store"}
 
 
 @pytest.fixture(scope="module")
@@ -38,25 +38,8 @@ async def tills(
     tmp_path: Path, loopback_crm: RunningCrm, fields: None
 ) -> AsyncIterator[dict[str, Till]]:
     """A till of the parent and of each child, newly enrolled and synced."""
-    enrolled = {
-        org: await enroll_till(tmp_path / org, loopback_crm, store) for org, store in TILLS.items()
-    }
-    yield enrolled
-    for till in enrolled.values():
-        await close_till(till)
-
-
-async def logged_in(till: Till, org: str, *, down: bool = False) -> TillService:
-    service = till.service(down=down)
-    await service.login(f"{org}-100", CASHIER_PIN)
-    return service
-
-
-async def sync_all(tills: dict[str, Till]) -> None:
-    """Every till pushes its outbox and pulls, twice: each then holds every other's pushes."""
-    for _ in range(2):
-        for till in tills.values():
-            await till.sync()
+    async with enrolled(tmp_path, loopback_crm, TILLS) as tills:
+        yield tills
 
 
 def crm_view(world: World, org: str, customer_id: uuid.UUID) -> CustomerOut:
@@ -64,38 +47,9 @@ def crm_view(world: World, org: str, customer_id: uuid.UUID) -> CustomerOut:
         return CustomerOut.model_validate(http.get(f"/customers/{customer_id}").json())
 
 
-def seen_parts(customer: CustomerOut) -> dict[str, Any]:
-    """What the organization frameworks decide about a record."""
-    return {
-        "custom_fields": customer.profile.custom_fields,
-        "first_name": customer.profile.first_name,
-        "label": customer.label,
-        "status": customer.status,
-        "marketing_sms": customer.profile.flags.marketing_sms,
-        "points": [(p.brand_id, p.balance) for p in customer.balances.points],
-        "cards": sorted((i.kind.value, i.value) for i in customer.identifiers),
-    }
-
-
-def assert_cache_is_the_crms_view(
-    tills: dict[str, Till], world: World, customer_id: uuid.UUID
-) -> None:
-    """Each till's cache holds exactly what the CRM shows that till (or nothing, when the
-    till may not see the customer)."""
-    for org, till in tills.items():
-        cached = till.service(down=True).cached_profile(customer_id)
-        with world.client(f"{org}.a") as http:
-            online = http.get(f"/customers/{customer_id}")
-        if online.status_code == 404:
-            assert cached is None, org
-            continue
-        assert cached is not None, org
-        assert seen_parts(cached) == seen_parts(CustomerOut.model_validate(online.json())), org
-
-
 async def create_at_child1(tills: dict[str, Till]) -> tuple[uuid.UUID, str]:
     tag = uuid.uuid4().hex[:8].upper()
-    service = await logged_in(tills["child1"], "child1")
+    service = await logged_in(tills["child1.a"], "child1.a")
     saved = service.create_customer(
         CustomerProfile(
             first_name="Conny",
@@ -117,10 +71,10 @@ async def test_each_tills_cache_sees_a_child_registration_as_the_crm_shows_it(
 ) -> None:
     customer_id, barcode = await create_at_child1(tills)
 
-    assert tills["child2"].service(down=True).cached_profile(customer_id) is None
-    offline_child2 = await logged_in(tills["child2"], "child2", down=True)
+    assert tills["child2.a"].service(down=True).cached_profile(customer_id) is None
+    offline_child2 = await logged_in(tills["child2.a"], "child2.a", down=True)
     assert isinstance(await offline_child2.identify(IdentifierKind.BARCODE, barcode), NotFound)
-    parent = tills["parent"].service(down=True).cached_profile(customer_id)
+    parent = tills["parent.a"].service(down=True).cached_profile(customer_id)
     assert parent is not None
     assert parent.profile.custom_fields == {"tier": "gold"}
     assert_cache_is_the_crms_view(tills, loopback_world, customer_id)
@@ -130,7 +84,7 @@ async def test_a_child_till_registers_the_parents_customer_and_inherits_shared_f
     tills: dict[str, Till], loopback_world: World
 ) -> None:
     customer_id, barcode = await create_at_child1(tills)
-    child2 = await logged_in(tills["child2"], "child2")
+    child2 = await logged_in(tills["child2.a"], "child2.a")
 
     registered = await child2.register_here(IdentifierKind.BARCODE, barcode, marketing_sms=True)
 
@@ -138,7 +92,7 @@ async def test_a_child_till_registers_the_parents_customer_and_inherits_shared_f
     assert registered.id == customer_id
     assert registered.profile.custom_fields == {"tier": "gold"}
     assert registered.profile.flags.marketing_sms is True
-    offline = await logged_in(tills["child2"], "child2", down=True)
+    offline = await logged_in(tills["child2.a"], "child2.a", down=True)
     found = await offline.identify(IdentifierKind.BARCODE, barcode)
     assert getattr(found, "customer", None) is not None
     unknown = await child2.register_here(IdentifierKind.BARCODE, "NOBODY-HAS-THIS")
@@ -152,7 +106,7 @@ async def test_shared_and_private_fields_and_labels_reach_each_cache_as_the_crm_
     tills: dict[str, Till], loopback_world: World
 ) -> None:
     customer_id, barcode = await create_at_child1(tills)
-    child2 = await logged_in(tills["child2"], "child2")
+    child2 = await logged_in(tills["child2.a"], "child2.a")
     assert isinstance(await child2.register_here(IdentifierKind.BARCODE, barcode), CustomerOut)
     current = child2.cached_profile(customer_id)
     assert current is not None
@@ -174,12 +128,16 @@ async def test_shared_and_private_fields_and_labels_reach_each_cache_as_the_crm_
     cached = {org: t.service(down=True).cached_profile(customer_id) for org, t in tills.items()}
     fields = {org: c.profile.custom_fields for org, c in cached.items() if c is not None}
     assert fields == {
-        "parent": {"tier": "platinum"},
-        "child1": {"tier": "platinum", "seat": "12A"},
-        "child2": {"tier": "platinum", "locker": "7"},
+        "parent.a": {"tier": "platinum"},
+        "child1.a": {"tier": "platinum", "seat": "12A"},
+        "child2.a": {"tier": "platinum", "locker": "7"},
     }
     labels = {org: (c.label, c.status) for org, c in cached.items() if c is not None}
-    assert labels == {"parent": ("", ""), "child1": ("Season holder", "gold"), "child2": ("", "")}
+    assert labels == {
+        "parent.a": ("", ""),
+        "child1.a": ("Season holder", "gold"),
+        "child2.a": ("", ""),
+    }
     assert_cache_is_the_crms_view(tills, loopback_world, customer_id)
 
 
@@ -187,7 +145,7 @@ async def test_the_profiles_organization_section_reads_the_same_offline_as_onlin
     tills: dict[str, Till], loopback_world: World
 ) -> None:
     customer_id, _ = await create_at_child1(tills)
-    till = tills["child1"]
+    till = tills["child1.a"]
     offline = till.service(down=True)
     cached = offline.cached_profile(customer_id)
     assert cached is not None

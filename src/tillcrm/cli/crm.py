@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -166,6 +167,42 @@ def enroll_till(cli: CliContext, store_id: str, db_url: str | None) -> None:
         f"  tillcrm register --crm-url {crm_url} --code {code}",
         err=True,
     )
+
+
+@crm.command()
+@click.option("--org", "org_id", required=True, help="The organization to report on.")
+@click.option("--db", "db_url", default=None, help=_DB_HELP)
+@click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="First day included.")
+@click.option("--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="Day after the last one.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV (money in minor units), not a table.")
+@pass_cli
+def report(
+    cli: CliContext,
+    org_id: str,
+    db_url: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    as_csv: bool,
+) -> None:
+    """Visits, sales, points issued and redeemed, stored value used: per unit and in total."""
+    _require_server_extra()
+    from tillcrm.server.db import reading
+    from tillcrm.server.report import org_report
+
+    engine = _migrated_engine(_database(cli, db_url))
+    try:
+        with reading(engine) as conn:
+            made = org_report(
+                conn,
+                org_id,
+                since=since.replace(tzinfo=UTC) if since else None,
+                until=until.replace(tzinfo=UTC) if until else None,
+            )
+    except LookupError as exc:
+        raise click.ClickException(str(exc.args[0])) from exc
+    finally:
+        engine.dispose()
+    click.echo(made.csv() if as_csv else made.table(), nl=not as_csv)
 
 
 def _safe(url: str) -> str:
