@@ -28,6 +28,7 @@ from tillcrm.api import (
     FieldProblem,
     IdentifyResult,
     MembershipUpdate,
+    Op,
     OpType,
     Page,
     Receipt,
@@ -283,10 +284,15 @@ def create_customer(
     )
     op = make_op(OpType.CUSTOMER_CREATE, body.id, payload, operator_id=operator_id, key=key)
     with writing(engine_of(request)) as conn:
-        refused = apply_op(conn, till, op)
-        if refused is not None:
-            return refused
-        return customer_out(conn, till, require_visible_customer(conn, till, op.entity_id))
+        return _applied(conn, till, op)
+
+
+def _applied(conn: Connection, till: Till, op: Op) -> CustomerOut | JSONResponse:
+    """Apply a REST write's op once; the customer as the till now sees them, or the refusal."""
+    refused = apply_op(conn, till, op)
+    if refused is not None:
+        return refused
+    return customer_out(conn, till, require_visible_customer(conn, till, op.entity_id))
 
 
 @router.get("/customers/{customer_id}")
@@ -316,10 +322,7 @@ def patch_customer(
     )
     with writing(engine_of(request)) as conn:
         require_visible_customer(conn, till, customer_id)
-        refused = apply_op(conn, till, op)
-        if refused is not None:
-            return refused
-        return customer_out(conn, till, require_visible_customer(conn, till, customer_id))
+        return _applied(conn, till, op)
 
 
 @router.post("/customers/register", response_model=CustomerOut)
@@ -344,10 +347,7 @@ def register_customer(
             raise ApiError.not_found(body.kind.value)
         payload = RegisterPayload(marketing_sms=body.marketing_sms)
         op = make_op(OpType.CUSTOMER_REGISTER, found.id, payload, operator_id=operator_id, key=key)
-        refused = apply_op(conn, till, op)
-        if refused is not None:
-            return refused
-        return customer_out(conn, till, require_visible_customer(conn, till, found.id))
+        return _applied(conn, till, op)
 
 
 @router.patch("/customers/{customer_id}/membership", response_model=CustomerOut)
@@ -363,10 +363,7 @@ def update_membership(
     op = make_op(OpType.MEMBERSHIP_UPDATE, customer_id, body, operator_id=operator_id, key=key)
     with writing(engine_of(request)) as conn:
         require_visible_customer(conn, till, customer_id)
-        refused = apply_op(conn, till, op)
-        if refused is not None:
-            return refused
-        return customer_out(conn, till, require_visible_customer(conn, till, customer_id))
+        return _applied(conn, till, op)
 
 
 # -- history and receipts -----------------------------------------------------------------------
