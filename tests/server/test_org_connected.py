@@ -277,8 +277,12 @@ def test_shared_field_changes_are_logged_at_the_parent_with_origin_child_only_on
     assert (shared.org_id, shared.origin_org_id, shared.till_id) == (PARENT, CHILD2, child2_till)
     assert shared.change_request_id == str(shared.op_id)
     assert "last_name" in shared.detail
+    subscribed_from = len(_audit(world, customer))
+    patch(world, "child2.a", customer, {"flags": {"marketing_sms": True}})
+    subscribed = _audit(world, customer)[subscribed_from:]
+    assert [(r.org_id, r.detail) for r in subscribed] == [(CHILD2, "marketing SMS choice")]
     at_parent = [r for r in _audit(world, customer) if r.org_id == PARENT]
-    assert all("private" not in r.detail for r in at_parent)
+    assert all("private" not in r.detail and "SMS" not in r.detail for r in at_parent)
 
 
 def test_parent_configuration_is_inherited_and_overrides_the_childs(world: World) -> None:

@@ -23,6 +23,7 @@ from tillcrm.api import (
 )
 from tillcrm.domain import (
     AuthorizedUser,
+    CustomerFlags,
     CustomerProfile,
     CustomerScope,
     Identifier,
@@ -144,8 +145,7 @@ def create_customer(ctx: OpContext, payload: CustomerCreatePayload) -> Outcome:
         row = visible_customer(ctx)
         return Outcome({"version": row.version, "customer_number": row.customer_number})
     till = ctx.till
-    at_parent = till.parent is not None and not payload.independent
-    org_id = till.parent.id if till.parent is not None and at_parent else till.org.id
+    org_id = till.parent.id if till.parent is not None and not payload.independent else till.org.id
     scope = effective_scope(till.org)
     brand_id = till.brand.id if scope is CustomerScope.BRAND else None
     shared, private = _fields_kept(ctx, org_id, payload.profile.custom_fields)
@@ -209,10 +209,14 @@ def update_customer(ctx: OpContext, payload: CustomerUpdatePayload) -> Outcome:
         if shared == row.profile.get("custom_fields", {}):
             changed.discard("custom_fields")
     if "flags" in changed and _subscribe(ctx, profile.flags.marketing_sms):
-        kept = row.profile.get("flags", {}).get("marketing_sms", False)
+        held = row.profile.get("flags", {})
+        kept = held.get("marketing_sms", False)
         profile = profile.model_copy(
             update={"flags": profile.flags.model_copy(update={"marketing_sms": kept})}
         )
+        _audit_change(ctx, ctx.till.org.id, OpType.CUSTOMER_UPDATE, "marketing SMS choice")
+        if profile.flags.model_dump() == {**CustomerFlags().model_dump(), **held}:
+            changed.discard("flags")
     _check_profile(ctx, row.org_id, profile)
     ctx.conn.execute(
         customers.update().where(customers.c.id == ctx.entity_id).values(**profile_columns(profile))
