@@ -13,6 +13,7 @@ import csv
 import io
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -126,8 +127,8 @@ def run_report(world: World, tmp_path: Path, *options: str) -> subprocess.Comple
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
-def report_rows(world: World, tmp_path: Path) -> dict[str, dict[str, int]]:
-    done = run_report(world, tmp_path, "--org", ORGS["unitsown"].id, "--csv")
+def report_rows(world: World, tmp_path: Path, *options: str) -> dict[str, dict[str, int]]:
+    done = run_report(world, tmp_path, "--org", ORGS["unitsown"].id, "--csv", *options)
     assert done.returncode == 0, done.stderr
     return {
         row.pop("unit"): {name: int(value) for name, value in row.items() if name != "unit_id"}
@@ -172,6 +173,11 @@ def test_the_report_gives_each_units_figures_and_the_total(world: World, tmp_pat
         "stored_value_used": 300,
     }
     assert grown["Total"] == {name: grown["a"][name] + grown["b"][name] for name in grown["a"]}
+    today, tomorrow = date.today(), date.today() + timedelta(days=1)
+    dated = report_rows(world, tmp_path, "--from", today.isoformat(), "--to", tomorrow.isoformat())
+    assert dated["Total"]["sales"] >= grown["Total"]["sales"]
+    later = report_rows(world, tmp_path, "--from", tomorrow.isoformat())
+    assert set(later["Total"].values()) == {0}
     table = run_report(world, tmp_path, "--org", ORGS["unitsown"].id)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
