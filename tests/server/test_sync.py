@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from tests.support.customers import put_customer
@@ -440,3 +441,28 @@ def test_a_pulled_customer_reads_exactly_as_get_shows_it(world: World) -> None:
     assert pulled.balances.points[0].balance > 0
     unstamped = {"balances": {"as_of"}}
     assert pulled.model_dump(exclude=unstamped) == got.model_dump(exclude=unstamped)
+
+
+def test_a_change_committed_after_a_later_numbered_one_is_not_skipped(world: World) -> None:
+    """A push still inside its transaction while another commits must not get a change
+    number below the one a till has already pulled past: pull would skip its change."""
+    if world.crm.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: no push can overtake another")
+    slow, held, fast = (put_customer(world, "pool", None, first_name=n) for n in "SHF")
+    with world.client("pool.b") as http:
+        _, cursor = _pull_all(http)
+        with Outbox(world, "pool.a") as first, Outbox(world, "pool.b") as second:
+            batch = [first.op(OpType.SALE, who, sale(("cash", 100))) for who in (slow, held)]
+            pushed: list[httpx.Response] = []
+            pusher = threading.Thread(target=lambda: pushed.append(first.push(*batch)))
+            with _customer_locked(world, held) as wait_for:
+                pusher.start()
+                wait_for(1)  # the first push has changed `slow` and waits for `held`
+                [overtaking] = second.apply(second.op(OpType.SALE, fast, sale(("cash", 100))))
+                assert overtaking["status"] == "applied"
+                before, cursor = _pull_all(http, cursor)
+            pusher.join()
+        assert pushed[0].status_code == 200, pushed[0].text
+        after, _ = _pull_all(http, cursor)
+    assert [UUID(c["id"]) for c in before] == [fast]
+    assert {UUID(c["id"]) for c in after} == {slow, held}

@@ -16,7 +16,6 @@ from sqlalchemy.engine import Connection, Row
 
 from tillcrm.domain import PromotionCategory
 from tillcrm.server.context import Till
-from tillcrm.server.customer_rows import stored_profile
 from tillcrm.server.customer_view import own_org_ids, points_account_key
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.registry import OpContext
@@ -56,7 +55,7 @@ _CATEGORY = sa.select(promotion_categories).where(
 
 def promotion_category(conn: Connection, customer: Row[Any]) -> PromotionCategory | None:
     """The customer's promotion category, if they have one in their organization."""
-    category_id = stored_profile(customer.profile).promotion_category_id
+    category_id = customer.profile.get("promotion_category_id")  # no need to build the profile
     if category_id is None:
         return None
     row = conn.execute(
@@ -87,10 +86,14 @@ _MOVE_POINTS = (
 """Built once, like the other statements a sale runs (see `registry._TOUCH`)."""
 
 
+_POINTS_LEDGER_INSERT = points_ledger.insert()
+"""Built once (see `registry._TOUCH`)."""
+
+
 def post_points(ctx: OpContext, account: str, delta: int, reason: str) -> int:
     """Move a points account by `delta` for this op; returns the new balance."""
     ctx.conn.execute(
-        points_ledger.insert(),
+        _POINTS_LEDGER_INSERT,
         {
             "op_id": ctx.op_id,
             "customer_id": ctx.entity_id,

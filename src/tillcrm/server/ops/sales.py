@@ -27,7 +27,7 @@ from tillcrm.domain import (
 )
 from tillcrm.server.customer_rows import stored_profile
 from tillcrm.server.customer_view import points_account_key
-from tillcrm.server.db import next_counter
+from tillcrm.server.db import next_number
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.ledgers import (
     balances,
@@ -51,7 +51,10 @@ from tillcrm.server.ops.registry import (
 )
 from tillcrm.server.tables import authorized_users, transactions
 
-__all__ = ["record_sale"]
+__all__ = ["TRANSACTION_NUMBER", "record_sale"]
+
+TRANSACTION_NUMBER = "transaction_number"
+"""The counter that numbers receipts."""
 
 
 @dataclass(frozen=True)
@@ -136,13 +139,17 @@ def _stored_value_breaches(
     return check_limits(charge), where
 
 
+_RECEIPT = transactions.insert()
+"""Built once, like the other statements a sale runs (see `registry._TOUCH`)."""
+
+
 def _insert_transaction(
     ctx: OpContext, payload: SalePayload, total: int, earned: int, redeemed: int
 ) -> str:
-    """The receipt row; returns its number."""
-    number = f"T{next_counter(ctx.conn, 'transaction_number'):010d}"
+    """The receipt row; returns its number (a push reserves its sales' numbers ahead)."""
+    number = f"T{next_number(ctx.conn, TRANSACTION_NUMBER):010d}"
     ctx.conn.execute(
-        transactions.insert(),
+        _RECEIPT,
         {
             "id": payload.transaction_id,
             "number": number,
