@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.customers import put_customer
-from tests.support.outbox import Outbox, sale
+from tests.support.outbox import Outbox, put_card, sale
 from tests.support.world import ORGS, World
 from tillcrm.api import CustomerOut, OpType, PullResponse
 from tillcrm.domain import IdentifierKind
@@ -26,6 +26,7 @@ from tillcrm.server.tables import (
     customers,
     points_accounts,
     points_ledger,
+    stored_value_ledger,
 )
 
 
@@ -184,6 +185,38 @@ def test_two_connections_pushing_one_batch_at_once_apply_it_once(world: World) -
     assert statuses.count("duplicate") == 40
     assert _points_rows(world, customer) == 40
     assert _points(world, customer) == 40
+
+
+def test_two_requests_with_one_idempotency_key_at_once_apply_it_once(world: World) -> None:
+    customer = put_customer(world, "pool", None, first_name="Twin")
+    put_card(world, customer, 1_000)
+    headers = {"X-Operator-Id": "pool-cashier", "Idempotency-Key": str(uuid4())}
+    responses: list[httpx.Response] = []
+
+    def load() -> None:
+        with world.client("pool.a") as http:
+            responses.append(
+                http.post(
+                    f"/customers/{customer}/stored-value/load",
+                    json={"amount": 2_500},
+                    headers=headers,
+                )
+            )
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    with _customer_locked(world, customer) as wait_for:
+        for thread in threads:
+            thread.start()
+        wait_for(2)  # both have looked for an earlier answer and found none
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+    assert [r.json()["balance"] for r in responses] == [3_500, 3_500]
+    with reading(world.crm.engine) as conn:
+        loads = conn.execute(
+            sa.select(sa.func.count()).where(stored_value_ledger.c.customer_id == customer)
+        ).scalar_one()
+    assert loads == 1
 
 
 def test_a_batch_out_of_seq_order_is_refused_whole(world: World) -> None:
