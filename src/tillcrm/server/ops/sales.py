@@ -31,6 +31,7 @@ from tillcrm.server.db import next_number
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.ledgers import (
     balances,
+    current_event,
     current_season,
     event_of,
     points_balance,
@@ -113,9 +114,17 @@ class _StoredValueWhere:
 def _stored_value_breaches(
     ctx: OpContext, amount: int, event_id: str | None
 ) -> tuple[list[LimitBreach], _StoredValueWhere]:
-    """The stored-value limits a debit breaks: balance, this event's and this season's usage."""
+    """The stored-value limits a debit breaks: balance, this event's and this season's usage.
+
+    A sale that names no event counts in the event running now, if any: a till that does not
+    know the event (or an older one that never says) must not escape its per-event limit.
+    """
     card = stored_value_card(ctx.conn, ctx.entity_id)
-    event = event_of(ctx, event_id) if event_id is not None else None
+    event = (
+        event_of(ctx, event_id)
+        if event_id is not None
+        else current_event(ctx.conn, ctx.till, ctx.at)
+    )
     season = current_season(ctx.conn, ctx.till, event, ctx.at.date())
     where = _StoredValueWhere(
         event_id=event.id if event is not None else None,
