@@ -68,10 +68,10 @@ from tillcrm.server import admin
 from tillcrm.server.context import hash_token
 from tillcrm.server.customer_rows import profile_columns
 from tillcrm.server.customer_view import POOL_ACCOUNT
-from tillcrm.server.db import writing
+from tillcrm.server.db import advance_counter, writing
+from tillcrm.server.ops.sales import TRANSACTION_NUMBER
 from tillcrm.server.tables import (
     authorized_users,
-    counters,
     customer_registrations,
     customers,
     identifiers,
@@ -511,20 +511,6 @@ class _Batch:
     table: str
     sql: str
     params: list[Any]
-
-
-def _reserve(conn: Connection, name: str, count: int) -> int:
-    """Advance counter `name` by `count` at once and return the first value of the block."""
-    value = conn.execute(
-        counters.update()
-        .where(counters.c.name == name)
-        .values(value=counters.c.value + count)
-        .returning(counters.c.value)
-    ).scalar_one_or_none()
-    if value is None:
-        conn.execute(counters.insert().values(name=name, value=count))
-        return 1
-    return int(value) - count + 1
 
 
 @dataclass
@@ -1156,7 +1142,7 @@ def _write_chunk(conn: Connection, chunk: _EncodedChunk) -> None:
     for batch in chunk.batches:
         conn.exec_driver_sql(batch.sql, batch.params)
     if chunk.sales:
-        first = _reserve(conn, "transaction_number", len(chunk.sales))
+        first = advance_counter(conn, TRANSACTION_NUMBER, len(chunk.sales)).start
         for offset, sale in enumerate(chunk.sales):
             sale["number"] = f"T{first + offset:010d}"
         batch = _encoded(conn.dialect, transactions, chunk.sales)
@@ -1213,8 +1199,8 @@ def load_demo_data(
         if taken is not None:
             raise DemoAlreadyLoadedError("the demo data is already loaded in this database")
         _organizations(conn, now)
-        first_number = _reserve(conn, "customer_number", customers_count)
-        first_change = _reserve(conn, "changes", customers_count)
+        first_number = advance_counter(conn, "customer_number", customers_count).start
+        first_change = advance_counter(conn, "changes", customers_count).start
     db_url = engine.url.render_as_string(hide_password=False)
     jobs = [
         _ChunkJob(
