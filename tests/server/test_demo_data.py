@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -292,6 +294,62 @@ def test_loading_twice_is_refused(loaded: tuple[Engine, demo.DemoSummary]) -> No
         demo.load_demo_data(engine, customers_count=10, now=NOW)
 
 
+@contextmanager
+def _demo_till(engine: Engine) -> Iterator[httpx.Client]:
+    """A CRM served on the loaded database, and a client enrolled at the demo store."""
+    with serve_crm(engine.url.render_as_string(hide_password=False)) as crm:
+        with writing(crm.engine) as conn:
+            code = admin.issue_enrollment_code(conn, demo.DEMO_STORE_ID)
+        with crm.client() as http:
+            token = http.post("/tills/enroll", json={"code": code}).json()["token"]
+        with crm.client(token) as http:
+            yield http
+
+
+def test_search_finds_loaded_customers_and_customers_added_after_the_load(
+    loaded: tuple[Engine, demo.DemoSummary],
+) -> None:
+    """The load indexes its customers for search in one go at the end (SQLite): the index
+    must hold every loaded customer, and index the ones added later as before."""
+    engine, _ = loaded
+    with engine.connect() as conn:
+        names = conn.execute(
+            sa.select(customers.c.last_name)
+            .where(customers.c.brand_id == "demo-arena", customers.c.active.is_(True))
+            .distinct()
+            .order_by(customers.c.last_name)
+            .limit(3)
+        ).scalars()
+        expected = {
+            name: set(
+                conn.execute(
+                    sa.select(customers.c.id).where(
+                        customers.c.brand_id == "demo-arena",
+                        customers.c.active.is_(True),
+                        customers.c.search_text.contains(name.lower()[1:]),
+                    )
+                ).scalars()
+            )
+            for name in names
+        }
+    with _demo_till(engine) as http:
+
+        def found(q: str) -> set[UUID]:
+            page = http.get("/customers", params={"q": q, "limit": 200}).json()
+            assert page["next_offset"] is None
+            return {UUID(item["id"]) for item in page["items"]}
+
+        for name, ids in expected.items():
+            assert found(name[1:]) == ids != set()
+        created = http.post(
+            "/customers",
+            json={"profile": {"first_name": "Quentin", "last_name": "Zyxwvut"}},
+            headers={"X-Operator-Id": f"{demo.DEMO_ORGS[0].org.id}-cashier"},
+        )
+        assert created.status_code == 201, created.text
+        assert found("yxwvu") == {UUID(created.json()["id"])}
+
+
 def test_a_demo_till_identifies_the_demo_cards_through_the_api(
     loaded: tuple[Engine, demo.DemoSummary],
 ) -> None:
@@ -304,35 +362,30 @@ def test_a_demo_till_identifies_the_demo_cards_through_the_api(
             .order_by(identifiers.c.value)
             .limit(40)
         ).all()
-    with serve_crm(engine.url.render_as_string(hide_password=False)) as crm:
-        with writing(crm.engine) as conn:
-            code = admin.issue_enrollment_code(conn, demo.DEMO_STORE_ID)
-        with crm.client() as http:
-            token = http.post("/tills/enroll", json={"code": code}).json()["token"]
-        with crm.client(token) as http:
+    with _demo_till(engine) as http:
 
-            def identify(kind: str, value: str) -> httpx.Response:
-                return http.get("/identify", params={"kind": kind, "value": value})
+        def identify(kind: str, value: str) -> httpx.Response:
+            return http.get("/identify", params={"kind": kind, "value": value})
 
-            maya = demo.DEMO_CUSTOMERS[0]
-            for kind, value in (
-                ("barcode", demo.DEMO_BARCODE),
-                ("magstripe", demo.DEMO_MAGSTRIPE),
-                ("rfid", demo.DEMO_RFID),
-                ("phone", demo.DEMO_PHONE),
-            ):
-                answer = identify(kind, value)
-                assert answer.status_code == 200, answer.text
-                assert answer.json()["customer"]["id"] == str(maya.id)
-            assert identify("barcode", demo.DEMO_BLOCKED_BARCODE).json()["code"] == "blocked"
-            assert identify("barcode", demo.DEMO_CUSTOMERS[4].barcode).status_code == 404
-            found = {
-                (card.kind, card.value): identify(card.kind, card.value).json()["customer"]["id"]
-                for card in arena_cards
-            }
-            assert found == {(c.kind, c.value): str(c.customer_id) for c in arena_cards}
-            history = http.get(f"/customers/{maya.id}/history").json()["items"]
-            assert history
-            receipt = http.get(f"/transactions/{history[0]['id']}")
-            assert receipt.status_code == 200, receipt.text
-            assert receipt.json()["till_name"] == "Till 1"
+        maya = demo.DEMO_CUSTOMERS[0]
+        for kind, value in (
+            ("barcode", demo.DEMO_BARCODE),
+            ("magstripe", demo.DEMO_MAGSTRIPE),
+            ("rfid", demo.DEMO_RFID),
+            ("phone", demo.DEMO_PHONE),
+        ):
+            answer = identify(kind, value)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["customer"]["id"] == str(maya.id)
+        assert identify("barcode", demo.DEMO_BLOCKED_BARCODE).json()["code"] == "blocked"
+        assert identify("barcode", demo.DEMO_CUSTOMERS[4].barcode).status_code == 404
+        found = {
+            (card.kind, card.value): identify(card.kind, card.value).json()["customer"]["id"]
+            for card in arena_cards
+        }
+        assert found == {(c.kind, c.value): str(c.customer_id) for c in arena_cards}
+        history = http.get(f"/customers/{maya.id}/history").json()["items"]
+        assert history
+        receipt = http.get(f"/transactions/{history[0]['id']}")
+        assert receipt.status_code == 200, receipt.text
+        assert receipt.json()["till_name"] == "Till 1"

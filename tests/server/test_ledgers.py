@@ -109,6 +109,29 @@ def test_tenders_must_add_up_to_the_lines(world: World) -> None:
     assert refused["reason"] == "the tenders add up to 400, the lines to 500"
 
 
+def test_a_transaction_recorded_once_is_refused_under_another_op(world: World) -> None:
+    customer = put_customer(world, "pool", None)
+    payload = sale(("cash", 500))
+    with Outbox(world, "pool.a") as till:
+        first, again, next_one = till.apply(
+            till.op(OpType.SALE, customer, payload),
+            till.op(OpType.SALE, customer, payload),
+            till.op(OpType.SALE, customer, sale(("cash", 300))),
+        )
+    assert [first["status"], again["status"], next_one["status"]] == [
+        "applied",
+        "rejected",
+        "applied",
+    ]
+    assert again["reason"] == f"transaction {payload['transaction_id']} is already recorded"
+    assert _accounts(world, customer) == {"": 8}
+    with reading(world.crm.engine) as conn:
+        receipts = conn.execute(
+            sa.select(sa.func.count()).where(transactions.c.customer_id == customer)
+        ).scalar_one()
+    assert receipts == 2
+
+
 def test_an_offline_overdraft_applies_and_needs_review(world: World) -> None:
     customer = put_customer(world, "brand", "a")
     put_card(world, customer, 500)

@@ -16,7 +16,12 @@ from tillcrm.api import OpType
 from tillcrm.domain import EventPeriod, PromotionCategory
 from tillcrm.server import admin
 from tillcrm.server.db import reading, writing
-from tillcrm.server.tables import audit_log, customers, stored_value_cards
+from tillcrm.server.tables import (
+    audit_log,
+    customers,
+    stored_value_cards,
+    stored_value_ledger,
+)
 
 
 def _overrides(world: World, customer: UUID) -> list[dict[str, Any]]:
@@ -107,6 +112,30 @@ def test_the_per_event_limit_counts_this_events_spending(world: World) -> None:
         "per_event",
         "per_event limit 1000 exceeded by 200",
     )
+
+
+def test_a_sale_that_names_no_event_counts_in_the_event_running_now(world: World) -> None:
+    customer = put_customer(world, "brand", "a")
+    put_card(world, customer, 10_000, per_event_limit=1000)
+    with Outbox(world, "brand.a") as till:
+        [first, second] = till.apply(
+            till.op(OpType.SALE, customer, sale(("stored_value", 600))),
+            till.op(OpType.SALE, customer, sale(("stored_value", 600))),
+        )
+        balance = till.http.get(f"/customers/{customer}/stored-value").json()
+    assert first["status"] == "applied"
+    assert second["status"] == "rejected"
+    assert second["reason"] == (
+        "per_event limit 1000 exceeded by 200: a supervisor override is needed"
+    )
+    with reading(world.crm.engine) as conn:
+        events = conn.execute(
+            sa.select(stored_value_ledger.c.event_id).where(
+                stored_value_ledger.c.customer_id == customer
+            )
+        ).scalars()
+        assert list(events) == ["brand-event"]
+    assert balance["event_used"] == 600
 
 
 def test_without_reset_spending_at_earlier_events_counts_too(world: World) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from tests.support.customers import put_customer
-from tests.support.outbox import Outbox, sale
+from tests.support.outbox import Outbox, put_card, sale
 from tests.support.world import ORGS, World
 from tillcrm.api import CustomerOut, OpType, PullResponse
 from tillcrm.domain import IdentifierKind
@@ -25,6 +26,7 @@ from tillcrm.server.tables import (
     customers,
     points_accounts,
     points_ledger,
+    stored_value_ledger,
 )
 
 
@@ -183,6 +185,38 @@ def test_two_connections_pushing_one_batch_at_once_apply_it_once(world: World) -
     assert statuses.count("duplicate") == 40
     assert _points_rows(world, customer) == 40
     assert _points(world, customer) == 40
+
+
+def test_two_requests_with_one_idempotency_key_at_once_apply_it_once(world: World) -> None:
+    customer = put_customer(world, "pool", None, first_name="Twin")
+    put_card(world, customer, 1_000)
+    headers = {"X-Operator-Id": "pool-cashier", "Idempotency-Key": str(uuid4())}
+    responses: list[httpx.Response] = []
+
+    def load() -> None:
+        with world.client("pool.a") as http:
+            responses.append(
+                http.post(
+                    f"/customers/{customer}/stored-value/load",
+                    json={"amount": 2_500},
+                    headers=headers,
+                )
+            )
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    with _customer_locked(world, customer) as wait_for:
+        for thread in threads:
+            thread.start()
+        wait_for(2)  # both have looked for an earlier answer and found none
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+    assert [r.json()["balance"] for r in responses] == [3_500, 3_500]
+    with reading(world.crm.engine) as conn:
+        loads = conn.execute(
+            sa.select(sa.func.count()).where(stored_value_ledger.c.customer_id == customer)
+        ).scalar_one()
+    assert loads == 1
 
 
 def test_a_batch_out_of_seq_order_is_refused_whole(world: World) -> None:
@@ -440,3 +474,28 @@ def test_a_pulled_customer_reads_exactly_as_get_shows_it(world: World) -> None:
     assert pulled.balances.points[0].balance > 0
     unstamped = {"balances": {"as_of"}}
     assert pulled.model_dump(exclude=unstamped) == got.model_dump(exclude=unstamped)
+
+
+def test_a_change_committed_after_a_later_numbered_one_is_not_skipped(world: World) -> None:
+    """A push still inside its transaction while another commits must not get a change
+    number below the one a till has already pulled past: pull would skip its change."""
+    if world.crm.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: no push can overtake another")
+    slow, held, fast = (put_customer(world, "pool", None, first_name=n) for n in "SHF")
+    with world.client("pool.b") as http:
+        _, cursor = _pull_all(http)
+        with Outbox(world, "pool.a") as first, Outbox(world, "pool.b") as second:
+            batch = [first.op(OpType.SALE, who, sale(("cash", 100))) for who in (slow, held)]
+            pushed: list[httpx.Response] = []
+            pusher = threading.Thread(target=lambda: pushed.append(first.push(*batch)))
+            with _customer_locked(world, held) as wait_for:
+                pusher.start()
+                wait_for(1)  # the first push has changed `slow` and waits for `held`
+                [overtaking] = second.apply(second.op(OpType.SALE, fast, sale(("cash", 100))))
+                assert overtaking["status"] == "applied"
+                before, cursor = _pull_all(http, cursor)
+            pusher.join()
+        assert pushed[0].status_code == 200, pushed[0].text
+        after, _ = _pull_all(http, cursor)
+    assert [UUID(c["id"]) for c in before] == [fast]
+    assert {UUID(c["id"]) for c in after} == {slow, held}

@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy.engine import Connection
 
 from tillcrm.domain import Address, CustomerFlags, CustomerProfile, Identifier, reversed_digits
-from tillcrm.server.db import next_counter
+from tillcrm.server.db import UNSTAMPED, change_seq, next_counter
 from tillcrm.server.tables import customer_registrations, customers, identifiers
 
 __all__ = ["add_customer", "profile_columns", "search_text", "stored_profile"]
@@ -88,13 +88,14 @@ def add_customer(
     if profile.customer_number is None:
         number = next_counter(conn, "customer_number")
         profile = profile.model_copy(update={"customer_number": f"C{number:08d}"})
+    seq = change_seq(conn, customer_id)
     conn.execute(
         customers.insert().values(
             id=customer_id,
             org_id=org_id,
             brand_id=brand_id,
             version=1,
-            change_seq=next_counter(conn, "changes"),
+            change_seq=UNSTAMPED if seq is None else seq,
             created_at=at,
             updated_at=at,
             **profile_columns(profile),

@@ -10,18 +10,31 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from tillcrm.server.tables import counters
+from tillcrm.server.tables import counters, customers
 
-__all__ = ["create_db_engine", "default_db_url", "next_counter", "reading", "writing"]
+__all__ = [
+    "UNSTAMPED",
+    "advance_counter",
+    "change_seq",
+    "create_db_engine",
+    "default_db_url",
+    "next_counter",
+    "next_number",
+    "reading",
+    "writing",
+]
 
 _READ_ONLY = "tillcrm_read_only"
 
@@ -83,11 +96,42 @@ def create_db_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
+_WRITE_STATE = "tillcrm_write_state"
+"""`Connection.info` key of a `writing()` transaction's `_WriteState`."""
+
+
+@dataclass
+class _WriteState:
+    """What a `writing()` transaction settles just before its COMMIT, and numbers it reserved."""
+
+    changed: dict[UUID, None] = field(default_factory=dict)
+    """Customers it inserted or changed, in order (see `change_seq`)."""
+    reserved: dict[str, Iterator[int]] = field(default_factory=dict)
+    """Counter values taken for it in one go (see `_reserved`)."""
+
+
+UNSTAMPED = 0
+"""The `change_seq` a customer inserted in a `writing()` transaction carries until the stamp
+just before its COMMIT (see `change_seq`); no other transaction ever sees it."""
+
+
 @contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: committed when the block ends, rolled back if it raises."""
+def writing(engine: Engine, *, reserve: Mapping[str, int] | None = None) -> Iterator[Connection]:
+    """One write transaction: committed when the block ends, rolled back if it raises.
+
+    The customers it changed take their change sequence just before the COMMIT (see
+    `change_seq`). `reserve` maps counters to how many values the transaction may take of
+    each with `next_number`, taken in one go (see `_reserved`).
+    """
+    ahead = _reserved(engine, None, reserve or {})
     with _SQLITE_WRITERS.get(engine) or nullcontext(), engine.begin() as conn:
-        yield conn
+        conn.info[_WRITE_STATE] = state = _WriteState()
+        state.reserved = ahead or _reserved(engine, conn, reserve or {})
+        try:
+            yield conn
+            _stamp_changes(conn, list(state.changed))
+        finally:
+            del conn.info[_WRITE_STATE]  # `info` outlives this transaction: it is the driver's
 
 
 @contextmanager
@@ -102,15 +146,99 @@ def reading(engine: Engine) -> Iterator[Connection]:
 _BUMP_COUNTER = (
     counters.update()
     .where(counters.c.name == sa.bindparam("counter"))
-    .values(value=counters.c.value + 1)
+    .values(value=counters.c.value + sa.bindparam("by", type_=sa.BigInteger))
     .returning(counters.c.value)
 )
 
 
+def advance_counter(conn: Connection, name: str, count: int) -> range:
+    """Take the next `count` values of counter `name` in `conn`'s transaction, which holds the
+    counter's row until it ends: values are handed out in the order transactions commit."""
+    value = conn.execute(_BUMP_COUNTER, {"counter": name, "by": count}).scalar_one_or_none()
+    if value is None:  # the counter's first use; ON CONFLICT: another first use may race us
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(insert(counters).values(name=name, value=0).on_conflict_do_nothing())
+        value = conn.execute(_BUMP_COUNTER, {"counter": name, "by": count}).scalar_one()
+    return range(int(value) - count + 1, int(value) + 1)
+
+
 def next_counter(conn: Connection, name: str) -> int:
     """Increment counter `name` and return its new value (row-locked until commit)."""
-    value = conn.execute(_BUMP_COUNTER, {"counter": name}).scalar_one_or_none()
-    if value is None:
-        conn.execute(counters.insert(), {"name": name, "value": 1})
-        return 1
-    return int(value)
+    return advance_counter(conn, name, 1)[0]
+
+
+def _reserved(
+    engine: Engine, conn: Connection | None, counts: Mapping[str, int]
+) -> dict[str, Iterator[int]]:
+    """Values of counters for a `writing()` transaction, `counts[name]` of each, taken with
+    one statement per counter: before its BEGIN (`conn` None) on PostgreSQL, inside it
+    (`conn`) on SQLite; empty where the other database kind takes them.
+
+    On PostgreSQL a transaction that takes a number holds the counter's row to its COMMIT,
+    so tills pushing sales at once queued on it from their first sale to their commit. So
+    there the values are taken in a transaction of their own, before the pooled connection of
+    the transaction that uses them is taken. A value reserved and not used (the sale was
+    refused, the push failed) is skipped for good: the numbers are unique and increasing, not
+    gap-free. That commit skips the WAL flush: the transaction that uses the values flushes
+    the WAL at its own COMMIT, which writes this commit record too, so no used value is handed
+    out again after a crash. SQLite has one writer at a time, so nobody waits on the row there,
+    and a commit of its own would cost an fsync.
+    """
+    counts = {name: count for name, count in counts.items() if count > 0}
+    if not counts or (conn is None) == (engine.dialect.name == "sqlite"):
+        return {}
+    if conn is not None:
+        return {name: iter(advance_counter(conn, name, n)) for name, n in counts.items()}
+    with engine.begin() as own:
+        own.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        return {name: iter(advance_counter(own, name, n)) for name, n in counts.items()}
+
+
+def next_number(conn: Connection, name: str) -> int:
+    """The next value of counter `name` for this transaction: a reserved one while any are
+    left (see `writing`'s `reserve`), else one taken from the counter in this transaction."""
+    state: _WriteState | None = conn.info.get(_WRITE_STATE)
+    reserved = state.reserved.get(name) if state is not None else None
+    value = next(reserved, None) if reserved is not None else None
+    return value if value is not None else next_counter(conn, name)
+
+
+def change_seq(conn: Connection, customer_id: UUID) -> int | None:
+    """The `change_seq` a customer this transaction inserts or changes must be written with
+    now, or None when it is stamped at COMMIT: pull's cursor for that customer.
+
+    Pull pages by `change_seq`, so a change must never become visible with a number below
+    one a till has already pulled past. Inside `writing()` the numbers are taken once for the
+    whole transaction, just before its COMMIT, with the counter's row then held until the
+    COMMIT: transactions get their numbers in the order they commit, and the row is held for
+    two statements instead of from the first write to the end (on PostgreSQL every push
+    queued on it). Until then an inserted customer carries `UNSTAMPED`. Outside `writing()`
+    (a bare `engine.begin()`) the number is taken at once and the counter stays locked to the
+    end of the transaction, which is just as correct.
+    """
+    state: _WriteState | None = conn.info.get(_WRITE_STATE)
+    if state is None:
+        return next_counter(conn, "changes")
+    state.changed[customer_id] = None
+    return None
+
+
+_STAMP = (
+    customers.update()
+    .where(customers.c.id == sa.bindparam("stamped_id"))
+    .values(change_seq=sa.bindparam("stamped_seq", type_=sa.BigInteger))
+)
+
+
+def _stamp_changes(conn: Connection, changed: list[UUID]) -> None:
+    """Give the customers a transaction changed their change sequence, last thing before its
+    COMMIT. A customer whose op was rolled back gets a number too: a harmless extra pull."""
+    if changed:
+        numbers = advance_counter(conn, "changes", len(changed))
+        conn.execute(
+            _STAMP,
+            [
+                {"stamped_id": id_, "stamped_seq": seq}
+                for id_, seq in zip(changed, numbers, strict=True)
+            ],
+        )

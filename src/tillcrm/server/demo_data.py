@@ -11,7 +11,8 @@ chunk (one compiled INSERT per table, the driver's `executemany`, one transactio
 CRM's counters are advanced once for the whole load (customer numbers, change sequence) or once
 per chunk (transaction numbers); profiles are validated once as a template and filled in with
 `model_copy`, and their stored columns come from `customer_rows.profile_columns`, exactly as for
-a customer made at a till.
+a customer made at a till. On SQLite the search index is built once after the load instead of
+row by row (see `_search_index_built_after`).
 
 The first customers are always the well-known ones of `DEMO_CUSTOMERS`: their cards, tags and
 phone numbers do not depend on the seed, so the demo's on-screen card panel and the docs can
@@ -67,10 +68,10 @@ from tillcrm.server import admin
 from tillcrm.server.context import hash_token
 from tillcrm.server.customer_rows import profile_columns
 from tillcrm.server.customer_view import POOL_ACCOUNT
-from tillcrm.server.db import writing
+from tillcrm.server.db import advance_counter, writing
+from tillcrm.server.ops.sales import TRANSACTION_NUMBER
 from tillcrm.server.tables import (
     authorized_users,
-    counters,
     customer_registrations,
     customers,
     identifiers,
@@ -510,20 +511,6 @@ class _Batch:
     table: str
     sql: str
     params: list[Any]
-
-
-def _reserve(conn: Connection, name: str, count: int) -> int:
-    """Advance counter `name` by `count` at once and return the first value of the block."""
-    value = conn.execute(
-        counters.update()
-        .where(counters.c.name == name)
-        .values(value=counters.c.value + count)
-        .returning(counters.c.value)
-    ).scalar_one_or_none()
-    if value is None:
-        conn.execute(counters.insert().values(name=name, value=count))
-        return 1
-    return int(value) - count + 1
 
 
 @dataclass
@@ -1155,7 +1142,7 @@ def _write_chunk(conn: Connection, chunk: _EncodedChunk) -> None:
     for batch in chunk.batches:
         conn.exec_driver_sql(batch.sql, batch.params)
     if chunk.sales:
-        first = _reserve(conn, "transaction_number", len(chunk.sales))
+        first = advance_counter(conn, TRANSACTION_NUMBER, len(chunk.sales)).start
         for offset, sale in enumerate(chunk.sales):
             sale["number"] = f"T{first + offset:010d}"
         batch = _encoded(conn.dialect, transactions, chunk.sales)
@@ -1212,8 +1199,8 @@ def load_demo_data(
         if taken is not None:
             raise DemoAlreadyLoadedError("the demo data is already loaded in this database")
         _organizations(conn, now)
-        first_number = _reserve(conn, "customer_number", customers_count)
-        first_change = _reserve(conn, "changes", customers_count)
+        first_number = advance_counter(conn, "customer_number", customers_count).start
+        first_change = advance_counter(conn, "changes", customers_count).start
     db_url = engine.url.render_as_string(hide_password=False)
     jobs = [
         _ChunkJob(
@@ -1229,7 +1216,7 @@ def load_demo_data(
     ]
     summary = DemoSummary()
     workers = (os.cpu_count() or 1) if workers is None else workers
-    with _loading_connection(engine) as conn:
+    with _loading_connection(engine) as conn, _search_index_built_after(conn):
         for chunk in _generated(engine, jobs, workers):
             with conn.begin():
                 _write_chunk(conn, chunk)
@@ -1274,3 +1261,40 @@ def _loading_connection(engine: Engine) -> Iterator[Connection]:
                 raw.execute("PRAGMA journal_mode=WAL")
             for pragma, value in saved.items():
                 raw.execute(f"PRAGMA {pragma}={int(value)}")
+
+
+_SEARCH_INSERT_TRIGGER = "customers_search_insert"
+"""Migration 0002's trigger that indexes each new customer for search on SQLite."""
+
+_REBUILD_SEARCH = "INSERT INTO customers_search (customers_search) VALUES ('rebuild')"
+"""FTS5's command to index its whole content table (`customers`) anew."""
+
+
+@contextmanager
+def _search_index_built_after(conn: Connection) -> Iterator[None]:
+    """On SQLite, index the loaded customers for search once, after the load.
+
+    The FTS5 trigram index was kept in step row by row by a trigger, which cost most of a
+    million-customer load; one `rebuild` from the customers table at the end costs a
+    fraction of it and gives the same index. The trigger is dropped for the load and made
+    again from its own stored definition, also when the load fails (the rebuild then indexes
+    whatever was committed). Other databases keep their index as it is.
+    """
+    definition = None
+    if conn.dialect.name == "sqlite":
+        definition = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+            (_SEARCH_INSERT_TRIGGER,),
+        ).scalar_one_or_none()
+        conn.rollback()  # end the read's transaction: each chunk begins its own
+    if definition is None:
+        yield
+        return
+    with conn.begin():
+        conn.exec_driver_sql(f"DROP TRIGGER {_SEARCH_INSERT_TRIGGER}")
+    try:
+        yield
+    finally:
+        with conn.begin():
+            conn.exec_driver_sql(_REBUILD_SEARCH)
+            conn.exec_driver_sql(definition)

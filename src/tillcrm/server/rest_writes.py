@@ -17,6 +17,7 @@ from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from tillcrm.api import ErrorBody, Op, OpResult, OpStatus, OpType
 from tillcrm.domain import OverrideApproval
@@ -67,7 +68,29 @@ def apply_op(conn: Connection, till: Till, op: Op) -> JSONResponse | None:
     Returns the HTTP answer when the op was refused, None when it went through.
     """
     stored = stored_result(conn, op)
-    return _refusal(stored if stored is not None else execute_op(conn, till, op, seq=None))
+    return _refusal(stored if stored is not None else _execute_once(conn, till, op))
+
+
+def _execute_once(conn: Connection, till: Till, op: Op) -> OpResult:
+    """Apply a new op; if a request with the same key got there first, its answer.
+
+    On PostgreSQL two requests with one key at once both find no answer yet and both apply
+    the op; the second then meets the first's rows (the ledger's or `applied_ops`' key on the
+    op id) once the first commits: a unique violation. That is a retry, not an error: its
+    writes are undone and it answers what the first recorded. SQLite runs one writer at a
+    time, so there the second simply finds the answer.
+    """
+    savepoint = conn.begin_nested()
+    try:
+        result = execute_op(conn, till, op, seq=None)
+    except IntegrityError:
+        savepoint.rollback()
+        first = stored_result(conn, op)
+        if first is None:  # a unique violation of its own, not a concurrent retry
+            raise
+        return first
+    savepoint.commit()
+    return result
 
 
 def _refusal(result: OpResult) -> JSONResponse | None:

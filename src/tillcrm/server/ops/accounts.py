@@ -7,19 +7,18 @@ from tillcrm.domain import ChargeContext, check_limits
 from tillcrm.server.customer_view import points_account_key
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.ledgers import (
-    balances,
     points_balance,
     post_points,
     post_store_credit,
     post_stored_value,
     stored_value_card,
+    touched_balances,
 )
 from tillcrm.server.ops.limits import settle_breaches
 from tillcrm.server.ops.registry import (
     OpContext,
     Outcome,
     applies,
-    touch_customer,
     visible_customer,
 )
 
@@ -41,7 +40,7 @@ def redeem_points(ctx: OpContext, payload: PointsRedeem) -> Outcome:
     )
     review = settle_breaches(ctx, OpType.POINTS_REDEEM.value, payload.points, check_limits(charge))
     post_points(ctx, account, -payload.points, payload.reason)
-    return Outcome(balances(ctx, touch_customer(ctx, new_version=False)), needs_review=review)
+    return Outcome(touched_balances(ctx), needs_review=review)
 
 
 @applies(OpType.STORED_VALUE_LOAD)
@@ -53,7 +52,7 @@ def load_stored_value(ctx: OpContext, payload: StoredValueLoad) -> Outcome:
     visible_customer(ctx)
     stored_value_card(ctx.conn, ctx.entity_id)
     post_stored_value(ctx, payload.amount, "load")
-    return Outcome(balances(ctx, touch_customer(ctx, new_version=False)))
+    return Outcome(touched_balances(ctx))
 
 
 @applies(OpType.STORE_CREDIT_PAYMENT)
@@ -63,4 +62,4 @@ def pay_store_credit(ctx: OpContext, payload: StoreCreditPayment) -> Outcome:
     if payload.amount > row.store_credit_owed:
         raise Rejection(f"payment {payload.amount} is more than the {row.store_credit_owed} owed")
     post_store_credit(ctx, -payload.amount, "payment")
-    return Outcome(balances(ctx, touch_customer(ctx, new_version=False)))
+    return Outcome(touched_balances(ctx))

@@ -16,10 +16,9 @@ from sqlalchemy.engine import Connection, Row
 
 from tillcrm.domain import PromotionCategory
 from tillcrm.server.context import Till
-from tillcrm.server.customer_rows import stored_profile
 from tillcrm.server.customer_view import own_org_ids, points_account_key
 from tillcrm.server.errors import Rejection
-from tillcrm.server.ops.registry import OpContext
+from tillcrm.server.ops.registry import OpContext, touch_customer_returning
 from tillcrm.server.tables import (
     customers,
     events,
@@ -33,7 +32,6 @@ from tillcrm.server.tables import (
 )
 
 __all__ = [
-    "balances",
     "current_event",
     "current_season",
     "event_of",
@@ -44,6 +42,7 @@ __all__ = [
     "promotion_category",
     "stored_value_card",
     "stored_value_usage",
+    "touched_balances",
 ]
 
 
@@ -51,12 +50,12 @@ _CATEGORY = sa.select(promotion_categories).where(
     promotion_categories.c.id == sa.bindparam("category_id"),
     promotion_categories.c.org_id == sa.bindparam("category_org"),
 )
-"""Built once, like the other statements a sale runs (see `registry._TOUCH`)."""
+"""Built once, like the other statements a sale runs (see `registry._touch`)."""
 
 
 def promotion_category(conn: Connection, customer: Row[Any]) -> PromotionCategory | None:
     """The customer's promotion category, if they have one in their organization."""
-    category_id = stored_profile(customer.profile).promotion_category_id
+    category_id = customer.profile.get("promotion_category_id")  # no need to build the profile
     if category_id is None:
         return None
     row = conn.execute(
@@ -84,13 +83,17 @@ _MOVE_POINTS = (
     .values(balance=points_accounts.c.balance + sa.bindparam("moved_by", type_=sa.BigInteger))
     .returning(points_accounts.c.balance)
 )
-"""Built once, like the other statements a sale runs (see `registry._TOUCH`)."""
+"""Built once, like the other statements a sale runs (see `registry._touch`)."""
+
+
+_POINTS_LEDGER_INSERT = points_ledger.insert()
+"""Built once (see `registry._touch`)."""
 
 
 def post_points(ctx: OpContext, account: str, delta: int, reason: str) -> int:
     """Move a points account by `delta` for this op; returns the new balance."""
     ctx.conn.execute(
-        points_ledger.insert(),
+        _POINTS_LEDGER_INSERT,
         {
             "op_id": ctx.op_id,
             "customer_id": ctx.entity_id,
@@ -260,34 +263,35 @@ def post_store_credit(
 
 
 _BALANCES = (
-    sa.select(
-        customers.c.store_credit_owed,
-        stored_value_cards.c.balance.label("stored_value"),
-        points_accounts.c.balance.label("points"),
+    customers.c.store_credit_owed,
+    sa.select(stored_value_cards.c.balance)
+    .where(stored_value_cards.c.customer_id == customers.c.id)
+    .scalar_subquery()
+    .label("stored_value"),
+    sa.select(points_accounts.c.balance)
+    .where(
+        points_accounts.c.customer_id == customers.c.id,
+        points_accounts.c.account == sa.bindparam("balances_account"),
     )
-    .outerjoin(stored_value_cards, stored_value_cards.c.customer_id == customers.c.id)
-    .outerjoin(
-        points_accounts,
-        sa.and_(
-            points_accounts.c.customer_id == customers.c.id,
-            points_accounts.c.account == sa.bindparam("balances_account"),
-        ),
-    )
-    .where(customers.c.id == sa.bindparam("balances_customer"))
+    .scalar_subquery()
+    .label("points"),
 )
+"""The balances an account op answers with, read as `touch_customer_returning` columns."""
 
 
-def balances(ctx: OpContext, version: int) -> dict[str, Any]:
-    """An account op's result: the customer's version and balances as the till's cache needs.
+def touched_balances(ctx: OpContext) -> dict[str, Any]:
+    """Mark the customer changed for pull (`touch_customer`) and return an account op's
+    result: the customer's version and balances as the till's cache needs them, read by the
+    same statement.
 
     `points_account` is the account this till earns into and redeems from ("" is the pool).
     """
     account = points_account_key(ctx.till)
-    row = ctx.conn.execute(
-        _BALANCES, {"balances_account": account, "balances_customer": ctx.entity_id}
-    ).one()
+    row = touch_customer_returning(
+        ctx, new_version=False, returning=_BALANCES, params={"balances_account": account}
+    )
     return {
-        "version": version,
+        "version": int(row.version),
         "points_account": account,
         "points_balance": int(row.points or 0),
         "stored_value": int(row.stored_value) if row.stored_value is not None else None,

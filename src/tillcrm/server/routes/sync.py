@@ -16,12 +16,13 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.engine import Connection
 
-from tillcrm.api import Op, OpResult, PullResponse, PushRequest, PushResponse
+from tillcrm.api import Op, OpResult, OpType, PullResponse, PushRequest, PushResponse
 from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import customer_page_columns, customers_json
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.ops import answer_again, execute_op
+from tillcrm.server.ops.sales import TRANSACTION_NUMBER
 from tillcrm.server.scope import visible_to
 from tillcrm.server.tables import applied_ops, customers, till_sync
 
@@ -97,12 +98,17 @@ def push(till: CurrentTill, request: Request, body: PushRequest) -> PushResponse
       that resend safe;
     - the till's `till_sync` row is locked for the whole batch, so two connections pushing the
       same batch queue on it and the second finds every op already answered. On SQLite the
-      batch holds the write lock (`BEGIN IMMEDIATE`) while it applies, a few milliseconds per
-      op; other tills' batches wait for it rather than fail.
+      batch holds the write lock (`BEGIN IMMEDIATE`) while it applies; other tills' batches
+      wait for it rather than fail;
+    - nothing else is locked for the whole batch: on PostgreSQL tills push side by side. The
+      batch's receipt numbers are reserved before it starts (a resent or refused sale leaves
+      its number unused), and the pull cursor's change sequence is taken at its COMMIT (see
+      `db.writing` and `db.change_seq`).
     """
     results: list[OpResult] = []
     failure: Exception | None = None
-    with writing(engine_of(request)) as conn:
+    sales = sum(op.type is OpType.SALE for op in body.ops)
+    with writing(engine_of(request), reserve={TRANSACTION_NUMBER: sales}) as conn:
         first_seq = last_seq = _locked_last_seq(conn, till)
         answered = _answered(conn, till, body.ops)
         for op in body.ops:
