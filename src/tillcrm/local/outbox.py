@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -277,9 +278,27 @@ class Outbox:
         )
         return int(rows[0][0])
 
-    def last_seq(self) -> int:
-        """The highest seq handed out; 0 for an empty outbox."""
-        return int(self._db.read("SELECT coalesce(max(seq), 0) FROM outbox")[0][0])
+    @staticmethod
+    def customers_with_unsent(conn: sqlite3.Connection, customer_ids: Sequence[str]) -> set[str]:
+        """Which of these customers have ops the CRM has not answered yet that change what the
+        cache shows (a visit changes nothing): their cached record holds those ops' effect,
+        which the CRM's record lacks until they sync, so nothing may overwrite it before."""
+        rows = conn.execute(_UNSENT_CHANGES, _unsent_params(customer_ids)).fetchall()
+        return {row[0] for row in rows}
+
+    def has_unsent(self, customer_id: UUID) -> bool:
+        """Whether this customer has unanswered ops (see `customers_with_unsent`)."""
+        return bool(self._db.read(_UNSENT_CHANGES, _unsent_params([str(customer_id)])))
+
+
+_UNSENT_CHANGES = (
+    "SELECT DISTINCT entity_id FROM outbox WHERE state IN (?, ?) AND type != ? "
+    "AND entity_id IN (SELECT value FROM json_each(?))"
+)
+
+
+def _unsent_params(customer_ids: Sequence[str]) -> tuple[object, ...]:
+    return (*_UNSENT, OpType.VISIT.value, json.dumps(list(customer_ids)))
 
 
 _OP_COLUMNS = (  # a constant column list: the f-strings above never take input

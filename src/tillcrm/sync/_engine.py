@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from tillcrm.api import Op, OpStatus, PushResponse
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient, CrmError, CrmUnauthorized, CrmUnavailable
 from tillcrm.local import CustomerCache, Meta, OpState, Outbox, TillDatabase
@@ -126,6 +127,7 @@ class SyncEngine:
             self._last_push_at = datetime.now(UTC)
             answered += len(response.results)
             resend_from = self._outbox.record_results(batch.ops, response)
+            await self._refresh_rejected(batch.ops, response)
             if not response.results and resend_from is None:
                 self._problem = (
                     f"the CRM answered none of ops {seqs[0]}..{seqs[-1]} "
@@ -134,6 +136,23 @@ class SyncEngine:
                 break
         self._publish()
         return answered
+
+    async def _refresh_rejected(self, sent: list[Op], response: PushResponse) -> None:
+        """The CRM's record of each customer whose op it rejected, into the cache.
+
+        Pull skipped them while the op waited (`_store_page`), and a rejected op changes
+        nothing at the CRM, so no later pull would bring their record back: the cache would
+        keep showing the effect of an op that never happened.
+        """
+        rejected = {r.op_id for r in response.results if r.status is OpStatus.REJECTED}
+        for customer_id in {op.entity_id for op in sent if op.op_id in rejected}:
+            try:
+                customer = await self._client.customer(customer_id)
+            except CrmError:  # not visible any more, or unreachable: the next change brings it
+                continue
+            with self._db.write() as conn:
+                if not Outbox.customers_with_unsent(conn, [str(customer_id)]):
+                    CustomerCache.store(conn, [customer])
 
     # -- pull --------------------------------------------------------------------------------
 
@@ -187,8 +206,17 @@ class SyncEngine:
         return stored
 
     def _store_page(self, customers: list[dict[str, Any]], cursor: str) -> None:
-        """One page and its cursor in one transaction: a failed page leaves the cache as it was."""
+        """One page and its cursor in one transaction: a failed page leaves the cache as it was.
+
+        A customer with ops still waiting in the outbox (an offline edit, a points change) is
+        not overwritten: the cache shows what the cashier saved until those ops sync, and the
+        CRM's record comes back with the pull after it applies them (an applied op is a change
+        there). One whose op the CRM rejects is fetched again then (`_refresh_rejected`).
+        """
         with self._db.write() as conn:
+            held = Outbox.customers_with_unsent(conn, [str(c.get("id")) for c in customers])
+            if held:
+                customers = [c for c in customers if str(c.get("id")) not in held]
             CustomerCache.store_records(conn, customers)
             Meta.set_cursor(conn, cursor)
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
-from tillcrm.api import CustomerOut, OpType, TillContext
+from tillcrm.api import CustomerOut, TillContext
 from tillcrm.config import Settings
 from tillcrm.crm import CrmClient, CrmError, CrmNotFound, CrmUnauthorized, CrmUnavailable
 from tillcrm.domain import (
@@ -26,7 +26,6 @@ from tillcrm.domain.offline import OfflineCaps
 from tillcrm.local import (
     CustomerCache,
     OperatorStore,
-    OpState,
     Outbox,
     PinPolicy,
     TillDatabase,
@@ -157,14 +156,8 @@ class TillCore:
         return customer
 
     def _has_unsent(self, customer_id: UUID) -> bool:
-        """Ops changing this customer wait in the outbox: the cache holds their effect, which
-        the CRM's record lacks, so it is not overwritten until they sync (a visit changes
-        nothing the cache shows)."""
-        rows = self._db.read(
-            "SELECT 1 FROM outbox WHERE entity_id = ? AND type != ? AND state IN (?, ?) LIMIT 1",
-            (str(customer_id), OpType.VISIT.value, OpState.PENDING.value, OpState.INFLIGHT.value),
-        )
-        return bool(rows)
+        """Ops changing this customer wait in the outbox (`Outbox.customers_with_unsent`)."""
+        return self._outbox.has_unsent(customer_id)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
