@@ -198,7 +198,7 @@ class Outbox:
             resend_from = response.last_seq + 1
             behind = conn.execute(
                 "UPDATE outbox SET state = ?, acked_at = NULL WHERE seq >= ? AND state NOT IN "
-                "(?, ?)",
+                "(?, ?) AND result IS NOT NULL",
                 (OpState.PENDING.value, resend_from, *_UNSENT),
             ).rowcount
         return resend_from if behind else None
@@ -220,6 +220,24 @@ class Outbox:
                     )
                     for seq in seqs
                 ],
+            )
+
+    def record_dead(self, seq: int, reason: str) -> None:
+        """The CRM refused this inflight op outright (its push was refused for it alone): dead,
+        with the CRM's reason, for the supervisor's dead-letter list. It has no stored answer
+        (`result` stays NULL), so a CRM that never took its seq does not bring it back to
+        pending in `record_results`."""
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = ?, last_error = ?, acked_at = ? "
+                "WHERE seq = ? AND state = ?",
+                (
+                    OpState.DEAD.value,
+                    reason,
+                    datetime.now(UTC).isoformat(),
+                    seq,
+                    OpState.INFLIGHT.value,
+                ),
             )
 
     def release(self, seqs: list[int]) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from tillcrm.api import Op, OpStatus, PushResponse
 from tillcrm.config import SyncSettings
-from tillcrm.crm import CrmClient, CrmError, CrmUnauthorized, CrmUnavailable
+from tillcrm.crm import CrmClient, CrmError, CrmRejected, CrmUnauthorized, CrmUnavailable
 from tillcrm.local import CustomerCache, Meta, OpState, Outbox, TillDatabase
 from tillcrm.sync._backoff import retry_delay
 from tillcrm.sync._breaker import CircuitBreaker
@@ -38,6 +38,9 @@ __all__ = ["NOT_AUTHORIZED", "SyncEngine"]
 
 NOT_AUTHORIZED = "till not authorized"
 """The status problem after a 401: register the till again."""
+
+_POISON = 422
+"""The status of a push the CRM refuses for what one of its ops is, not for how it was sent."""
 
 
 class SyncEngine:
@@ -89,8 +92,9 @@ class SyncEngine:
             self._push_failed = True
             self._publish()
             return answered
+        size = self._settings.batch_size
         while True:
-            batch = self._outbox.next_batch(self._settings.batch_size, time.time())
+            batch = self._outbox.next_batch(size, time.time())
             if batch is None:
                 break
             seqs = [op.seq for op in batch.ops if op.seq is not None]
@@ -101,6 +105,19 @@ class SyncEngine:
                 self._unauthorized(exc)
                 break
             except CrmError as exc:
+                if isinstance(exc, CrmRejected) and exc.status == _POISON:
+                    # The CRM refuses the whole batch for one op in it (an op id used before
+                    # with another payload, a schema it does not accept): send the ops one by
+                    # one until that op is alone; then it goes dead with the CRM's reason, for
+                    # the supervisor's dead-letter list, and the ops after it sync on.
+                    self._succeeded()
+                    if len(seqs) > 1:
+                        self._outbox.release(seqs)
+                        size = 1
+                    else:
+                        self._outbox.record_dead(seqs[0], exc.message)
+                        size = self._settings.batch_size
+                    continue
                 # Network errors, 5xx, 429 and 409 are what the CRM says to retry; any other
                 # whole-request refusal is a bug of this till that an update fixes, and
                 # dead-lettering a whole batch for it would lose good ops.
