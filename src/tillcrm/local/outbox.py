@@ -304,6 +304,16 @@ class Outbox:
         rows = conn.execute(_UNSENT_CHANGES, _unsent_params(customer_ids)).fetchall()
         return {row[0] for row in rows}
 
+    def approval_used(self, approval_id: UUID) -> bool:
+        """Whether an op already carries this supervisor approval (one approval, one action)."""
+        return bool(
+            self._db.read(
+                "SELECT 1 FROM outbox WHERE override IS NOT NULL "
+                "AND json_extract(override, '$.approval_id') = ? LIMIT 1",
+                (str(approval_id),),
+            )
+        )
+
     def has_unsent(self, customer_id: UUID) -> bool:
         """Whether this customer has unanswered ops (see `customers_with_unsent`)."""
         return bool(self._db.read(_UNSENT_CHANGES, _unsent_params([str(customer_id)])))

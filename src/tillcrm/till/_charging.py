@@ -194,6 +194,8 @@ class Charging(TillCore):
             and override.covers(customer.id, kind.value, amount, set(action.limits))
         ):
             return Declined("the supervisor's approval is for another action")
+        if override is not None and self._outbox.approval_used(override.approval_id):
+            return Declined("the supervisor's approval was already used for another action")
         if breaches and override is None:
             return OverrideRequired(action=action, cashier_id=operator.id, breaches=breaches)
         with self._db.write() as conn:

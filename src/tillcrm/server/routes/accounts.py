@@ -72,7 +72,7 @@ from tillcrm.server.ops.ledgers import (
     promotion_category,
     stored_value_usage,
 )
-from tillcrm.server.ops.limits import approver
+from tillcrm.server.ops.limits import APPROVAL_USED, approver, spend_approval
 from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.routes.customers import Limit, Offset, page_of
 from tillcrm.server.scope import require_visible_customer
@@ -269,6 +269,8 @@ def reveal_card_number(
         why = check_approver(supervisor, operator_id, approval.reason)
         if why is not None:
             raise _override_refused(why.value)
+        if not spend_approval(conn, till, approval.approval_id, op_id=None):
+            raise _override_refused(APPROVAL_USED)
         number = conn.execute(
             sa.select(stored_value_cards.c.card_number).where(
                 stored_value_cards.c.customer_id == customer_id
