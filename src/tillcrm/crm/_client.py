@@ -227,9 +227,10 @@ class CrmClient:
         return await self._call("GET", f"/customers/{customer_id}/wallet", list[WalletCardOut])
 
     async def add_wallet_card(
-        self, customer_id: UUID, card: WalletAdd, *, operator_id: str
+        self, customer_id: UUID, card: WalletAdd, *, operator_id: str, key: UUID
     ) -> WalletCardOut:
-        """Tokenize and save a card; the number goes to the CRM and nowhere else."""
+        """Tokenize and save a card; the number goes to the CRM and nowhere else. `key` makes
+        a retry save it once."""
         body = card.model_dump(mode="json")
         body["card_number"] = card.card_number.get_secret_value()
         return await self._call(
@@ -237,7 +238,7 @@ class CrmClient:
             f"/customers/{customer_id}/wallet",
             WalletCardOut,
             json=body,
-            headers=_acting(operator_id),
+            headers=_acting(operator_id, key),
         )
 
     async def update_wallet_card(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from tillcrm.api import (
     REVEAL_ACTION,
+    CardReveal,
     CustomerOut,
     LoyaltyOut,
     OpType,
@@ -21,7 +22,7 @@ from tillcrm.api import (
     StoredValueOut,
     SuitesOut,
 )
-from tillcrm.crm import CrmError, CrmNotFound
+from tillcrm.crm import CrmNotFound
 from tillcrm.domain import (
     BoundAction,
     LimitBreach,
@@ -227,28 +228,23 @@ class Charging(TillCore):
         return Saved(op, queued=offline)
 
     async def load_stored_value(
-        self, customer_id: UUID, amount: int, *, key: UUID | None = None
+        self, customer_id: UUID, amount: int
     ) -> StoredValueOut | Offline | Declined:
         """Add money to the customer's stored-value card: online only.
 
-        Pass the same `key` to retry a load whose answer was lost; it is applied once.
+        Loading the same amount again while the first try has no answer (a timeout, a lost
+        answer) is a retry of it: the CRM applies it once.
         """
         operator = self._session.require()
-        client = self._client
-        if client is None:
-            return Offline("loading a gift card")
-        request_key = key or new_id()
-        try:
-            card = await self._reach(
-                lambda: client.load_stored_value(
-                    customer_id, amount, operator_id=operator.id, key=request_key
-                )
-            )
-        except CrmError as exc:
-            return Declined(str(exc))
-        if card is None:
-            return Offline("loading a gift card")
-        await self._fresh(customer_id)
+        card = await self._once(
+            self._action_digest("load", customer_id, amount),
+            "loading a gift card",
+            lambda client, key: client.load_stored_value(
+                customer_id, amount, operator_id=operator.id, key=key
+            ),
+        )
+        if isinstance(card, StoredValueOut):
+            await self._fresh(customer_id)
         return card
 
     async def balance(
@@ -278,14 +274,12 @@ class Charging(TillCore):
 
     async def stored_value(self, customer_id: UUID) -> StoredValueOut | Offline | NotFound:
         """The stored-value card (masked), its limits and their use in this event and season."""
-        client = self._client
-        if client is None:
-            return Offline("the stored-value card")
         try:
-            card = await self._reach(lambda: client.stored_value(customer_id))
+            return await self._online(
+                "the stored-value card", lambda client: client.stored_value(customer_id)
+            )
         except CrmNotFound:
             return NotFound("no stored-value card assigned")
-        return card if card is not None else Offline("the stored-value card")
 
     async def reveal_card_number(
         self, customer_id: UUID, *, override: OverrideApproval | None = None
@@ -298,25 +292,18 @@ class Charging(TillCore):
                 customer_id=customer_id, kind=REVEAL_ACTION, amount=0, limits=frozenset()
             )
             return OverrideRequired(action=action, cashier_id=operator.id, breaches=())
-        client = self._client
-        if client is None:
-            return Offline("revealing the card number")
-        try:
-            shown = await self._reach(
-                lambda: client.reveal_card_number(customer_id, override, operator_id=operator.id)
-            )
-        except CrmError as exc:
-            return Declined(str(exc))
-        return shown.card_number if shown is not None else Offline("revealing the card number")
+        shown = await self._online_write(
+            "revealing the card number",
+            lambda client: client.reveal_card_number(
+                customer_id, override, operator_id=operator.id
+            ),
+        )
+        return shown.card_number if isinstance(shown, CardReveal) else shown
 
     async def loyalty(self, customer_id: UUID) -> LoyaltyOut | Offline:
         """Points balances as the points policy shows them, and the ledger (online)."""
-        client = self._client
-        found = await self._reach(lambda: client.loyalty(customer_id)) if client else None
-        return found if found is not None else Offline("the points ledger")
+        return await self._online("the points ledger", lambda client: client.loyalty(customer_id))
 
     async def suites(self, customer_id: UUID) -> SuitesOut | Offline:
         """The customer's suites: ongoing, upcoming and closed (online; not cached)."""
-        client = self._client
-        found = await self._reach(lambda: client.suites(customer_id)) if client else None
-        return found if found is not None else Offline("suites")
+        return await self._online("suites", lambda client: client.suites(customer_id))

@@ -6,6 +6,9 @@ breaker).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -31,13 +34,18 @@ from tillcrm.local import (
     TillDatabase,
 )
 from tillcrm.sync import CircuitBreaker
+from tillcrm.till._customers import new_id
 from tillcrm.till._overrides import approve
-from tillcrm.till._results import OverrideRequired
+from tillcrm.till._results import Declined, Offline, OverrideRequired
 from tillcrm.till._session import Session
 
 __all__ = ["TillCore"]
 
 T = TypeVar("T")
+
+_PENDING_SECONDS = 30 * 60.0
+"""How long a cashier's retry of an unanswered online action reuses its idempotency key; a
+load of the same amount later is a new load."""
 
 
 class TillCore:
@@ -74,6 +82,10 @@ class TillCore:
         self._timeout = settings.crm.connect_timeout
         """The longest a cashier waits for the CRM in one call before the till goes offline."""
         self._breaker = CircuitBreaker(threshold=1, probe_interval=settings.sync.interval_seconds)
+        self._pending: dict[str, tuple[UUID, float]] = {}
+        """Online-only actions waiting for the CRM's answer: their idempotency key, and when
+        first tried (`_once`)."""
+        self._action_secret = secrets.token_bytes(32)
         org = context.organization
         self._points_brand = points_account_brand(org, context.brand.id)
         self._owner_brand = (
@@ -158,6 +170,45 @@ class TillCore:
     def _has_unsent(self, customer_id: UUID) -> bool:
         """Ops changing this customer wait in the outbox (`Outbox.customers_with_unsent`)."""
         return self._outbox.has_unsent(customer_id)
+
+    async def _online(self, what: str, call: Callable[[CrmClient], Awaitable[T]]) -> T | Offline:
+        """An online-only read: the CRM's answer, or `Offline` naming `what` needs it. Answers
+        such as not found reach the caller as the typed `CrmError` they are."""
+        client = self._client
+        found = await self._reach(lambda: call(client)) if client is not None else None
+        return found if found is not None else Offline(what)
+
+    async def _online_write(
+        self, what: str, call: Callable[[CrmClient], Awaitable[T]]
+    ) -> T | Offline | Declined:
+        """An online-only write (the wallet, a gift-card load): the CRM's answer, `Offline`,
+        or `Declined` with the CRM's reason."""
+        try:
+            return await self._online(what, call)
+        except CrmError as exc:
+            return Declined(str(exc))
+
+    async def _once(
+        self, action: str, what: str, call: Callable[[CrmClient, UUID], Awaitable[T]]
+    ) -> T | Offline | Declined:
+        """An online-only write that must happen once: the same `action` asked again while it
+        has no answer (the CRM was out of reach, or its answer was lost after it committed)
+        goes with the same idempotency key, so the CRM applies it once. An answer, success or
+        refusal, ends the action: the next one gets a new key."""
+        now = self._clock()
+        for stale in [a for a, (_, at) in self._pending.items() if now - at > _PENDING_SECONDS]:
+            del self._pending[stale]
+        key, _ = self._pending.setdefault(action, (new_id(), now))
+        answer = await self._online_write(what, lambda client: call(client, key))
+        if not isinstance(answer, Offline):
+            del self._pending[action]
+        return answer
+
+    def _action_digest(self, *parts: object) -> str:
+        """An action's identity for `_once` that keeps no card number in memory: an HMAC under
+        a key made for this process."""
+        text = "\x1f".join(str(part) for part in parts)
+        return hmac.new(self._action_secret, text.encode(), hashlib.sha256).hexdigest()
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

@@ -184,18 +184,13 @@ class CustomerLookup(TillCore):
         offset: int = 0,
     ) -> Page[TransactionSummary] | Offline:
         """Transactions from `start` (inclusive) to `end` (exclusive), newest first."""
-        client = self._client
-        if client is None:
-            return Offline("purchase history")
-        page = await self._reach(
-            lambda: client.history(customer_id, start=start, end=end, limit=limit, offset=offset)
+        return await self._online(
+            "purchase history",
+            lambda client: client.history(
+                customer_id, start=start, end=end, limit=limit, offset=offset
+            ),
         )
-        return page if page is not None else Offline("purchase history")
 
     async def receipt(self, transaction_id: UUID) -> Receipt | Offline:
         """One transaction as printed (reprint it unless the customer is go-green)."""
-        client = self._client
-        if client is None:
-            return Offline("a receipt")
-        found = await self._reach(lambda: client.receipt(transaction_id))
-        return found if found is not None else Offline("a receipt")
+        return await self._online("a receipt", lambda client: client.receipt(transaction_id))
