@@ -52,7 +52,13 @@ class Till:
         await engine.pull_once()
 
 
-OFFLINE_CAPS = OfflineSettings(per_transaction_cap=50, per_till_cap=80)
+OFFLINE_CAPS = OfflineSettings(
+    per_transaction_cap=5_000,
+    per_till_cap=8_000,
+    per_transaction_points_cap=50,
+    per_till_points_cap=80,
+)
+"""Points and money capped apart: 50 and 80 points, 50.00 and 80.00 of money."""
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from tillcrm.domain import Brand, Organization, Store
+from tillcrm.domain import Brand, Organization, PromotionCategory, Store
 
 __all__ = ["EnrollRequest", "EnrollResponse", "TillContext"]
 
@@ -27,6 +27,9 @@ class TillContext(BaseModel):
     brand: Brand
     organization: Organization
     parent: Organization | None = None
+    promotion_categories: list[PromotionCategory] = []
+    """The organization's (and its parent's) categories: the till checks a customer's
+    category credit limit with them, offline too."""
 
 
 class EnrollResponse(BaseModel):

@@ -16,7 +16,7 @@ from tillcrm.local.db import SCHEMA_VERSION, TillDatabase, open_database
 from tillcrm.local.lock import TillLock, TillLockedError
 from tillcrm.local.meta import Meta
 from tillcrm.local.operators import LoginRefusal, LoginRefused, OperatorStore, PinPolicy
-from tillcrm.local.outbox import Batch, OpState, Outbox, OutboxEntry
+from tillcrm.local.outbox import Batch, OfflineDebits, OpState, Outbox, OutboxEntry
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -30,6 +30,7 @@ __all__ = [
     "LoginRefusal",
     "LoginRefused",
     "Meta",
+    "OfflineDebits",
     "OpState",
     "OperatorStore",
     "Outbox",

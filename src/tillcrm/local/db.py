@@ -156,6 +156,12 @@ _MIGRATIONS: list[str] = [
             customer_number
         FROM customers;
     """,
+    # 3: points taken offline are counted apart from money (their own per-till cap): a
+    # redemption's points move to the new column; a sale's mixed tenders stay where they are.
+    """
+    ALTER TABLE outbox ADD COLUMN debit_points INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbox SET debit_points = debit, debit = 0 WHERE type = 'points_redeem';
+    """,
 ]
 """Schema migrations by `user_version`: entry i brings version i to i + 1. Append, never edit."""
 

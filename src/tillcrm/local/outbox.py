@@ -26,7 +26,7 @@ from tillcrm.api import Op, OpStatus, OpType, PushResponse
 from tillcrm.domain import OverrideApproval
 from tillcrm.local.db import TillDatabase
 
-__all__ = ["Batch", "OpState", "Outbox", "OutboxEntry"]
+__all__ = ["Batch", "OfflineDebits", "OpState", "Outbox", "OutboxEntry"]
 
 
 class OpState(StrEnum):
@@ -62,6 +62,14 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True)
+class OfflineDebits:
+    """Money (minor units) and points taken offline: capped apart, never added together."""
+
+    money: int = 0
+    points: int = 0
+
+
+@dataclass(frozen=True)
 class Batch:
     """Ops taken for one push, in seq order, now inflight."""
 
@@ -89,14 +97,15 @@ class Outbox:
         base_version: int | None = None,
         override: OverrideApproval | None = None,
         offline: bool = False,
-        debit: int = 0,
+        debit: OfflineDebits | None = None,
         now: datetime | None = None,
     ) -> Op:
         """Append an op inside the caller's write transaction and return it with its seq.
 
-        `debit` is the money or points the op takes from the customer's accounts while
-        offline, counted against the per-till offline cap until the CRM answers.
+        `debit` is the money and the points the op takes from the customer's accounts while
+        offline, counted against the per-till offline caps until the CRM answers.
         """
+        debit = debit or OfflineDebits()
         seq = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox").fetchone()[0])
         op = Op(
             op_id=UUID(str(uuid6.uuid7())),
@@ -112,8 +121,8 @@ class Outbox:
         )
         conn.execute(
             "INSERT INTO outbox (seq, op_id, type, entity_id, base_version, payload, local_ts, "
-            "operator_id, override, offline, debit, state) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "operator_id, override, offline, debit, debit_points, state) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 seq,
                 str(op.op_id),
@@ -125,7 +134,8 @@ class Outbox:
                 op.operator_id,
                 override.model_dump_json() if override else None,
                 offline,
-                debit,
+                debit.money,
+                debit.points,
                 OpState.PENDING.value,
             ),
         )
@@ -288,13 +298,14 @@ class Outbox:
             for row in rows
         ]
 
-    def pending_offline_debits(self) -> int:
-        """Offline debits the CRM has not answered yet: what the per-till offline cap limits."""
+    def pending_offline_debits(self) -> OfflineDebits:
+        """Offline debits the CRM has not answered yet: what the per-till offline caps limit."""
         rows = self._db.read(
-            "SELECT coalesce(sum(debit), 0) FROM outbox WHERE offline AND state IN (?, ?)",
+            "SELECT coalesce(sum(debit), 0), coalesce(sum(debit_points), 0) FROM outbox "
+            "WHERE offline AND state IN (?, ?)",
             _UNSENT,
         )
-        return int(rows[0][0])
+        return OfflineDebits(money=int(rows[0][0]), points=int(rows[0][1]))
 
     @staticmethod
     def customers_with_unsent(conn: sqlite3.Connection, customer_ids: Sequence[str]) -> set[str]:

@@ -172,16 +172,18 @@ class Charging(TillCore):
             customer,
             debits,
             points_brand=self._points_brand,
+            category=self._category(customer),
             stored_value=stored_value,
             check_balances=not offline,
         )
-        if offline and debits.offline_debit:
+        if offline and (debits.points or debits.stored_value):
             breaches += offline_breaches(
                 customer,
                 debits,
                 points_brand=self._points_brand,
-                pending_till_debits=self._outbox.pending_offline_debits(),
-                caps=self._caps,
+                pending=self._outbox.pending_offline_debits(),
+                money_caps=self._money_caps,
+                points_caps=self._points_caps,
                 now=now,
             )
         action = BoundAction(
@@ -208,7 +210,7 @@ class Charging(TillCore):
                 operator_id=operator.id,
                 override=override,
                 offline=offline,
-                debit=debits.offline_debit if offline else 0,
+                debit=debits.offline if offline else None,
                 now=now,
             )
             CustomerCache.store(conn, [debited(customer, debits, points_brand=self._points_brand)])

@@ -22,6 +22,7 @@ from tillcrm.domain import (
     CustomerScope,
     Operator,
     OverrideApproval,
+    PromotionCategory,
     effective_scope,
     points_account_brand,
 )
@@ -74,10 +75,17 @@ class TillCore:
         )
         self._operators = OperatorStore(db, policy)
         self._session = Session(db, self._operators, clock)
-        self._caps = OfflineCaps(
-            max_balance_age=timedelta(hours=settings.offline.max_balance_age_hours),
-            per_transaction_cap=settings.offline.per_transaction_cap,
-            per_till_cap=settings.offline.per_till_cap,
+        offline = settings.offline
+        max_age = timedelta(hours=offline.max_balance_age_hours)
+        self._money_caps = OfflineCaps(
+            max_balance_age=max_age,
+            per_transaction_cap=offline.per_transaction_cap,
+            per_till_cap=offline.per_till_cap,
+        )
+        self._points_caps = OfflineCaps(
+            max_balance_age=max_age,
+            per_transaction_cap=offline.per_transaction_points_cap,
+            per_till_cap=offline.per_till_points_cap,
         )
         self._timeout = settings.crm.connect_timeout
         """The longest a cashier waits for the CRM in one call before the till goes offline."""
@@ -209,6 +217,12 @@ class TillCore:
         a key made for this process."""
         text = "\x1f".join(str(part) for part in parts)
         return hmac.new(self._action_secret, text.encode(), hashlib.sha256).hexdigest()
+
+    def _category(self, customer: CustomerOut) -> PromotionCategory | None:
+        """The customer's promotion category, from the till's context (kept for offline)."""
+        wanted = customer.profile.promotion_category_id
+        categories = self._context.promotion_categories
+        return next((c for c in categories if c.id == wanted), None) if wanted else None
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

@@ -17,12 +17,14 @@ from tillcrm.domain import (
     ChargeContext,
     LimitBreach,
     LimitKind,
+    PromotionCategory,
     TenderKind,
     TransactionLine,
     check_limits,
     credit_limit_for,
 )
 from tillcrm.domain.offline import OfflineCaps, OfflineDebit, check_offline_debit
+from tillcrm.local import OfflineDebits
 
 __all__ = [
     "Debits",
@@ -65,9 +67,9 @@ class Debits:
         return self.points_value + self.stored_value + self.store_credit
 
     @property
-    def offline_debit(self) -> int:
-        """What counts against the offline caps: points redeemed and stored value spent."""
-        return self.points + self.stored_value
+    def offline(self) -> OfflineDebits:
+        """What counts against the offline caps: stored value spent, and points redeemed."""
+        return OfflineDebits(money=self.stored_value, points=self.points)
 
 
 def tender_problem(
@@ -97,13 +99,16 @@ def limit_breaches(
     debits: Debits,
     *,
     points_brand: str | None,
+    category: PromotionCategory | None = None,
     stored_value: StoredValueOut | None = None,
     check_balances: bool = True,
 ) -> list[LimitBreach]:
     """Every limit the action breaks, as the CRM will check it.
 
-    `stored_value` (the CRM's live answer) adds the per-event and per-season limits;
-    `check_balances` is False offline, where the offline policy projects the balances instead.
+    `category` is the customer's promotion category, whose credit limit applies when the
+    customer has none of their own; `stored_value` (the CRM's live answer) adds the per-event
+    and per-season limits; `check_balances` is False offline, where the offline policy
+    projects the balances instead.
     """
     profile = customer.profile
     active = profile.flags.active
@@ -120,7 +125,7 @@ def limit_breaches(
         checks.append(
             ChargeContext(
                 amount=debits.store_credit,
-                credit_limit=credit_limit_for(profile.store_credit_limit, None),
+                credit_limit=credit_limit_for(profile.store_credit_limit, category),
                 credit_owed=customer.balances.store_credit_owed,
             )
         )
@@ -157,36 +162,38 @@ def offline_breaches(
     debits: Debits,
     *,
     points_brand: str | None,
-    pending_till_debits: int,
-    caps: OfflineCaps,
+    pending: OfflineDebits,
+    money_caps: OfflineCaps,
+    points_caps: OfflineCaps,
     now: datetime,
 ) -> list[LimitBreach]:
-    """The offline policy's breaches for the points and stored value the action spends.
+    """The offline policy's breaches for the points and stored value the action spends, each
+    against its own caps and this till's pending offline debits of its kind.
 
     The cached balances already carry this till's earlier offline debits (each write debits
     the cache with its op), so nothing is subtracted twice.
     """
     as_of = customer.balances.as_of
     breaches: list[LimitBreach] = []
-    pending = pending_till_debits
-    spends: list[tuple[int, int | None]] = []
+    spends: list[tuple[int, int | None, int, OfflineCaps]] = []
     if debits.points:
         account = points_balance(customer, points_brand)
-        spends.append((debits.points, account.balance if account else None))
+        balance = account.balance if account else None
+        spends.append((debits.points, balance, pending.points, points_caps))
     if debits.stored_value:
-        spends.append((debits.stored_value, customer.balances.stored_value))
-    for amount, balance in spends:
+        balance = customer.balances.stored_value
+        spends.append((debits.stored_value, balance, pending.money, money_caps))
+    for amount, balance, pending_of_kind, caps in spends:
         debit = OfflineDebit(
             amount=amount,
             cached_balance=balance,
             balance_read_at=as_of if balance is not None else None,
-            pending_till_debits=pending,
+            pending_till_debits=pending_of_kind,
             now=now,
         )
         for breach in check_offline_debit(debit, caps):
             if all(b != breach for b in breaches):
                 breaches.append(breach)
-        pending += amount
     return breaches
 
 
