@@ -10,6 +10,7 @@ from tillcrm.local.cache import (
     STORED_VALUE,
     CachedBalance,
     CustomerCache,
+    phone_shape,
     points_account,
 )
 from tillcrm.local.db import SCHEMA_VERSION, TillDatabase, open_database
@@ -40,5 +41,6 @@ __all__ = [
     "TillLock",
     "TillLockedError",
     "open_database",
+    "phone_shape",
     "points_account",
 ]

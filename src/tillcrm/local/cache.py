@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 from uuid import UUID
 
 from pydantic import Field, TypeAdapter
@@ -40,6 +40,7 @@ __all__ = [
     "STORE_CREDIT_OWED",
     "CachedBalance",
     "CustomerCache",
+    "phone_shape",
     "points_account",
 ]
 
@@ -59,6 +60,18 @@ _SUMMARY = (  # a constant column list: the f-strings below never take input
     "c.id, c.customer_number, c.first_name, c.last_name, c.company, c.mobile, c.email, "
     "c.points, c.active"
 )
+
+
+def phone_shape(text: str) -> Literal["whole", "last_digits"] | None:
+    """How typed text reads as a phone number: a whole number (seven digits or more), the
+    last digits of one (three to six), or not a phone at all (other characters than digits,
+    spaces, `+().-`, or too few digits)."""
+    if not _PHONE_TEXT.match(text):
+        return None
+    digits = len(phone_digits(text))
+    if digits >= _MIN_FULL_PHONE:
+        return "whole"
+    return "last_digits" if digits >= _MIN_LAST_DIGITS else None
 
 
 def points_account(brand_id: str | None) -> str:
@@ -276,15 +289,15 @@ class CustomerCache:
         and any name, email, company or number containing the text, without duplicates."""
         query = query.strip()
         found: dict[UUID, CustomerSummary] = {}
-        looks_like_phone = bool(_PHONE_TEXT.match(query))
-        digits = phone_digits(query)
-        if looks_like_phone and len(digits) >= _MIN_FULL_PHONE:
+        shape = phone_shape(query)
+        if shape == "whole":
             try:
                 for row in self.by_phone(query, include_inactive=include_inactive, limit=limit):
                     found.setdefault(row.id, row)
             except InvalidPhoneError:
                 pass
-        if looks_like_phone and _MIN_LAST_DIGITS <= len(digits) < _MIN_FULL_PHONE:
+        elif shape == "last_digits":
+            digits = phone_digits(query)
             for row in self.by_last_digits(digits, include_inactive=include_inactive, limit=limit):
                 found.setdefault(row.id, row)
         if len(found) < limit:

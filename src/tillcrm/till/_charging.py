@@ -77,20 +77,6 @@ class Charging(TillCore):
         problem = tender_problem(lines, tenders, self._context.organization.point_value)
         if problem:
             return Declined(problem)
-        debits = Debits.of_tenders(tenders)
-        customer, stored_value = await self._for_charge(customer_id, debits)
-        if customer is None:
-            return Declined("unknown customer")
-        if event_id is None and stored_value is not None and stored_value.current_event:
-            # Stored value spent during an event counts toward that event's limit, whichever
-            # screen rang the sale up.
-            event_id = stored_value.current_event.id
-        if authorized_user_id is not None:
-            user = next((u for u in customer.authorized_users if u.id == authorized_user_id), None)
-            if user is None:
-                return Declined("this person is not authorized for the customer")
-            if debits.store_credit and not user.allow_invoicing:
-                return Declined(f"{user.first_name} may not charge the house account")
         try:
             payload = SalePayload(
                 transaction_id=new_id(),
@@ -101,10 +87,24 @@ class Charging(TillCore):
             )
         except ValidationError as exc:
             return Declined.invalid(exc)
+        debits = Debits.of_sale(payload)
+        customer, stored_value = await self._for_charge(customer_id, debits)
+        if customer is None:
+            return Declined("unknown customer")
+        if event_id is None and stored_value is not None and stored_value.current_event:
+            # Stored value spent during an event counts toward that event's limit, whichever
+            # screen rang the sale up.
+            payload = payload.model_copy(update={"event_id": stored_value.current_event.id})
+        if authorized_user_id is not None:
+            user = next((u for u in customer.authorized_users if u.id == authorized_user_id), None)
+            if user is None:
+                return Declined("this person is not authorized for the customer")
+            if debits.store_credit and not user.allow_invoicing:
+                return Declined(f"{user.first_name} may not charge the house account")
         return self._charge(
             customer,
             OpType.SALE,
-            debits.charged,
+            payload.account_charge,
             debits,
             payload,
             operator,

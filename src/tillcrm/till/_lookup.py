@@ -4,7 +4,6 @@ history and receipts. The cache answers first; the CRM only on a miss or to refr
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -24,16 +23,12 @@ from tillcrm.domain import (
     InvalidPhoneError,
     Operator,
     normalize_phone,
-    phone_digits,
 )
-from tillcrm.local import CustomerCache, Outbox
+from tillcrm.local import CustomerCache, Outbox, phone_shape
 from tillcrm.till._core import TillCore
 from tillcrm.till._results import Ambiguous, Identification, NotFound, Offline, Saved
 
 __all__ = ["CustomerLookup"]
-
-_MIN_PHONE_DIGITS = 7
-_PHONE_TEXT = re.compile(r"^\+?[\d\s().-]+$")
 
 
 class CustomerLookup(TillCore):
@@ -69,7 +64,7 @@ class CustomerLookup(TillCore):
         """The customer a typed phone number or customer number belongs to, recording a visit."""
         operator = self._session.require()
         text = text.strip()
-        if _PHONE_TEXT.match(text) and len(phone_digits(text)) >= _MIN_PHONE_DIGITS:
+        if phone_shape(text) == "whole":
             found = await self._identify_phone(text, operator)
             if not isinstance(found, NotFound):
                 return found

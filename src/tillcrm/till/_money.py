@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from tillcrm.api import CustomerOut, PointsBalance, SaleLineTender, StoredValueOut
+from tillcrm.api import CustomerOut, PointsBalance, SaleLineTender, SalePayload, StoredValueOut
 from tillcrm.domain import (
     ChargeContext,
     LimitBreach,
@@ -42,29 +42,25 @@ class Debits:
 
     points: int = 0
     """Points spent (a points tender, or a redemption)."""
-    points_value: int = 0
-    """Minor units the points pay for (0 for a redemption outside a sale)."""
     stored_value: int = 0
     store_credit: int = 0
+    charged: int = 0
+    """Minor units a sale charges to the customer's accounts (`SalePayload.account_charge`):
+    what the transaction limit caps and a supervisor's override of the sale is bound to."""
 
     @classmethod
-    def of_tenders(cls, tenders: Sequence[SaleLineTender]) -> Debits:
+    def of_sale(cls, sale: SalePayload) -> Debits:
         """The account tenders of a sale; cash and card take nothing from the customer."""
 
         def total(kind: TenderKind) -> int:
-            return sum(t.amount for t in tenders if t.kind is kind)
+            return sum(t.amount for t in sale.tenders if t.kind is kind)
 
         return cls(
-            points=sum(t.points or 0 for t in tenders if t.kind is TenderKind.POINTS),
-            points_value=total(TenderKind.POINTS),
+            points=sum(t.points or 0 for t in sale.tenders if t.kind is TenderKind.POINTS),
             stored_value=total(TenderKind.STORED_VALUE),
             store_credit=total(TenderKind.STORE_CREDIT),
+            charged=sale.account_charge,
         )
-
-    @property
-    def charged(self) -> int:
-        """Minor units charged to the customer's accounts: what the transaction limit caps."""
-        return self.points_value + self.stored_value + self.store_credit
 
     @property
     def offline(self) -> OfflineDebits:
