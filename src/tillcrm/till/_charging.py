@@ -5,6 +5,7 @@ redemptions, gift-card loads, balance inquiries, the stored-value card, loyalty 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -30,7 +31,15 @@ from tillcrm.domain import (
     OverrideApproval,
     TransactionLine,
 )
-from tillcrm.local import AuditLog, AuditRecord, CustomerCache, Outbox
+from tillcrm.local import (
+    STORE_CREDIT_OWED,
+    STORED_VALUE,
+    AuditLog,
+    AuditRecord,
+    CustomerCache,
+    Outbox,
+    points_account,
+)
 from tillcrm.till._core import TillCore
 from tillcrm.till._customers import new_id
 from tillcrm.till._money import (
@@ -252,27 +261,36 @@ class Charging(TillCore):
     async def balance(
         self, customer_id: UUID, account: Account = "stored_value"
     ) -> BalanceInquiry | NotFound:
-        """A balance: live from the CRM when reachable, else the cached value and its age."""
+        """A balance: live from the CRM when reachable, else the cached balance with the time
+        the CRM read it (less this till's own debits queued since)."""
         fresh = await self._fresh(customer_id)
-        customer = fresh if fresh is not None else self._cache.get(customer_id)
+        if fresh is not None:
+            value = _record_balance(fresh, account, self._points_brand)
+            return self._inquiry(value, fresh.balances.as_of, live=True)
+        cached = self._cache.balance(customer_id, self._account_name(account))
+        if cached is not None:
+            return self._inquiry(cached.balance, cached.read_at, live=False)
+        customer = self._cache.get(customer_id)  # no such account (no card assigned)
         if customer is None:
             return NotFound()
-        balances = customer.balances
-        value: int | None
-        if account == "stored_value":
-            value = balances.stored_value
-        elif account == "store_credit":
-            value = balances.store_credit_owed
-        else:
-            own = next((p for p in balances.points if p.brand_id == self._points_brand), None)
-            value = own.balance if own else None
+        return self._inquiry(None, customer.balances.as_of, live=False)
+
+    def _inquiry(self, balance: int | None, as_of: datetime, *, live: bool) -> BalanceInquiry:
         return BalanceInquiry(
-            balance=value,
+            balance=balance,
             currency=self._context.organization.currency,
-            as_of=balances.as_of,
-            live=fresh is not None,
+            as_of=as_of,
+            live=live,
             now=self._now(),
         )
+
+    def _account_name(self, account: Account) -> str:
+        """The cache's name for one of the customer's accounts at this till."""
+        if account == "stored_value":
+            return STORED_VALUE
+        if account == "store_credit":
+            return STORE_CREDIT_OWED
+        return points_account(self._points_brand)
 
     async def stored_value(self, customer_id: UUID) -> StoredValueOut | Offline | NotFound:
         """The stored-value card (masked), its limits and their use in this event and season."""
@@ -309,3 +327,16 @@ class Charging(TillCore):
     async def suites(self, customer_id: UUID) -> SuitesOut | Offline:
         """The customer's suites: ongoing, upcoming and closed (online; not cached)."""
         return await self._online("suites", lambda client: client.suites(customer_id))
+
+
+def _record_balance(
+    customer: CustomerOut, account: Account, points_brand: str | None
+) -> int | None:
+    """One balance of the CRM's record; None when the customer has no such account."""
+    balances = customer.balances
+    if account == "stored_value":
+        return balances.stored_value
+    if account == "store_credit":
+        return balances.store_credit_owed
+    own = next((p for p in balances.points if p.brand_id == points_brand), None)
+    return own.balance if own else None
