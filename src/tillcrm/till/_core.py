@@ -127,14 +127,15 @@ class TillCore:
         return True
 
     async def login(self, code: str, pin: str) -> Operator:
-        """Log in with code and PIN (offline too); raises `LoginRefused`."""
+        """Log in with code and PIN (offline too); raises `LoginRefused`. The scrypt check
+        runs in a worker thread, so the screen stays live."""
         await self.refresh_operators()
-        return self._session.login(code, pin)
+        return await asyncio.to_thread(self._session.login, code, pin)
 
     async def login_badge(self, badge: str) -> Operator:
         """Log in with a badge swipe (offline too); raises `LoginRefused`."""
         await self.refresh_operators()
-        return self._session.login_badge(badge)
+        return await asyncio.to_thread(self._session.login_badge, badge)
 
     def logout(self) -> None:
         """End the logged-in operator's shift."""
