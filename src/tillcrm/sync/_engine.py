@@ -22,7 +22,6 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from tillcrm.api import Op, OpStatus, PushResponse
 from tillcrm.config import SyncSettings
@@ -200,7 +199,7 @@ class SyncEngine:
                 if page.more:
                     asking = asyncio.ensure_future(self._client.pull(page.cursor, limit=limit))
                 try:
-                    await asyncio.to_thread(self._store_page, page.customers, page.cursor)
+                    stored += await asyncio.to_thread(self._store_page, page.body, page.cursor)
                 except ValueError as exc:
                     # A customer the cache cannot index: the page rolled back whole, and the
                     # same cursor asks for it again next round.
@@ -209,7 +208,6 @@ class SyncEngine:
                         time.time(),
                     )
                     break
-                stored += len(page.customers)
                 if not page.more:
                     self._last_pull_at = datetime.now(UTC)
                     break
@@ -222,7 +220,7 @@ class SyncEngine:
         self._publish()
         return stored
 
-    def _store_page(self, customers: list[dict[str, Any]], cursor: str) -> None:
+    def _store_page(self, body: bytes, cursor: str) -> int:
         """One page and its cursor in one transaction: a failed page leaves the cache as it was.
 
         A customer with ops still waiting in the outbox (an offline edit, a points change) is
@@ -230,12 +228,12 @@ class SyncEngine:
         CRM's record comes back with the pull after it applies them (an applied op is a change
         there). One whose op the CRM rejects is fetched again then (`_refresh_rejected`).
         """
+        page = CustomerCache.parse_page(body)  # outside the write lock: the UI reads on
         with self._db.write() as conn:
-            held = Outbox.customers_with_unsent(conn, [str(c.get("id")) for c in customers])
-            if held:
-                customers = [c for c in customers if str(c.get("id")) not in held]
-            CustomerCache.store_records(conn, customers)
+            held = Outbox.customers_with_unsent(conn, page.ids)
+            stored = CustomerCache.store_page(conn, page, skip=held)
             Meta.set_cursor(conn, cursor)
+        return stored
 
     # -- the loop ----------------------------------------------------------------------------
 
