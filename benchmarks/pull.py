@@ -39,33 +39,17 @@ from typing import Any
 
 import httpx
 
-from _crm import served
+from _crm import demo_crm, served
 from local_search import page_json
 from tillcrm.api import PullResponse
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.crm._client import PulledPage
 from tillcrm.local import CustomerCache, Meta, TillDatabase, open_database
-from tillcrm.server import admin
-from tillcrm.server import demo_data as demo
-from tillcrm.server.db import create_db_engine, writing
-from tillcrm.server.migrate import upgrade
 from tillcrm.sync import SyncEngine
 
 TARGET_PER_S = 20_000
 TARGET_RSS_MB = 150
-
-
-def _prepare(db_url: str, count: int) -> str:
-    """The demo data with `count` customers; an enrollment code at the demo store."""
-    upgrade(db_url)
-    engine = create_db_engine(db_url)
-    try:
-        demo.load_demo_data(engine, customers_count=count, seed=1)
-        with writing(engine) as conn:
-            return admin.issue_enrollment_code(conn, demo.DEMO_STORE_ID)
-    finally:
-        engine.dispose()
 
 
 async def _first_sync(base: str, code: str, till_db: TillDatabase, page: int) -> dict[str, Any]:
@@ -199,7 +183,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tillcrm-pull-") as tmp:
         workdir = Path(tmp)
         db_url = f"sqlite:///{workdir / 'crm.sqlite3'}"
-        code = _prepare(db_url, args.customers)
+        code = demo_crm(db_url, args.customers)
         with served(db_url, workdir) as base:
             till_db = open_database(workdir / "till.sqlite3")
             end_to_end = asyncio.run(_first_sync(base, code, till_db, args.page))

@@ -7,19 +7,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import pytest
 
 from tests.support.crm_server import RunningCrm, free_port
-from tests.support.world import World
-from tillcrm.api import TillContext
+from tests.support.customers import put_customer
+from tests.support.world import CASHIER_PIN, World
+from tillcrm.api import SaleLineTender, TillContext
 from tillcrm.config import OfflineSettings, Settings
 from tillcrm.crm import CrmClient
+from tillcrm.domain import TenderKind, TransactionLine
 from tillcrm.local import TillDatabase, open_database
 from tillcrm.server import admin
 from tillcrm.server.db import writing
 from tillcrm.sync import SyncEngine
-from tillcrm.till import TillService
+from tillcrm.till import Saved, TillService
 
 
 @dataclass
@@ -81,3 +85,19 @@ async def till(
     for client in till.clients:
         await client.aclose()
     db.close()
+
+
+async def customer_with_points(till: Till, world: World, **fields: Any) -> UUID:
+    """A customer (`fields` of their profile) who earned 100 points with a cash sale, synced
+    into the till's cache."""
+    customer_id = put_customer(world, "brand", **fields)
+    online = till.service()
+    await online.login("brand-100", CASHIER_PIN)
+    earned = await online.sale(
+        customer_id,
+        [TransactionLine(description="Season pass", unit_price=10_000)],
+        [SaleLineTender(kind=TenderKind.CASH, amount=10_000)],
+    )
+    assert isinstance(earned, Saved)
+    await till.sync()
+    return customer_id

@@ -12,7 +12,7 @@ from uuid import UUID
 from tests.support.customers import put_customer
 from tests.support.outbox import put_card
 from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
-from tests.till.conftest import Till
+from tests.till.conftest import Till, customer_with_points
 from tillcrm.api import SaleLineTender
 from tillcrm.crm import CrmClient
 from tillcrm.domain import LimitKind, PromotionCategory, TenderKind, TransactionLine
@@ -24,18 +24,7 @@ from tillcrm.till import BalanceInquiry, Offline, OverrideRequired, Saved, TillS
 
 
 async def _customer_with_points(till: Till, world: World) -> UUID:
-    """A customer who earned 100 points with a cash sale, synced into the till's cache."""
-    customer_id = put_customer(world, "brand", first_name="Olive")
-    online = till.service()
-    await online.login("brand-100", CASHIER_PIN)
-    sale = await online.sale(
-        customer_id,
-        [TransactionLine(description="Season pass", unit_price=10_000)],
-        [SaleLineTender(kind=TenderKind.CASH, amount=10_000)],
-    )
-    assert isinstance(sale, Saved)
-    await till.sync()
-    return customer_id
+    return await customer_with_points(till, world, first_name="Olive")
 
 
 async def _offline(till: Till, clock: Callable[[], float] | None = None) -> TillService:
