@@ -10,10 +10,21 @@ from tests.support.outbox import Outbox as CrmOutbox
 from tests.support.outbox import sale
 from tests.support.world import CASHIER_PIN, World
 from tests.till.conftest import Till, customer_with_points
-from tillcrm.api import OpType
+from tillcrm.api import CustomerOut, OpType
 from tillcrm.local import CustomerCache, OpState, Outbox
 from tillcrm.sync import SyncEngine
-from tillcrm.till import Saved
+from tillcrm.till import Saved, TillService
+
+
+async def _offline_with_customer(till: Till, world: World) -> tuple[UUID, TillService, CustomerOut]:
+    """A customer with 100 points in the cache, a cashier logged in with the CRM down, and
+    the customer's record as the cashier opened it."""
+    customer_id = await customer_with_points(till, world, first_name="Pia", comments="before")
+    offline = till.service(down=True)
+    await offline.login("brand-100", CASHIER_PIN)
+    opened = offline.cached_profile(customer_id)
+    assert opened is not None
+    return customer_id, offline, opened
 
 
 def _points(till: Till, customer_id: UUID) -> int:
@@ -25,13 +36,7 @@ def _points(till: Till, customer_id: UUID) -> int:
 async def test_pull_keeps_an_offline_edit_and_points_change_until_they_sync(
     till: Till, loopback_world: World
 ) -> None:
-    customer_id = await customer_with_points(
-        till, loopback_world, first_name="Pia", comments="before"
-    )
-    offline = till.service(down=True)
-    await offline.login("brand-100", CASHIER_PIN)
-    opened = offline.cached_profile(customer_id)
-    assert opened is not None
+    customer_id, offline, opened = await _offline_with_customer(till, loopback_world)
     assert isinstance(await offline.redeem_points(customer_id, 30, "free drink"), Saved)
     edit = await offline.edit_customer(customer_id, {"comments": "after"}, opened.version)
     assert isinstance(edit, Saved)
@@ -59,13 +64,7 @@ async def test_pull_keeps_an_offline_edit_and_points_change_until_they_sync(
 
 
 async def test_a_rejected_op_brings_the_crms_record_back(till: Till, loopback_world: World) -> None:
-    customer_id = await customer_with_points(
-        till, loopback_world, first_name="Pia", comments="before"
-    )
-    offline = till.service(down=True)
-    await offline.login("brand-100", CASHIER_PIN)
-    opened = offline.cached_profile(customer_id)
-    assert opened is not None
+    customer_id, offline, opened = await _offline_with_customer(till, loopback_world)
     edit = await offline.edit_customer(customer_id, {"comments": "mine"}, opened.version)
     assert isinstance(edit, Saved)
     # The CRM's record moves on: the till's edit, made against the old version, is stale.
