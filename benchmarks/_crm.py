@@ -15,7 +15,12 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-__all__ = ["fresh_postgres", "served"]
+from tillcrm.server import admin
+from tillcrm.server import demo_data as demo
+from tillcrm.server.db import create_db_engine, writing
+from tillcrm.server.migrate import upgrade
+
+__all__ = ["demo_crm", "fresh_postgres", "served"]
 
 
 def _free_port() -> int:
@@ -68,3 +73,16 @@ def served(db_url: str, workdir: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+def demo_crm(db_url: str, count: int) -> str:
+    """A CRM database at `db_url` with the demo data of `count` customers; returns an
+    enrollment code at the demo store."""
+    upgrade(db_url)
+    engine = create_db_engine(db_url)
+    try:
+        demo.load_demo_data(engine, customers_count=count, seed=1)
+        with writing(engine) as conn:
+            return admin.issue_enrollment_code(conn, demo.DEMO_STORE_ID)
+    finally:
+        engine.dispose()

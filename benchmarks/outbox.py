@@ -30,30 +30,15 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-from _crm import served
+from _crm import demo_crm, served
 from tillcrm.api import OpType, SaleLineTender, SalePayload
 from tillcrm.config import Settings, SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.domain import TenderKind, TransactionLine
 from tillcrm.local import OpState, Outbox, TillDatabase, open_database
-from tillcrm.server import admin
 from tillcrm.server import demo_data as demo
-from tillcrm.server.db import create_db_engine, writing
-from tillcrm.server.migrate import upgrade
 from tillcrm.sync import SyncEngine
 from tillcrm.till import Saved, TillService
-
-
-def _prepare(db_url: str, count: int) -> str:
-    """The demo data with `count` customers; an enrollment code at the demo store."""
-    upgrade(db_url)
-    engine = create_db_engine(db_url)
-    try:
-        demo.load_demo_data(engine, customers_count=count, seed=1)
-        with writing(engine) as conn:
-            return admin.issue_enrollment_code(conn, demo.DEMO_STORE_ID)
-    finally:
-        engine.dispose()
 
 
 def _millis(samples: list[float]) -> dict[str, float]:
@@ -157,7 +142,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tillcrm-outbox-") as tmp:
         workdir = Path(tmp)
         db_url = f"sqlite:///{workdir / 'crm.sqlite3'}"
-        code = _prepare(db_url, args.customers)
+        code = demo_crm(db_url, args.customers)
         with served(db_url, workdir) as base:
             result = asyncio.run(_bench(base, code, workdir, args.ops))
     print(json.dumps(result, indent=2))

@@ -160,9 +160,9 @@ class TillApp(App[None]):
         self.post_message(DeviceEventMessage(event))
 
     async def _run_sync(self, sync: SyncEngine) -> None:
-        """Pull first, so a till starting with an empty queue loads its scope (and learns
-        that the CRM is reachable) at once; then sync round after round until the app ends."""
-        await sync.pull_once()
+        """A round at once (push, then pull: ops saved before the restart reach the CRM before
+        its view of those customers comes back), then round after round until the app ends."""
+        await sync.sync_once()
         await sync.run(self._sync_stop)
 
     def deliver_sync_status(self, status: SyncStatus) -> None:

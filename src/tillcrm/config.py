@@ -105,9 +105,14 @@ class OfflineSettings(_Section):
     max_balance_age_hours: Annotated[float, Field(gt=0)] = 24.0
     """A cached balance older than this cannot back an offline redemption or debit."""
     per_transaction_cap: Annotated[int, Field(ge=0)] = 5_000
-    """Largest offline debit of one transaction, in minor units (points for redemptions)."""
+    """Largest stored-value debit of one transaction taken offline, in minor units."""
     per_till_cap: Annotated[int, Field(ge=0)] = 50_000
-    """Largest total of this till's unsynced offline debits, in minor units."""
+    """Largest total of this till's unsynced offline stored-value debits, in minor units."""
+    per_transaction_points_cap: Annotated[int, Field(ge=0)] = 5_000
+    """Largest points redemption of one transaction taken offline (a points tender or a
+    redemption), in points: capped apart from money, a point is not a cent."""
+    per_till_points_cap: Annotated[int, Field(ge=0)] = 50_000
+    """Largest total of this till's unsynced offline points redemptions, in points."""
 
 
 class SecuritySettings(_Section):

@@ -4,6 +4,7 @@ real server cannot produce (timeouts, 429 with Retry-After, a garbage body) thro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -157,7 +158,7 @@ async def test_pull_hands_back_each_customer_as_the_crm_sent_it(
     async with CrmClient(loopback_crm.url, token=token) as client:
         while True:
             page = await client.pull(cursor, limit=50)
-            pulled += page.customers
+            pulled += json.loads(page.body)["customers"]
             cursor = page.cursor
             if not page.more:
                 break

@@ -80,6 +80,7 @@ def test_a_cashier_cannot_approve_their_own_action() -> None:
 def test_an_override_covers_only_its_one_action() -> None:
     customer = uuid.uuid4()
     approval = OverrideApproval(
+        approval_id=uuid.uuid4(),
         supervisor_id="s1",
         cashier_id="c1",
         reason="season ticket holder",

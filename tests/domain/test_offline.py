@@ -25,7 +25,6 @@ def debit(**changes: object) -> OfflineDebit:
         "amount": 1_000,
         "cached_balance": 10_000,
         "balance_read_at": NOW - timedelta(hours=1),
-        "pending_account_debits": 0,
         "pending_till_debits": 0,
         "now": NOW,
     }
@@ -54,8 +53,6 @@ def test_a_debit_within_every_rule_is_allowed() -> None:
         ({"pending_till_debits": 7_001}, {OfflineRule.TILL_CAP: 1}),
         ({"cached_balance": 1_000}, {}),
         ({"cached_balance": 999}, {OfflineRule.PROJECTED_BALANCE: 1}),
-        ({"pending_account_debits": 9_000}, {}),
-        ({"pending_account_debits": 9_001}, {OfflineRule.PROJECTED_BALANCE: 1}),
     ],
 )
 def test_each_boundary(changes: dict[str, object], expected: dict[OfflineRule, int] | None) -> None:

@@ -242,8 +242,9 @@ def test_a_pulled_record_is_indexed_and_kept_as_the_crm_sent_it(
         stored_value=700,
     )
     record = sent.model_dump(mode="json")
+    body = json.dumps({"customers": [record], "cursor": "1", "more": False}).encode()
     with db.write() as conn:
-        CustomerCache.store_records(conn, [record])
+        assert CustomerCache.store_page(conn, CustomerCache.parse_page(body)) == 1
     [stored] = db.read("SELECT record FROM customers WHERE id = ?", (str(sent.id),))
     assert json.loads(stored[0]) == record
     assert cache.by_identifier(IdentifierKind.RFID, "TAG-44") == sent
@@ -274,8 +275,9 @@ def test_a_page_with_a_malformed_indexed_field_stores_nothing(
         target = target[key]
     target[path[-1]] = value
 
+    page = {"customers": [good.model_dump(mode="json"), bad], "cursor": "2", "more": False}
     with pytest.raises(ValueError, match=path[-1]), db.write() as conn:
-        CustomerCache.store_records(conn, [good.model_dump(mode="json"), bad])
+        CustomerCache.store_page(conn, CustomerCache.parse_page(json.dumps(page).encode()))
     assert cache.get(good.id) is None
     assert cache.by_text("Good") == []
     assert cache.count() == 3

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tillcrm.domain import Operator, Role, hash_pin
+from tillcrm.domain import Operator, Role, hash_pin, verify_pin
 from tillcrm.local.db import open_database
 from tillcrm.local.operators import LoginRefusal, LoginRefused, OperatorStore, PinPolicy
 
@@ -87,3 +87,51 @@ def test_a_refresh_drops_operators_the_crm_no_longer_lists(tmp_path: Path) -> No
     assert refused.value.reason is LoginRefusal.INACTIVE
     with pytest.raises(LoginRefused, match="badge"):
         store.check_badge("NOT-A-BADGE")
+
+
+def test_a_badge_swiped_before_costs_one_scrypt_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first swipe of a badge may try every operator's badge hash; from then on (across a
+    restart too) the badge's keyed hash finds its operator and scrypt runs once."""
+    staff = [
+        Operator(
+            id=f"op-{n}",
+            code=f"9{n:02d}",
+            name=f"Sup {n}",
+            role=Role.SUPERVISOR,
+            pin_hash=hash_pin("9999"),
+            badge_hash=hash_pin(f"BADGE-{n}"),
+        )
+        for n in range(8)
+    ]
+    checks: list[str] = []
+
+    def counted(secret: str, encoded: str) -> bool:
+        checks.append(encoded)
+        return verify_pin(secret, encoded)
+
+    monkeypatch.setattr("tillcrm.local.operators.verify_pin", counted)
+    path = tmp_path / "till.sqlite3"
+    store = _store(path)
+    store.replace_all(staff)
+
+    assert store.check_badge("BADGE-7") == staff[7]
+    assert len(checks) == 8
+    checks.clear()
+    assert store.check_badge("BADGE-7") == staff[7]
+    assert len(checks) == 1
+    checks.clear()
+    assert _store(path).check_badge("BADGE-7") == staff[7]  # the till restarted
+    assert len(checks) == 1
+    checks.clear()
+    with pytest.raises(LoginRefused):  # an unknown badge tries only operators not yet learned
+        store.check_badge("NOBODY")
+    assert len(checks) == 7
+
+    # A new badge from the CRM: the old one's learned lookup goes with its hash.
+    renewed = staff[7].model_copy(update={"badge_hash": hash_pin("BADGE-7-NEW")})
+    store.replace_all([*staff[:7], renewed])
+    with pytest.raises(LoginRefused):
+        store.check_badge("BADGE-7")
+    assert store.check_badge("BADGE-7-NEW") == renewed

@@ -23,6 +23,7 @@ from tillcrm.local import (
     AuditLog,
     AuditRecord,
     Meta,
+    OfflineDebits,
     OpState,
     Outbox,
     TillDatabase,
@@ -98,7 +99,7 @@ def test_an_op_reads_back_as_it_was_enqueued(db: TillDatabase) -> None:
             operator_id="cashier",
             base_version=4,
             offline=True,
-            debit=50,
+            debit=OfflineDebits(points=50),
             now=taken,
         )
     batch = Outbox(db).next_batch(10, now=0)
@@ -222,7 +223,7 @@ def test_queue_figures_for_the_status_bar(db: TillDatabase) -> None:
             payload=StoredValueLoad(amount=700),
             operator_id="cashier",
             offline=True,
-            debit=700,
+            debit=OfflineDebits(money=700),
         )
         Outbox.enqueue(
             conn,
@@ -230,16 +231,24 @@ def test_queue_figures_for_the_status_bar(db: TillDatabase) -> None:
             entity_id=CUSTOMER,
             payload=PointsRedeem(points=300, reason="bonus"),
             operator_id="cashier",
+            offline=True,
+            debit=OfflineDebits(points=300),
+        )
+        Outbox.enqueue(
+            conn,
+            type=OpType.POINTS_REDEEM,
+            entity_id=CUSTOMER,
+            payload=PointsRedeem(points=20, reason="online"),
+            operator_id="cashier",
             offline=False,
-            debit=300,
+            debit=OfflineDebits(points=20),
         )
     assert outbox.oldest_pending_at() == taken
-    assert outbox.pending_offline_debits() == 700
-    assert outbox.last_seq() == 3
+    assert outbox.pending_offline_debits() == OfflineDebits(money=700, points=300)
     batch = outbox.next_batch(10, now=0)
     assert batch is not None
-    outbox.record_results(batch.ops, answer(batch.ops, *[OpStatus.APPLIED] * 3))
-    assert outbox.pending_offline_debits() == 0
+    outbox.record_results(batch.ops, answer(batch.ops, *[OpStatus.APPLIED] * 4))
+    assert outbox.pending_offline_debits() == OfflineDebits()
     assert outbox.depth() == 0
 
 

@@ -200,6 +200,7 @@ def test_revealing_the_card_number_needs_a_real_supervisor_and_is_audited(world:
     def approval(supervisor: str, kind: str = "stored_value_reveal") -> dict[str, object]:
         return {
             "override": {
+                "approval_id": str(uuid4()),
                 "supervisor_id": supervisor,
                 "cashier_id": "pool-cashier",
                 "reason": "customer lost the card",

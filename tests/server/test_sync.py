@@ -68,21 +68,23 @@ def test_an_op_pushed_twice_applies_once_and_answers_the_same(world: World) -> N
     assert _points(world, customer) == 15
 
 
-def test_the_same_op_id_with_another_payload_is_422_and_changes_nothing(world: World) -> None:
+def test_the_same_op_id_with_another_payload_is_rejected_and_blocks_nothing(
+    world: World,
+) -> None:
     customer = put_customer(world, "pool", None, first_name="Reused")
     with Outbox(world, "pool.a") as till:
         op = till.op(OpType.SALE, customer, sale(("cash", 1000)))
         till.apply(op)
-        last_seq = till.last_seq()
         fresh = till.op(OpType.SALE, customer, sale(("cash", 700)))
         tampered = {**op, "payload": sale(("cash", 9000))}
-        response = till.push(tampered, fresh)
-        assert response.status_code == 422
-        assert response.json()["code"] == "op_id_reused"
-        assert str(op["op_id"]) in response.json()["detail"]
-        assert till.last_seq() == last_seq
-    assert _points_rows(world, customer) == 1
-    assert _points(world, customer) == 10
+        refused, applied = till.apply(tampered, fresh)
+        assert refused["status"] == "rejected"
+        assert str(op["op_id"]) in refused["reason"]
+        assert "different payload" in refused["reason"]
+        assert applied["status"] == "applied"
+        assert till.last_seq() == fresh["seq"]
+    assert _points_rows(world, customer) == 2
+    assert _points(world, customer) == 17
 
 
 def test_a_gap_stops_the_batch_until_the_missing_op_arrives(world: World) -> None:

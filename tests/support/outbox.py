@@ -102,6 +102,7 @@ def override(
 ) -> dict[str, Any]:
     """A supervisor's approval of one action, as it travels with an op."""
     return {
+        "approval_id": str(uuid4()),
         "supervisor_id": f"{org}-{supervisor}",
         "cashier_id": f"{org}-{cashier}",
         "reason": "regular, known to the manager",

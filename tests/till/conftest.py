@@ -7,19 +7,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import pytest
 
 from tests.support.crm_server import RunningCrm, free_port
-from tests.support.world import World
-from tillcrm.api import TillContext
+from tests.support.customers import put_customer
+from tests.support.world import CASHIER_PIN, World
+from tillcrm.api import SaleLineTender, TillContext
 from tillcrm.config import OfflineSettings, Settings
 from tillcrm.crm import CrmClient
+from tillcrm.domain import TenderKind, TransactionLine
 from tillcrm.local import TillDatabase, open_database
 from tillcrm.server import admin
 from tillcrm.server.db import writing
 from tillcrm.sync import SyncEngine
-from tillcrm.till import TillService
+from tillcrm.till import Saved, TillService
 
 
 @dataclass
@@ -52,7 +56,13 @@ class Till:
         await engine.pull_once()
 
 
-OFFLINE_CAPS = OfflineSettings(per_transaction_cap=50, per_till_cap=80)
+OFFLINE_CAPS = OfflineSettings(
+    per_transaction_cap=5_000,
+    per_till_cap=8_000,
+    per_transaction_points_cap=50,
+    per_till_points_cap=80,
+)
+"""Points and money capped apart: 50 and 80 points, 50.00 and 80.00 of money."""
 
 
 async def enroll_till(tmp_path: Path, crm: RunningCrm, store_id: str) -> Till:
@@ -85,3 +95,19 @@ async def till(
     till = await enroll_till(tmp_path, loopback_crm, "brand-a-store")
     yield till
     await close_till(till)
+
+
+async def customer_with_points(till: Till, world: World, **fields: Any) -> UUID:
+    """A customer (`fields` of their profile) who earned 100 points with a cash sale, synced
+    into the till's cache."""
+    customer_id = put_customer(world, "brand", **fields)
+    online = till.service()
+    await online.login("brand-100", CASHIER_PIN)
+    earned = await online.sale(
+        customer_id,
+        [TransactionLine(description="Season pass", unit_price=10_000)],
+        [SaleLineTender(kind=TenderKind.CASH, amount=10_000)],
+    )
+    assert isinstance(earned, Saved)
+    await till.sync()
+    return customer_id

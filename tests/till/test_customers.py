@@ -17,7 +17,7 @@ from tillcrm.domain import (
     TenderKind,
     TransactionLine,
 )
-from tillcrm.local import OpState, Outbox
+from tillcrm.local import CustomerCache, OpState, Outbox
 from tillcrm.till import Declined, EditConflict, Identification, Saved
 
 
@@ -173,3 +173,40 @@ async def test_store_credit_by_an_authorized_user_needs_allow_invoicing(
         credit = http.get(f"/customers/{customer_id}/store-credit").json()
     assert [u["first_name"] for u in users] == ["Buyer"]
     assert credit["owed"] == 2_000
+
+
+async def test_a_new_mobile_number_replaces_the_old_one_as_identifier(
+    till: Till, loopback_world: World
+) -> None:
+    old, new = "+14155550181", "+14155550182"
+    customer_id = put_customer(
+        loopback_world, "brand", first_name="Moe", mobile=old, cards={IdentifierKind.PHONE: old}
+    )
+    await till.sync()
+    offline = till.service(down=True)
+    await offline.login("brand-100", CASHIER_PIN)
+    opened = offline.cached_profile(customer_id)
+    assert opened is not None
+
+    saved = await offline.edit_customer(customer_id, {"mobile": new}, opened.version)
+
+    assert isinstance(saved, Saved)
+    cache = CustomerCache(till.db)
+    assert cache.by_identifier(IdentifierKind.PHONE, old) is None
+    moved = cache.by_identifier(IdentifierKind.PHONE, new)
+    assert moved is not None
+    assert moved.id == customer_id
+    # The old number is free again: another customer may take it.
+    taken = offline.create_customer(
+        CustomerProfile(first_name="Next"), [Identifier(kind=IdentifierKind.PHONE, value=old)]
+    )
+    assert isinstance(taken, Saved)
+
+    await till.sync()
+    assert Outbox(till.db).count(OpState.DEAD) == 0
+    with loopback_world.client("brand.a") as http:
+        by_old = http.get("/identify", params={"kind": "phone", "value": old}).json()
+        by_new = http.get("/identify", params={"kind": "phone", "value": new}).json()
+    assert by_old["customer"]["id"] == str(taken.op.entity_id)
+    assert by_new["customer"]["id"] == str(customer_id)
+    assert {(c["kind"], c["value"]) for c in by_new["customer"]["identifiers"]} == {("phone", new)}

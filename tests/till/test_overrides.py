@@ -10,9 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.customers import put_customer
+from tests.support.outbox import Outbox as CrmOutbox
+from tests.support.outbox import sale
 from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, SUPERVISOR_PIN, World
 from tests.till.conftest import Till
-from tillcrm.api import SaleLineTender
+from tillcrm.api import OpStatus, OpType, SaleLineTender
+from tillcrm.crm import CrmClient
 from tillcrm.domain import LimitKind, OverrideRefusal, TenderKind, TransactionLine
 from tillcrm.local import AuditLog, OpState, Outbox
 from tillcrm.server.tables import audit_log
@@ -154,3 +157,37 @@ async def test_a_sale_the_crm_would_refuse_outright_is_declined_before_saving(
     assert isinstance(nothing, Declined)
     assert nothing.reason.startswith("points:")
     assert Outbox(till.db).depth() == 0
+
+
+async def test_one_approval_lets_one_action_through_on_the_till_and_on_the_crm(
+    till: Till, loopback_world: World
+) -> None:
+    service, customer_id = await _cashier_and_customer(till, loopback_world)
+    required = await service.sale(customer_id, LINES, ON_ACCOUNT)
+    assert isinstance(required, OverrideRequired)
+    approval = service.approve(
+        required, reason="regular, pays monthly", code="brand-900", pin=SUPERVISOR_PIN
+    )
+    assert isinstance(await service.sale(customer_id, LINES, ON_ACCOUNT, override=approval), Saved)
+
+    replayed = await service.sale(customer_id, LINES, ON_ACCOUNT, override=approval)
+
+    assert isinstance(replayed, Declined)
+    assert "already used" in replayed.reason
+    await till.sync()
+    # A replay that reaches the CRM anyway (another till, a tampered outbox) is refused there;
+    # the op that first carried the approval, resent, is still the one action it approved.
+    [first] = Outbox(till.db).entries(OpState.ACKED)
+    with CrmOutbox(loopback_world, "brand.a") as other:
+        again = other.op(
+            OpType.SALE,
+            customer_id,
+            sale(("store_credit", 1_500)),
+            override=approval.model_dump(mode="json"),
+        )
+        [refused] = other.apply(again)
+    assert refused["status"] == "rejected"
+    assert "already used" in refused["reason"]
+    async with CrmClient(till.crm_url, token=till.token) as client:
+        resent = await client.push([first.op])
+    assert [r.status for r in resent.results] == [OpStatus.DUPLICATE]

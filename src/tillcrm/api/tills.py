@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from tillcrm.domain import Brand, Organization, Store
+from tillcrm.domain import Brand, Organization, PromotionCategory, Store
 from tillcrm.domain.org_fields import FieldDefinition
 
 __all__ = ["EnrollRequest", "EnrollResponse", "TillContext"]
@@ -32,6 +32,9 @@ class TillContext(BaseModel):
     """The extended and custom fields this till shows (its parent's, then its own)."""
     settings: dict[str, str] = {}
     """The configuration in force here (a connected parent's overrides its child's)."""
+    promotion_categories: list[PromotionCategory] = []
+    """The organization's (and its parent's) categories: the till checks a customer's
+    category credit limit with them, offline too."""
 
 
 class EnrollResponse(BaseModel):

@@ -31,15 +31,16 @@ class OfflineRule(StrEnum):
 
 
 class OfflineCaps(BaseModel):
-    """The policy's numbers, from the `[offline]` section of the config."""
+    """The policy's numbers for one kind of balance (money, or points), from the `[offline]`
+    section of the config: points and money are capped apart, never added together."""
 
     model_config = ConfigDict(frozen=True)
 
     max_balance_age: timedelta
     per_transaction_cap: int
-    """Minor units (points for a redemption)."""
+    """Minor units of money, or points."""
     per_till_cap: int
-    """Minor units: the most this till may have debited offline and not yet synced."""
+    """The most of this kind this till may have debited offline and not yet synced."""
 
 
 class OfflineDebit(BaseModel):
@@ -50,12 +51,11 @@ class OfflineDebit(BaseModel):
     amount: int
     """Minor units or points (> 0)."""
     cached_balance: int | None
-    """The balance last read from the CRM; None when the till has never read it."""
+    """The balance the till holds: the CRM's last reading less the till's own debits queued
+    since (each one debits the cache with its op); None when the till has never read it."""
     balance_read_at: datetime | None
-    pending_account_debits: int = 0
-    """This account's debits queued on the till and not yet acknowledged by the CRM."""
     pending_till_debits: int = 0
-    """Every offline debit of this till not yet acknowledged by the CRM."""
+    """This till's offline debits of the same kind not yet acknowledged by the CRM."""
     now: datetime
 
 
@@ -102,7 +102,7 @@ def check_offline_debit(debit: OfflineDebit, caps: OfflineCaps) -> list[OfflineB
             limit=int(allowed.total_seconds()),
             excess=max(over, 1),
         )
-    projected = (debit.cached_balance or 0) - debit.pending_account_debits
+    projected = debit.cached_balance or 0
     candidates = [
         stale,
         _breach(OfflineRule.TRANSACTION_CAP, caps.per_transaction_cap, debit.amount),

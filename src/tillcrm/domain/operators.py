@@ -65,6 +65,9 @@ class OverrideApproval(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    approval_id: UUID
+    """Minted when the supervisor approves: the CRM lets one approval through for one action
+    only, so it cannot be replayed for another (the same op resent is still one action)."""
     supervisor_id: str
     cashier_id: str
     reason: str

@@ -10,13 +10,14 @@ from tillcrm.local.cache import (
     STORED_VALUE,
     CachedBalance,
     CustomerCache,
+    phone_shape,
     points_account,
 )
 from tillcrm.local.db import SCHEMA_VERSION, TillDatabase, open_database
 from tillcrm.local.lock import TillLock, TillLockedError
 from tillcrm.local.meta import Meta
 from tillcrm.local.operators import LoginRefusal, LoginRefused, OperatorStore, PinPolicy
-from tillcrm.local.outbox import Batch, OpState, Outbox, OutboxEntry
+from tillcrm.local.outbox import Batch, OfflineDebits, OpState, Outbox, OutboxEntry
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -30,6 +31,7 @@ __all__ = [
     "LoginRefusal",
     "LoginRefused",
     "Meta",
+    "OfflineDebits",
     "OpState",
     "OperatorStore",
     "Outbox",
@@ -39,5 +41,6 @@ __all__ = [
     "TillLock",
     "TillLockedError",
     "open_database",
+    "phone_shape",
     "points_account",
 ]

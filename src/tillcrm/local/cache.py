@@ -1,6 +1,6 @@
 """The till's copy of the customers in its scope, and every way a cashier looks one up.
 
-Pull pages (`CustomerCache.store_records`) and the till's own offline writes
+Pull pages (`CustomerCache.parse_page`, `store_page`) and the till's own offline writes
 (`CustomerCache.store`) are stored inside the caller's write transaction: a page lands whole
 with its cursor, a local edit lands with its outbox op. Each customer is kept as the JSON of
 its `CustomerOut` (the profile screen, validated when read) beside the columns lookups use:
@@ -11,13 +11,14 @@ number for substring search.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Literal, NotRequired
 from uuid import UUID
 
 from pydantic import Field, TypeAdapter
@@ -40,6 +41,8 @@ __all__ = [
     "STORE_CREDIT_OWED",
     "CachedBalance",
     "CustomerCache",
+    "CustomerPage",
+    "phone_shape",
     "points_account",
 ]
 
@@ -59,6 +62,18 @@ _SUMMARY = (  # a constant column list: the f-strings below never take input
     "c.id, c.customer_number, c.first_name, c.last_name, c.company, c.mobile, c.email, "
     "c.points, c.active"
 )
+
+
+def phone_shape(text: str) -> Literal["whole", "last_digits"] | None:
+    """How typed text reads as a phone number: a whole number (seven digits or more), the
+    last digits of one (three to six), or not a phone at all (other characters than digits,
+    spaces, `+().-`, or too few digits)."""
+    if not _PHONE_TEXT.match(text):
+        return None
+    digits = len(phone_digits(text))
+    if digits >= _MIN_FULL_PHONE:
+        return "whole"
+    return "last_digits" if digits >= _MIN_LAST_DIGITS else None
 
 
 def points_account(brand_id: str | None) -> str:
@@ -91,85 +106,44 @@ class CustomerCache:
     ) -> None:
         """Insert or replace the till's own view of `customers` (an offline edit, a debit, a
         customer fetched online) inside the caller's write transaction."""
-        CustomerCache.store_records(
-            conn,
-            [c.model_dump(mode="json", exclude_defaults=True) for c in customers],
-            now=now,
-        )
+        records = [c.model_dump_json(exclude_defaults=True) for c in customers]
+        _store(conn, [_ONE.validate_json(r) for r in records], records, now)
 
     @staticmethod
-    def store_records(
+    def parse_page(body: bytes | str) -> CustomerPage:
+        """A pull page's customers, checked for what the cache indexes (id, version, names,
+        phones, identifiers, balances) straight from the bytes; the rest is kept as sent and
+        validated when a profile is read, one customer at a time: the CRM validated it on
+        write, and checking every field of a whole scope costs more than the rest of the
+        first pull. Raises `ValueError` (pydantic's `ValidationError`) when an indexed field
+        is malformed."""
+        indexed = _PAGE.validate_json(body)["customers"]
+        text = body.decode() if isinstance(body, bytes) else body
+        # Each customer's JSON text as sent, cut out by SQLite's JSON parser (C): rebuilding
+        # it with json.dumps cost more than everything else here.
+        with contextlib.closing(sqlite3.connect(":memory:")) as scratch:
+            records = [
+                row[0]
+                for row in scratch.execute("SELECT value FROM json_each(?, '$.customers')", (text,))
+            ]
+        return CustomerPage(indexed, records)
+
+    @staticmethod
+    def store_page(
         conn: sqlite3.Connection,
-        records: Sequence[dict[str, Any]],
+        page: CustomerPage,
         *,
+        skip: Collection[str] = (),
         now: datetime | None = None,
-    ) -> None:
-        """Insert or replace customers given as the JSON objects of `CustomerOut` the CRM
-        sent (a pull page), inside the caller's write transaction.
-
-        Only what the cache indexes is checked here (id, version, names, phones, identifiers,
-        balances); the rest is kept as received and validated when a profile is read, one
-        customer at a time: the CRM validated it on write, and checking every field of a
-        whole scope costs more than the rest of the first pull. Raises `ValueError` (pydantic's
-        `ValidationError`) when an indexed field is malformed; the caller's transaction then
-        rolls back whole.
-
-        A replaced customer's identifiers, balances and search row are rebuilt from the new
-        record, so nothing stale survives (a blocked card, a changed name). The statements
-        work on the whole batch at once: this is also the bulk path of the first pull.
-        """
-        if not records:
-            return
-        indexed = _INDEXED.validate_python(records)
-        synced_at = (now or datetime.now(UTC)).isoformat()
-        keys = [str(c["id"]) for c in indexed]
-        ids = json.dumps(keys)
-        replaced = conn.execute(
-            "SELECT rowid FROM customers WHERE id IN (SELECT value FROM json_each(?))",
-            (ids,),
-        ).fetchall()
-        if replaced:
-            conn.executemany("DELETE FROM customer_text WHERE rowid = ?", replaced)
-            conn.execute(
-                "DELETE FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?))",
-                (ids,),
-            )
-            conn.execute(
-                "DELETE FROM accounts WHERE customer_id IN (SELECT value FROM json_each(?))",
-                (ids,),
-            )
-        conn.executemany(
-            "INSERT INTO customers (id, customer_number, first_name, last_name, company, email, "
-            "mobile, mobile_rev, phone, active, points, version, record, synced_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-            + ", ".join(f"{column} = excluded.{column}" for column in _CUSTOMER_COLUMNS),
-            # The record is kept as received, not rebuilt from the checked part.
-            [
-                _customer_row(key, c, json.dumps(record), synced_at)
-                for key, c, record in zip(keys, indexed, records, strict=True)
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO identifiers (kind, value, customer_id, status) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (kind, value) DO UPDATE SET "
-            "customer_id = excluded.customer_id, status = excluded.status",
-            [
-                (card["kind"].value, card["value"], key, card.get("status", _ACTIVE).value)
-                for key, c in zip(keys, indexed, strict=True)
-                for card in c.get("identifiers", ())
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO accounts (customer_id, account, balance, read_at) VALUES (?, ?, ?, ?)",
-            [row for key, c in zip(keys, indexed, strict=True) for row in _account_rows(key, c)],
-        )
-        # The search rows in one statement, from the columns just written.
-        conn.execute(
-            "INSERT INTO customer_text (rowid, name, email, company, number) "
-            "SELECT rowid, trim(first_name || ' ' || last_name), coalesce(email, ''), company, "
-            "customer_number FROM customers WHERE id IN (SELECT value FROM json_each(?))",
-            (ids,),
-        )
+    ) -> int:
+        """Insert or replace a pull page's customers but those whose id is in `skip`, inside
+        the caller's write transaction (with the page's cursor); returns how many."""
+        kept = [i for i, key in enumerate(page.ids) if key not in skip]
+        if len(kept) < len(page.ids):
+            _store(conn, [page.indexed[i] for i in kept], [page.records[i] for i in kept], now)
+        else:
+            _store(conn, page.indexed, page.records, now)
+        return len(kept)
 
     # -- single customers --------------------------------------------------------------------
 
@@ -276,15 +250,15 @@ class CustomerCache:
         and any name, email, company or number containing the text, without duplicates."""
         query = query.strip()
         found: dict[UUID, CustomerSummary] = {}
-        looks_like_phone = bool(_PHONE_TEXT.match(query))
-        digits = phone_digits(query)
-        if looks_like_phone and len(digits) >= _MIN_FULL_PHONE:
+        shape = phone_shape(query)
+        if shape == "whole":
             try:
                 for row in self.by_phone(query, include_inactive=include_inactive, limit=limit):
                     found.setdefault(row.id, row)
             except InvalidPhoneError:
                 pass
-        if looks_like_phone and _MIN_LAST_DIGITS <= len(digits) < _MIN_FULL_PHONE:
+        elif shape == "last_digits":
+            digits = phone_digits(query)
             for row in self.by_last_digits(digits, include_inactive=include_inactive, limit=limit):
                 found.setdefault(row.id, row)
         if len(found) < limit:
@@ -368,8 +342,88 @@ class _Indexed(TypedDict):
     balances: _Balances
 
 
-_INDEXED = TypeAdapter(list[_Indexed])
+class _Page(TypedDict):
+    customers: list[_Indexed]
+
+
+_PAGE = TypeAdapter(_Page)
+_ONE = TypeAdapter(_Indexed)
 _ACTIVE = IdentifierStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    """A pull page's customers: what the cache indexes, checked, and each one's JSON as sent."""
+
+    indexed: list[_Indexed]
+    records: list[str]
+
+    @property
+    def ids(self) -> list[str]:
+        """The customers' ids, in page order."""
+        return [str(c["id"]) for c in self.indexed]
+
+    def __len__(self) -> int:
+        return len(self.indexed)
+
+
+def _store(
+    conn: sqlite3.Connection, indexed: list[_Indexed], records: list[str], now: datetime | None
+) -> None:
+    """Insert or replace customers, each given as its checked indexed part and its JSON text.
+
+    A replaced customer's identifiers, balances and search row are rebuilt from the new
+    record, so nothing stale survives (a blocked card, a changed name). The statements work on
+    the whole batch at once: this is also the bulk path of the first pull.
+    """
+    if not indexed:
+        return
+    synced_at = (now or datetime.now(UTC)).isoformat()
+    keys = [str(c["id"]) for c in indexed]
+    ids = json.dumps(keys)
+    replaced = conn.execute(
+        "SELECT rowid FROM customers WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+    ).fetchall()
+    if replaced:
+        conn.executemany("DELETE FROM customer_text WHERE rowid = ?", replaced)
+        conn.execute(
+            "DELETE FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?))",
+            (ids,),
+        )
+        conn.execute(
+            "DELETE FROM accounts WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,)
+        )
+    conn.executemany(
+        "INSERT INTO customers (id, customer_number, first_name, last_name, company, email, "
+        "mobile, mobile_rev, phone, active, points, version, record, synced_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+        + ", ".join(f"{column} = excluded.{column}" for column in _CUSTOMER_COLUMNS),
+        [
+            _customer_row(key, c, record, synced_at)
+            for key, c, record in zip(keys, indexed, records, strict=True)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO identifiers (kind, value, customer_id, status) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (kind, value) DO UPDATE SET "
+        "customer_id = excluded.customer_id, status = excluded.status",
+        [
+            (card["kind"].value, card["value"], key, card.get("status", _ACTIVE).value)
+            for key, c in zip(keys, indexed, strict=True)
+            for card in c.get("identifiers", ())
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO accounts (customer_id, account, balance, read_at) VALUES (?, ?, ?, ?)",
+        [row for key, c in zip(keys, indexed, strict=True) for row in _account_rows(key, c)],
+    )
+    # The search rows in one statement, from the columns just written.
+    conn.execute(
+        "INSERT INTO customer_text (rowid, name, email, company, number) "
+        "SELECT rowid, trim(first_name || ' ' || last_name), coalesce(email, ''), company, "
+        "customer_number FROM customers WHERE id IN (SELECT value FROM json_each(?))",
+        (ids,),
+    )
 
 
 def _customer_row(key: str, customer: _Indexed, record: str, synced_at: str) -> tuple[object, ...]:

@@ -156,6 +156,18 @@ _MIGRATIONS: list[str] = [
             customer_number
         FROM customers;
     """,
+    # 3: points taken offline are counted apart from money (their own per-till cap): a
+    # redemption's points move to the new column; a sale's mixed tenders stay where they are.
+    """
+    ALTER TABLE outbox ADD COLUMN debit_points INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbox SET debit_points = debit, debit = 0 WHERE type = 'points_redeem';
+    """,
+    # 4: a badge swipe finds its operator by a keyed hash (HMAC-SHA256 under this till's own
+    # key), learned on the operator's first swipe, instead of one scrypt per operator.
+    """
+    ALTER TABLE operators ADD COLUMN badge_lookup TEXT;
+    CREATE INDEX operators_badge_lookup ON operators (badge_lookup);
+    """,
 ]
 """Schema migrations by `user_version`: entry i brings version i to i + 1. Append, never edit."""
 

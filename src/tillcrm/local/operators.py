@@ -2,11 +2,20 @@
 
 PINs and badges are checked against the CRM's scrypt hashes. Wrong PINs are counted per
 operator in the database (not in memory), so restarting the till does not reset a lockout.
+
+A badge swipe names no operator, and scrypt is slow on purpose (tens of milliseconds): trying
+every operator's badge hash made a swipe O(operators). Beside each badge hash the till keeps a
+fast keyed hash of the badge (HMAC-SHA256 under a random key of this till, never sent
+anywhere), learned the first time the operator's badge matched: a swipe looks that up and runs
+scrypt once. Only operators whose badge never matched here are still tried one by one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -14,6 +23,8 @@ from tillcrm.domain import Operator, verify_pin
 from tillcrm.local.db import TillDatabase
 
 __all__ = ["LoginRefusal", "LoginRefused", "OperatorStore", "PinPolicy"]
+
+_LOOKUP_KEY = "badge_lookup_key"
 
 
 class LoginRefusal(StrEnum):
@@ -67,9 +78,12 @@ class OperatorStore:
                 "DELETE FROM operators WHERE id NOT IN (SELECT value FROM json_each(?))",
                 (json.dumps([op.id for op in operators]),),
             )
+            # A learned badge lookup stays while the badge hash it was learned against does.
             conn.executemany(
                 "INSERT INTO operators (id, code, record) VALUES (?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET code = excluded.code, record = excluded.record",
+                "ON CONFLICT (id) DO UPDATE SET code = excluded.code, record = excluded.record, "
+                "badge_lookup = CASE WHEN json_extract(operators.record, '$.badge_hash') IS "
+                "json_extract(excluded.record, '$.badge_hash') THEN operators.badge_lookup END",
                 [(op.id, op.code, op.model_dump_json()) for op in operators],
             )
 
@@ -109,14 +123,40 @@ class OperatorStore:
         return operator
 
     def check_badge(self, badge: str) -> Operator:
-        """The active operator whose badge card this is (a swipe instead of code + PIN)."""
-        for row in self._db.read("SELECT record FROM operators ORDER BY id"):
+        """The active operator whose badge card this is (a swipe instead of code + PIN).
+
+        One scrypt check for a badge swiped here before; the first swipe of an operator's
+        badge tries the operators not yet learned, and remembers the match.
+        """
+        lookup = hmac.new(self._lookup_key(), badge.encode(), hashlib.sha256).hexdigest()
+        known = self._db.read("SELECT record FROM operators WHERE badge_lookup = ?", (lookup,))
+        unlearned = self._db.read(
+            "SELECT record FROM operators WHERE badge_lookup IS NULL "
+            "AND json_extract(record, '$.badge_hash') IS NOT NULL ORDER BY id"
+        )
+        for row in [*known, *unlearned]:
             operator = Operator.model_validate_json(row[0])
             if operator.badge_hash and verify_pin(badge, operator.badge_hash):
+                with self._db.write() as conn:
+                    conn.execute(
+                        "UPDATE operators SET badge_lookup = ? WHERE id = ?", (lookup, operator.id)
+                    )
                 if not operator.active:
                     raise LoginRefused(LoginRefusal.INACTIVE)
                 return operator
         raise LoginRefused(LoginRefusal.UNKNOWN_BADGE)
+
+    def _lookup_key(self) -> bytes:
+        """This till's key for badge lookups, made on first use and kept in `meta`."""
+        rows = self._db.read("SELECT value FROM meta WHERE key = ?", (_LOOKUP_KEY,))
+        if not rows:
+            with self._db.write() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                    (_LOOKUP_KEY, secrets.token_hex(32)),
+                )
+            rows = self._db.read("SELECT value FROM meta WHERE key = ?", (_LOOKUP_KEY,))
+        return bytes.fromhex(rows[0][0])
 
     def _count_wrong_pin(self, operator: Operator, failed: int, now: float) -> LoginRefused:
         failed += 1

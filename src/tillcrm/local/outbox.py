@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -25,7 +26,7 @@ from tillcrm.api import Op, OpStatus, OpType, PushResponse
 from tillcrm.domain import OverrideApproval
 from tillcrm.local.db import TillDatabase
 
-__all__ = ["Batch", "OpState", "Outbox", "OutboxEntry"]
+__all__ = ["Batch", "OfflineDebits", "OpState", "Outbox", "OutboxEntry"]
 
 
 class OpState(StrEnum):
@@ -61,6 +62,14 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True)
+class OfflineDebits:
+    """Money (minor units) and points taken offline: capped apart, never added together."""
+
+    money: int = 0
+    points: int = 0
+
+
+@dataclass(frozen=True)
 class Batch:
     """Ops taken for one push, in seq order, now inflight."""
 
@@ -88,14 +97,15 @@ class Outbox:
         base_version: int | None = None,
         override: OverrideApproval | None = None,
         offline: bool = False,
-        debit: int = 0,
+        debit: OfflineDebits | None = None,
         now: datetime | None = None,
     ) -> Op:
         """Append an op inside the caller's write transaction and return it with its seq.
 
-        `debit` is the money or points the op takes from the customer's accounts while
-        offline, counted against the per-till offline cap until the CRM answers.
+        `debit` is the money and the points the op takes from the customer's accounts while
+        offline, counted against the per-till offline caps until the CRM answers.
         """
+        debit = debit or OfflineDebits()
         seq = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox").fetchone()[0])
         op = Op(
             op_id=UUID(str(uuid6.uuid7())),
@@ -111,8 +121,8 @@ class Outbox:
         )
         conn.execute(
             "INSERT INTO outbox (seq, op_id, type, entity_id, base_version, payload, local_ts, "
-            "operator_id, override, offline, debit, state) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "operator_id, override, offline, debit, debit_points, state) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 seq,
                 str(op.op_id),
@@ -124,7 +134,8 @@ class Outbox:
                 op.operator_id,
                 override.model_dump_json() if override else None,
                 offline,
-                debit,
+                debit.money,
+                debit.points,
                 OpState.PENDING.value,
             ),
         )
@@ -197,7 +208,7 @@ class Outbox:
             resend_from = response.last_seq + 1
             behind = conn.execute(
                 "UPDATE outbox SET state = ?, acked_at = NULL WHERE seq >= ? AND state NOT IN "
-                "(?, ?)",
+                "(?, ?) AND result IS NOT NULL",
                 (OpState.PENDING.value, resend_from, *_UNSENT),
             ).rowcount
         return resend_from if behind else None
@@ -219,6 +230,24 @@ class Outbox:
                     )
                     for seq in seqs
                 ],
+            )
+
+    def record_dead(self, seq: int, reason: str) -> None:
+        """The CRM refused this inflight op outright (its push was refused for it alone): dead,
+        with the CRM's reason, for the supervisor's dead-letter list. It has no stored answer
+        (`result` stays NULL), so a CRM that never took its seq does not bring it back to
+        pending in `record_results`."""
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = ?, last_error = ?, acked_at = ? "
+                "WHERE seq = ? AND state = ?",
+                (
+                    OpState.DEAD.value,
+                    reason,
+                    datetime.now(UTC).isoformat(),
+                    seq,
+                    OpState.INFLIGHT.value,
+                ),
             )
 
     def release(self, seqs: list[int]) -> None:
@@ -269,17 +298,46 @@ class Outbox:
             for row in rows
         ]
 
-    def pending_offline_debits(self) -> int:
-        """Offline debits the CRM has not answered yet: what the per-till offline cap limits."""
+    def pending_offline_debits(self) -> OfflineDebits:
+        """Offline debits the CRM has not answered yet: what the per-till offline caps limit."""
         rows = self._db.read(
-            "SELECT coalesce(sum(debit), 0) FROM outbox WHERE offline AND state IN (?, ?)",
+            "SELECT coalesce(sum(debit), 0), coalesce(sum(debit_points), 0) FROM outbox "
+            "WHERE offline AND state IN (?, ?)",
             _UNSENT,
         )
-        return int(rows[0][0])
+        return OfflineDebits(money=int(rows[0][0]), points=int(rows[0][1]))
 
-    def last_seq(self) -> int:
-        """The highest seq handed out; 0 for an empty outbox."""
-        return int(self._db.read("SELECT coalesce(max(seq), 0) FROM outbox")[0][0])
+    @staticmethod
+    def customers_with_unsent(conn: sqlite3.Connection, customer_ids: Sequence[str]) -> set[str]:
+        """Which of these customers have ops the CRM has not answered yet that change what the
+        cache shows (a visit changes nothing): their cached record holds those ops' effect,
+        which the CRM's record lacks until they sync, so nothing may overwrite it before."""
+        rows = conn.execute(_UNSENT_CHANGES, _unsent_params(customer_ids)).fetchall()
+        return {row[0] for row in rows}
+
+    def approval_used(self, approval_id: UUID) -> bool:
+        """Whether an op already carries this supervisor approval (one approval, one action)."""
+        return bool(
+            self._db.read(
+                "SELECT 1 FROM outbox WHERE override IS NOT NULL "
+                "AND json_extract(override, '$.approval_id') = ? LIMIT 1",
+                (str(approval_id),),
+            )
+        )
+
+    def has_unsent(self, customer_id: UUID) -> bool:
+        """Whether this customer has unanswered ops (see `customers_with_unsent`)."""
+        return bool(self._db.read(_UNSENT_CHANGES, _unsent_params([str(customer_id)])))
+
+
+_UNSENT_CHANGES = (
+    "SELECT DISTINCT entity_id FROM outbox WHERE state IN (?, ?) AND type != ? "
+    "AND entity_id IN (SELECT value FROM json_each(?))"
+)
+
+
+def _unsent_params(customer_ids: Sequence[str]) -> tuple[object, ...]:
+    return (*_UNSENT, OpType.VISIT.value, json.dumps(list(customer_ids)))
 
 
 _OP_COLUMNS = (  # a constant column list: the f-strings above never take input

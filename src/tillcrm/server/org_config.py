@@ -86,4 +86,4 @@ def context_of(conn: Connection, till: Till) -> TillContext:
         "fields": till_fields(conn, till),
         "settings": till_settings(conn, till),
     }
-    return till.context().model_copy(update=extra)
+    return till.context(conn).model_copy(update=extra)

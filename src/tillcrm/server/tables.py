@@ -27,6 +27,7 @@ __all__ = [
     "operators",
     "org_settings",
     "organizations",
+    "override_approvals",
     "points_accounts",
     "points_ledger",
     "promotion_categories",
@@ -453,3 +454,14 @@ applied_ops = sa.Table(
 )
 """Every op the CRM has answered, with its answer: the idempotency record. `seq` is null for
 writes made through the REST paths, which carry an op id but no outbox seq."""
+
+override_approvals = sa.Table(
+    "override_approvals",
+    metadata,
+    sa.Column("approval_id", sa.Uuid, primary_key=True),
+    sa.Column("op_id", sa.Uuid),
+    sa.Column("till_id", Id, nullable=False),
+    sa.Column("used_at", When, nullable=False),
+)
+"""Every supervisor approval the CRM has accepted, by the id the till minted for it: one
+approval lets one action through. `op_id` is null for a REST action (a card-number reveal)."""

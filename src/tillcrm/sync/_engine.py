@@ -22,10 +22,10 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
+from tillcrm.api import Op, OpStatus, PushResponse
 from tillcrm.config import SyncSettings
-from tillcrm.crm import CrmClient, CrmError, CrmUnauthorized, CrmUnavailable
+from tillcrm.crm import CrmClient, CrmError, CrmRejected, CrmUnauthorized, CrmUnavailable
 from tillcrm.local import CustomerCache, Meta, OpState, Outbox, TillDatabase
 from tillcrm.sync._backoff import retry_delay
 from tillcrm.sync._breaker import CircuitBreaker
@@ -37,6 +37,9 @@ __all__ = ["NOT_AUTHORIZED", "SyncEngine"]
 
 NOT_AUTHORIZED = "till not authorized"
 """The status problem after a 401: register the till again."""
+
+_POISON = 422
+"""The status of a push the CRM refuses for what one of its ops is, not for how it was sent."""
 
 
 class SyncEngine:
@@ -88,8 +91,9 @@ class SyncEngine:
             self._push_failed = True
             self._publish()
             return answered
+        size = self._settings.batch_size
         while True:
-            batch = self._outbox.next_batch(self._settings.batch_size, time.time())
+            batch = self._outbox.next_batch(size, time.time())
             if batch is None:
                 break
             seqs = [op.seq for op in batch.ops if op.seq is not None]
@@ -100,6 +104,19 @@ class SyncEngine:
                 self._unauthorized(exc)
                 break
             except CrmError as exc:
+                if isinstance(exc, CrmRejected) and exc.status == _POISON:
+                    # The CRM refuses the whole batch for one op in it (an op id used before
+                    # with another payload, a schema it does not accept): send the ops one by
+                    # one until that op is alone; then it goes dead with the CRM's reason, for
+                    # the supervisor's dead-letter list, and the ops after it sync on.
+                    self._succeeded()
+                    if len(seqs) > 1:
+                        self._outbox.release(seqs)
+                        size = 1
+                    else:
+                        self._outbox.record_dead(seqs[0], exc.message)
+                        size = self._settings.batch_size
+                    continue
                 # Network errors, 5xx, 429 and 409 are what the CRM says to retry; any other
                 # whole-request refusal is a bug of this till that an update fixes, and
                 # dead-lettering a whole batch for it would lose good ops.
@@ -126,6 +143,7 @@ class SyncEngine:
             self._last_push_at = datetime.now(UTC)
             answered += len(response.results)
             resend_from = self._outbox.record_results(batch.ops, response)
+            await self._refresh_rejected(batch.ops, response)
             if not response.results and resend_from is None:
                 self._problem = (
                     f"the CRM answered none of ops {seqs[0]}..{seqs[-1]} "
@@ -134,6 +152,23 @@ class SyncEngine:
                 break
         self._publish()
         return answered
+
+    async def _refresh_rejected(self, sent: list[Op], response: PushResponse) -> None:
+        """The CRM's record of each customer whose op it rejected, into the cache.
+
+        Pull skipped them while the op waited (`_store_page`), and a rejected op changes
+        nothing at the CRM, so no later pull would bring their record back: the cache would
+        keep showing the effect of an op that never happened.
+        """
+        rejected = {r.op_id for r in response.results if r.status is OpStatus.REJECTED}
+        for customer_id in {op.entity_id for op in sent if op.op_id in rejected}:
+            try:
+                customer = await self._client.customer(customer_id)
+            except CrmError:  # not visible any more, or unreachable: the next change brings it
+                continue
+            with self._db.write() as conn:
+                if not Outbox.customers_with_unsent(conn, [str(customer_id)]):
+                    CustomerCache.store(conn, [customer])
 
     # -- pull --------------------------------------------------------------------------------
 
@@ -164,7 +199,7 @@ class SyncEngine:
                 if page.more:
                     asking = asyncio.ensure_future(self._client.pull(page.cursor, limit=limit))
                 try:
-                    await asyncio.to_thread(self._store_page, page.customers, page.cursor)
+                    stored += await asyncio.to_thread(self._store_page, page.body, page.cursor)
                 except ValueError as exc:
                     # A customer the cache cannot index: the page rolled back whole, and the
                     # same cursor asks for it again next round.
@@ -173,7 +208,6 @@ class SyncEngine:
                         time.time(),
                     )
                     break
-                stored += len(page.customers)
                 if not page.more:
                     self._last_pull_at = datetime.now(UTC)
                     break
@@ -186,11 +220,20 @@ class SyncEngine:
         self._publish()
         return stored
 
-    def _store_page(self, customers: list[dict[str, Any]], cursor: str) -> None:
-        """One page and its cursor in one transaction: a failed page leaves the cache as it was."""
+    def _store_page(self, body: bytes, cursor: str) -> int:
+        """One page and its cursor in one transaction: a failed page leaves the cache as it was.
+
+        A customer with ops still waiting in the outbox (an offline edit, a points change) is
+        not overwritten: the cache shows what the cashier saved until those ops sync, and the
+        CRM's record comes back with the pull after it applies them (an applied op is a change
+        there). One whose op the CRM rejects is fetched again then (`_refresh_rejected`).
+        """
+        page = CustomerCache.parse_page(body)  # outside the write lock: the UI reads on
         with self._db.write() as conn:
-            CustomerCache.store_records(conn, customers)
+            held = Outbox.customers_with_unsent(conn, page.ids)
+            stored = CustomerCache.store_page(conn, page, skip=held)
             Meta.set_cursor(conn, cursor)
+        return stored
 
     # -- the loop ----------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ redemptions, gift-card loads, balance inquiries, the stored-value card, loyalty 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from tillcrm.api import (
     REVEAL_ACTION,
+    CardReveal,
     CustomerOut,
     LoyaltyOut,
     OpType,
@@ -21,7 +23,7 @@ from tillcrm.api import (
     StoredValueOut,
     SuitesOut,
 )
-from tillcrm.crm import CrmError, CrmNotFound
+from tillcrm.crm import CrmNotFound
 from tillcrm.domain import (
     BoundAction,
     LimitBreach,
@@ -29,7 +31,15 @@ from tillcrm.domain import (
     OverrideApproval,
     TransactionLine,
 )
-from tillcrm.local import AuditLog, AuditRecord, CustomerCache, Outbox
+from tillcrm.local import (
+    STORE_CREDIT_OWED,
+    STORED_VALUE,
+    AuditLog,
+    AuditRecord,
+    CustomerCache,
+    Outbox,
+    points_account,
+)
 from tillcrm.till._core import TillCore
 from tillcrm.till._customers import new_id
 from tillcrm.till._money import (
@@ -76,20 +86,6 @@ class Charging(TillCore):
         problem = tender_problem(lines, tenders, self._context.organization.point_value)
         if problem:
             return Declined(problem)
-        debits = Debits.of_tenders(tenders)
-        customer, stored_value = await self._for_charge(customer_id, debits)
-        if customer is None:
-            return Declined("unknown customer")
-        if event_id is None and stored_value is not None and stored_value.current_event:
-            # Stored value spent during an event counts toward that event's limit, whichever
-            # screen rang the sale up.
-            event_id = stored_value.current_event.id
-        if authorized_user_id is not None:
-            user = next((u for u in customer.authorized_users if u.id == authorized_user_id), None)
-            if user is None:
-                return Declined("this person is not authorized for the customer")
-            if debits.store_credit and not user.allow_invoicing:
-                return Declined(f"{user.first_name} may not charge the house account")
         try:
             payload = SalePayload(
                 transaction_id=new_id(),
@@ -100,10 +96,24 @@ class Charging(TillCore):
             )
         except ValidationError as exc:
             return Declined.invalid(exc)
+        debits = Debits.of_sale(payload)
+        customer, stored_value = await self._for_charge(customer_id, debits)
+        if customer is None:
+            return Declined("unknown customer")
+        if event_id is None and stored_value is not None and stored_value.current_event:
+            # Stored value spent during an event counts toward that event's limit, whichever
+            # screen rang the sale up.
+            payload = payload.model_copy(update={"event_id": stored_value.current_event.id})
+        if authorized_user_id is not None:
+            user = next((u for u in customer.authorized_users if u.id == authorized_user_id), None)
+            if user is None:
+                return Declined("this person is not authorized for the customer")
+            if debits.store_credit and not user.allow_invoicing:
+                return Declined(f"{user.first_name} may not charge the house account")
         return self._charge(
             customer,
             OpType.SALE,
-            debits.charged,
+            payload.account_charge,
             debits,
             payload,
             operator,
@@ -171,16 +181,18 @@ class Charging(TillCore):
             customer,
             debits,
             points_brand=self._points_brand,
+            category=self._category(customer),
             stored_value=stored_value,
             check_balances=not offline,
         )
-        if offline and debits.offline_debit:
+        if offline and (debits.points or debits.stored_value):
             breaches += offline_breaches(
                 customer,
                 debits,
                 points_brand=self._points_brand,
-                pending_till_debits=self._outbox.pending_offline_debits(),
-                caps=self._caps,
+                pending=self._outbox.pending_offline_debits(),
+                money_caps=self._money_caps,
+                points_caps=self._points_caps,
                 now=now,
             )
         action = BoundAction(
@@ -194,6 +206,8 @@ class Charging(TillCore):
             and override.covers(customer.id, kind.value, amount, set(action.limits))
         ):
             return Declined("the supervisor's approval is for another action")
+        if override is not None and self._outbox.approval_used(override.approval_id):
+            return Declined("the supervisor's approval was already used for another action")
         if breaches and override is None:
             return OverrideRequired(action=action, cashier_id=operator.id, breaches=breaches)
         with self._db.write() as conn:
@@ -205,7 +219,7 @@ class Charging(TillCore):
                 operator_id=operator.id,
                 override=override,
                 offline=offline,
-                debit=debits.offline_debit if offline else 0,
+                debit=debits.offline if offline else None,
                 now=now,
             )
             CustomerCache.store(conn, [debited(customer, debits, points_brand=self._points_brand)])
@@ -225,65 +239,67 @@ class Charging(TillCore):
         return Saved(op, queued=offline)
 
     async def load_stored_value(
-        self, customer_id: UUID, amount: int, *, key: UUID | None = None
+        self, customer_id: UUID, amount: int
     ) -> StoredValueOut | Offline | Declined:
         """Add money to the customer's stored-value card: online only.
 
-        Pass the same `key` to retry a load whose answer was lost; it is applied once.
+        Loading the same amount again while the first try has no answer (a timeout, a lost
+        answer) is a retry of it: the CRM applies it once.
         """
         operator = self._session.require()
-        client = self._client
-        if client is None:
-            return Offline("loading a gift card")
-        request_key = key or new_id()
-        try:
-            card = await self._reach(
-                lambda: client.load_stored_value(
-                    customer_id, amount, operator_id=operator.id, key=request_key
-                )
-            )
-        except CrmError as exc:
-            return Declined(str(exc))
-        if card is None:
-            return Offline("loading a gift card")
-        await self._fresh(customer_id)
+        card = await self._once(
+            self._action_digest("load", customer_id, amount),
+            "loading a gift card",
+            lambda client, key: client.load_stored_value(
+                customer_id, amount, operator_id=operator.id, key=key
+            ),
+        )
+        if isinstance(card, StoredValueOut):
+            await self._fresh(customer_id)
         return card
 
     async def balance(
         self, customer_id: UUID, account: Account = "stored_value"
     ) -> BalanceInquiry | NotFound:
-        """A balance: live from the CRM when reachable, else the cached value and its age."""
+        """A balance: live from the CRM when reachable, else the cached balance with the time
+        the CRM read it (less this till's own debits queued since)."""
         fresh = await self._fresh(customer_id)
-        customer = fresh if fresh is not None else self._cache.get(customer_id)
+        if fresh is not None:
+            value = _record_balance(fresh, account, self._points_brand)
+            return self._inquiry(value, fresh.balances.as_of, live=True)
+        cached = self._cache.balance(customer_id, self._account_name(account))
+        if cached is not None:
+            return self._inquiry(cached.balance, cached.read_at, live=False)
+        customer = self._cache.get(customer_id)  # no such account (no card assigned)
         if customer is None:
             return NotFound()
-        balances = customer.balances
-        value: int | None
-        if account == "stored_value":
-            value = balances.stored_value
-        elif account == "store_credit":
-            value = balances.store_credit_owed
-        else:
-            own = next((p for p in balances.points if p.brand_id == self._points_brand), None)
-            value = own.balance if own else None
+        return self._inquiry(None, customer.balances.as_of, live=False)
+
+    def _inquiry(self, balance: int | None, as_of: datetime, *, live: bool) -> BalanceInquiry:
         return BalanceInquiry(
-            balance=value,
+            balance=balance,
             currency=self._context.organization.currency,
-            as_of=balances.as_of,
-            live=fresh is not None,
+            as_of=as_of,
+            live=live,
             now=self._now(),
         )
 
+    def _account_name(self, account: Account) -> str:
+        """The cache's name for one of the customer's accounts at this till."""
+        if account == "stored_value":
+            return STORED_VALUE
+        if account == "store_credit":
+            return STORE_CREDIT_OWED
+        return points_account(self._points_brand)
+
     async def stored_value(self, customer_id: UUID) -> StoredValueOut | Offline | NotFound:
         """The stored-value card (masked), its limits and their use in this event and season."""
-        client = self._client
-        if client is None:
-            return Offline("the stored-value card")
         try:
-            card = await self._reach(lambda: client.stored_value(customer_id))
+            return await self._online(
+                "the stored-value card", lambda client: client.stored_value(customer_id)
+            )
         except CrmNotFound:
             return NotFound("no stored-value card assigned")
-        return card if card is not None else Offline("the stored-value card")
 
     async def reveal_card_number(
         self, customer_id: UUID, *, override: OverrideApproval | None = None
@@ -296,25 +312,31 @@ class Charging(TillCore):
                 customer_id=customer_id, kind=REVEAL_ACTION, amount=0, limits=frozenset()
             )
             return OverrideRequired(action=action, cashier_id=operator.id, breaches=())
-        client = self._client
-        if client is None:
-            return Offline("revealing the card number")
-        try:
-            shown = await self._reach(
-                lambda: client.reveal_card_number(customer_id, override, operator_id=operator.id)
-            )
-        except CrmError as exc:
-            return Declined(str(exc))
-        return shown.card_number if shown is not None else Offline("revealing the card number")
+        shown = await self._online_write(
+            "revealing the card number",
+            lambda client: client.reveal_card_number(
+                customer_id, override, operator_id=operator.id
+            ),
+        )
+        return shown.card_number if isinstance(shown, CardReveal) else shown
 
     async def loyalty(self, customer_id: UUID) -> LoyaltyOut | Offline:
         """Points balances as the points policy shows them, and the ledger (online)."""
-        client = self._client
-        found = await self._reach(lambda: client.loyalty(customer_id)) if client else None
-        return found if found is not None else Offline("the points ledger")
+        return await self._online("the points ledger", lambda client: client.loyalty(customer_id))
 
     async def suites(self, customer_id: UUID) -> SuitesOut | Offline:
         """The customer's suites: ongoing, upcoming and closed (online; not cached)."""
-        client = self._client
-        found = await self._reach(lambda: client.suites(customer_id)) if client else None
-        return found if found is not None else Offline("suites")
+        return await self._online("suites", lambda client: client.suites(customer_id))
+
+
+def _record_balance(
+    customer: CustomerOut, account: Account, points_brand: str | None
+) -> int | None:
+    """One balance of the CRM's record; None when the customer has no such account."""
+    balances = customer.balances
+    if account == "stored_value":
+        return balances.stored_value
+    if account == "store_credit":
+        return balances.store_credit_owed
+    own = next((p for p in balances.points if p.brand_id == points_brand), None)
+    return own.balance if own else None

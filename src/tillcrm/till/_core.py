@@ -6,19 +6,23 @@ breaker).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
-from tillcrm.api import CustomerOut, OpType, TillContext
+from tillcrm.api import CustomerOut, TillContext
 from tillcrm.config import Settings
 from tillcrm.crm import CrmClient, CrmError, CrmNotFound, CrmUnauthorized, CrmUnavailable
 from tillcrm.domain import (
     CustomerScope,
     Operator,
     OverrideApproval,
+    PromotionCategory,
     effective_scope,
     points_account_brand,
 )
@@ -26,19 +30,23 @@ from tillcrm.domain.offline import OfflineCaps
 from tillcrm.local import (
     CustomerCache,
     OperatorStore,
-    OpState,
     Outbox,
     PinPolicy,
     TillDatabase,
 )
 from tillcrm.sync import CircuitBreaker
+from tillcrm.till._customers import new_id
 from tillcrm.till._overrides import approve
-from tillcrm.till._results import OverrideRequired
+from tillcrm.till._results import Declined, Offline, OverrideRequired
 from tillcrm.till._session import Session
 
 __all__ = ["TillCore"]
 
 T = TypeVar("T")
+
+_PENDING_SECONDS = 30 * 60.0
+"""How long a cashier's retry of an unanswered online action reuses its idempotency key; a
+load of the same amount later is a new load."""
 
 
 class TillCore:
@@ -67,14 +75,25 @@ class TillCore:
         )
         self._operators = OperatorStore(db, policy)
         self._session = Session(db, self._operators, clock)
-        self._caps = OfflineCaps(
-            max_balance_age=timedelta(hours=settings.offline.max_balance_age_hours),
-            per_transaction_cap=settings.offline.per_transaction_cap,
-            per_till_cap=settings.offline.per_till_cap,
+        offline = settings.offline
+        max_age = timedelta(hours=offline.max_balance_age_hours)
+        self._money_caps = OfflineCaps(
+            max_balance_age=max_age,
+            per_transaction_cap=offline.per_transaction_cap,
+            per_till_cap=offline.per_till_cap,
+        )
+        self._points_caps = OfflineCaps(
+            max_balance_age=max_age,
+            per_transaction_cap=offline.per_transaction_points_cap,
+            per_till_cap=offline.per_till_points_cap,
         )
         self._timeout = settings.crm.connect_timeout
         """The longest a cashier waits for the CRM in one call before the till goes offline."""
         self._breaker = CircuitBreaker(threshold=1, probe_interval=settings.sync.interval_seconds)
+        self._pending: dict[str, tuple[UUID, float]] = {}
+        """Online-only actions waiting for the CRM's answer: their idempotency key, and when
+        first tried (`_once`)."""
+        self._action_secret = secrets.token_bytes(32)
         org = context.organization
         self._points_brand = points_account_brand(org, context.brand.id)
         self._owner_brand = (
@@ -108,14 +127,15 @@ class TillCore:
         return True
 
     async def login(self, code: str, pin: str) -> Operator:
-        """Log in with code and PIN (offline too); raises `LoginRefused`."""
+        """Log in with code and PIN (offline too); raises `LoginRefused`. The scrypt check
+        runs in a worker thread, so the screen stays live."""
         await self.refresh_operators()
-        return self._session.login(code, pin)
+        return await asyncio.to_thread(self._session.login, code, pin)
 
     async def login_badge(self, badge: str) -> Operator:
         """Log in with a badge swipe (offline too); raises `LoginRefused`."""
         await self.refresh_operators()
-        return self._session.login_badge(badge)
+        return await asyncio.to_thread(self._session.login_badge, badge)
 
     def logout(self) -> None:
         """End the logged-in operator's shift."""
@@ -157,14 +177,53 @@ class TillCore:
         return customer
 
     def _has_unsent(self, customer_id: UUID) -> bool:
-        """Ops changing this customer wait in the outbox: the cache holds their effect, which
-        the CRM's record lacks, so it is not overwritten until they sync (a visit changes
-        nothing the cache shows)."""
-        rows = self._db.read(
-            "SELECT 1 FROM outbox WHERE entity_id = ? AND type != ? AND state IN (?, ?) LIMIT 1",
-            (str(customer_id), OpType.VISIT.value, OpState.PENDING.value, OpState.INFLIGHT.value),
-        )
-        return bool(rows)
+        """Ops changing this customer wait in the outbox (`Outbox.customers_with_unsent`)."""
+        return self._outbox.has_unsent(customer_id)
+
+    async def _online(self, what: str, call: Callable[[CrmClient], Awaitable[T]]) -> T | Offline:
+        """An online-only read: the CRM's answer, or `Offline` naming `what` needs it. Answers
+        such as not found reach the caller as the typed `CrmError` they are."""
+        client = self._client
+        found = await self._reach(lambda: call(client)) if client is not None else None
+        return found if found is not None else Offline(what)
+
+    async def _online_write(
+        self, what: str, call: Callable[[CrmClient], Awaitable[T]]
+    ) -> T | Offline | Declined:
+        """An online-only write (the wallet, a gift-card load): the CRM's answer, `Offline`,
+        or `Declined` with the CRM's reason."""
+        try:
+            return await self._online(what, call)
+        except CrmError as exc:
+            return Declined(str(exc))
+
+    async def _once(
+        self, action: str, what: str, call: Callable[[CrmClient, UUID], Awaitable[T]]
+    ) -> T | Offline | Declined:
+        """An online-only write that must happen once: the same `action` asked again while it
+        has no answer (the CRM was out of reach, or its answer was lost after it committed)
+        goes with the same idempotency key, so the CRM applies it once. An answer, success or
+        refusal, ends the action: the next one gets a new key."""
+        now = self._clock()
+        for stale in [a for a, (_, at) in self._pending.items() if now - at > _PENDING_SECONDS]:
+            del self._pending[stale]
+        key, _ = self._pending.setdefault(action, (new_id(), now))
+        answer = await self._online_write(what, lambda client: call(client, key))
+        if not isinstance(answer, Offline):
+            del self._pending[action]
+        return answer
+
+    def _action_digest(self, *parts: object) -> str:
+        """An action's identity for `_once` that keeps no card number in memory: an HMAC under
+        a key made for this process."""
+        text = "\x1f".join(str(part) for part in parts)
+        return hmac.new(self._action_secret, text.encode(), hashlib.sha256).hexdigest()
+
+    def _category(self, customer: CustomerOut) -> PromotionCategory | None:
+        """The customer's promotion category, from the till's context (kept for offline)."""
+        wanted = customer.profile.promotion_category_id
+        categories = self._context.promotion_categories
+        return next((c for c in categories if c.id == wanted), None) if wanted else None
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

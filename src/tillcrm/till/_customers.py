@@ -15,9 +15,16 @@ from uuid import UUID
 import uuid6
 
 from tillcrm.api import AccountBalances, CustomerOut
-from tillcrm.domain import AuthorizedUser, CustomerProfile, Identifier
+from tillcrm.domain import AuthorizedUser, CustomerProfile, Identifier, IdentifierKind
 
-__all__ = ["edited", "new_customer", "new_id", "unknown_fields", "with_authorized_users"]
+__all__ = [
+    "edited",
+    "moved_phone",
+    "new_customer",
+    "new_id",
+    "unknown_fields",
+    "with_authorized_users",
+]
 
 
 def new_id() -> UUID:
@@ -61,8 +68,31 @@ def edited(customer: CustomerOut, changes: Mapping[str, Any], now: datetime) -> 
     """
     profile = CustomerProfile.model_validate({**customer.profile.model_dump(), **changes})
     return customer.model_copy(
-        update={"profile": profile, "version": customer.version + 1, "updated_at": now}
+        update={
+            "profile": profile,
+            "identifiers": moved_phone(
+                customer.identifiers, customer.profile.mobile, profile.mobile
+            ),
+            "version": customer.version + 1,
+            "updated_at": now,
+        }
     )
+
+
+def moved_phone(cards: Sequence[Identifier], old: str | None, new: str | None) -> list[Identifier]:
+    """The identifiers after the mobile number changed from `old` to `new`: the phone
+    identifier of the old number becomes the new number's (or goes, when the mobile is
+    cleared), so the old number stops finding the customer and the new one finds them."""
+    if old == new or old is None:
+        return list(cards)
+    moved = []
+    for card in cards:
+        if card.kind is IdentifierKind.PHONE and card.value == old:
+            if new is None:
+                continue
+            card = card.model_copy(update={"value": new})
+        moved.append(card)
+    return moved
 
 
 def with_authorized_users(customer: CustomerOut, users: Sequence[AuthorizedUser]) -> CustomerOut:

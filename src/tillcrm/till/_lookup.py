@@ -4,7 +4,6 @@ history and receipts. The cache answers first; the CRM only on a miss or to refr
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -24,16 +23,12 @@ from tillcrm.domain import (
     InvalidPhoneError,
     Operator,
     normalize_phone,
-    phone_digits,
 )
-from tillcrm.local import CustomerCache, Outbox
+from tillcrm.local import CustomerCache, Outbox, phone_shape
 from tillcrm.till._core import TillCore
 from tillcrm.till._results import Ambiguous, Identification, NotFound, Offline, Saved
 
 __all__ = ["CustomerLookup"]
-
-_MIN_PHONE_DIGITS = 7
-_PHONE_TEXT = re.compile(r"^\+?[\d\s().-]+$")
 
 
 class CustomerLookup(TillCore):
@@ -69,7 +64,7 @@ class CustomerLookup(TillCore):
         """The customer a typed phone number or customer number belongs to, recording a visit."""
         operator = self._session.require()
         text = text.strip()
-        if _PHONE_TEXT.match(text) and len(phone_digits(text)) >= _MIN_PHONE_DIGITS:
+        if phone_shape(text) == "whole":
             found = await self._identify_phone(text, operator)
             if not isinstance(found, NotFound):
                 return found
@@ -184,18 +179,13 @@ class CustomerLookup(TillCore):
         offset: int = 0,
     ) -> Page[TransactionSummary] | Offline:
         """Transactions from `start` (inclusive) to `end` (exclusive), newest first."""
-        client = self._client
-        if client is None:
-            return Offline("purchase history")
-        page = await self._reach(
-            lambda: client.history(customer_id, start=start, end=end, limit=limit, offset=offset)
+        return await self._online(
+            "purchase history",
+            lambda client: client.history(
+                customer_id, start=start, end=end, limit=limit, offset=offset
+            ),
         )
-        return page if page is not None else Offline("purchase history")
 
     async def receipt(self, transaction_id: UUID) -> Receipt | Offline:
         """One transaction as printed (reprint it unless the customer is go-green)."""
-        client = self._client
-        if client is None:
-            return Offline("a receipt")
-        found = await self._reach(lambda: client.receipt(transaction_id))
-        return found if found is not None else Offline("a receipt")
+        return await self._online("a receipt", lambda client: client.receipt(transaction_id))

@@ -12,17 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from tillcrm.api import CustomerOut, PointsBalance, SaleLineTender, StoredValueOut
+from tillcrm.api import CustomerOut, PointsBalance, SaleLineTender, SalePayload, StoredValueOut
 from tillcrm.domain import (
     ChargeContext,
     LimitBreach,
     LimitKind,
+    PromotionCategory,
     TenderKind,
     TransactionLine,
     check_limits,
     credit_limit_for,
 )
 from tillcrm.domain.offline import OfflineCaps, OfflineDebit, check_offline_debit
+from tillcrm.local import OfflineDebits
 
 __all__ = [
     "Debits",
@@ -40,34 +42,30 @@ class Debits:
 
     points: int = 0
     """Points spent (a points tender, or a redemption)."""
-    points_value: int = 0
-    """Minor units the points pay for (0 for a redemption outside a sale)."""
     stored_value: int = 0
     store_credit: int = 0
+    charged: int = 0
+    """Minor units a sale charges to the customer's accounts (`SalePayload.account_charge`):
+    what the transaction limit caps and a supervisor's override of the sale is bound to."""
 
     @classmethod
-    def of_tenders(cls, tenders: Sequence[SaleLineTender]) -> Debits:
+    def of_sale(cls, sale: SalePayload) -> Debits:
         """The account tenders of a sale; cash and card take nothing from the customer."""
 
         def total(kind: TenderKind) -> int:
-            return sum(t.amount for t in tenders if t.kind is kind)
+            return sum(t.amount for t in sale.tenders if t.kind is kind)
 
         return cls(
-            points=sum(t.points or 0 for t in tenders if t.kind is TenderKind.POINTS),
-            points_value=total(TenderKind.POINTS),
+            points=sum(t.points or 0 for t in sale.tenders if t.kind is TenderKind.POINTS),
             stored_value=total(TenderKind.STORED_VALUE),
             store_credit=total(TenderKind.STORE_CREDIT),
+            charged=sale.account_charge,
         )
 
     @property
-    def charged(self) -> int:
-        """Minor units charged to the customer's accounts: what the transaction limit caps."""
-        return self.points_value + self.stored_value + self.store_credit
-
-    @property
-    def offline_debit(self) -> int:
-        """What counts against the offline caps: points redeemed and stored value spent."""
-        return self.points + self.stored_value
+    def offline(self) -> OfflineDebits:
+        """What counts against the offline caps: stored value spent, and points redeemed."""
+        return OfflineDebits(money=self.stored_value, points=self.points)
 
 
 def tender_problem(
@@ -97,13 +95,16 @@ def limit_breaches(
     debits: Debits,
     *,
     points_brand: str | None,
+    category: PromotionCategory | None = None,
     stored_value: StoredValueOut | None = None,
     check_balances: bool = True,
 ) -> list[LimitBreach]:
     """Every limit the action breaks, as the CRM will check it.
 
-    `stored_value` (the CRM's live answer) adds the per-event and per-season limits;
-    `check_balances` is False offline, where the offline policy projects the balances instead.
+    `category` is the customer's promotion category, whose credit limit applies when the
+    customer has none of their own; `stored_value` (the CRM's live answer) adds the per-event
+    and per-season limits; `check_balances` is False offline, where the offline policy
+    projects the balances instead.
     """
     profile = customer.profile
     active = profile.flags.active
@@ -120,7 +121,7 @@ def limit_breaches(
         checks.append(
             ChargeContext(
                 amount=debits.store_credit,
-                credit_limit=credit_limit_for(profile.store_credit_limit, None),
+                credit_limit=credit_limit_for(profile.store_credit_limit, category),
                 credit_owed=customer.balances.store_credit_owed,
             )
         )
@@ -157,36 +158,38 @@ def offline_breaches(
     debits: Debits,
     *,
     points_brand: str | None,
-    pending_till_debits: int,
-    caps: OfflineCaps,
+    pending: OfflineDebits,
+    money_caps: OfflineCaps,
+    points_caps: OfflineCaps,
     now: datetime,
 ) -> list[LimitBreach]:
-    """The offline policy's breaches for the points and stored value the action spends.
+    """The offline policy's breaches for the points and stored value the action spends, each
+    against its own caps and this till's pending offline debits of its kind.
 
     The cached balances already carry this till's earlier offline debits (each write debits
     the cache with its op), so nothing is subtracted twice.
     """
     as_of = customer.balances.as_of
     breaches: list[LimitBreach] = []
-    pending = pending_till_debits
-    spends: list[tuple[int, int | None]] = []
+    spends: list[tuple[int, int | None, int, OfflineCaps]] = []
     if debits.points:
         account = points_balance(customer, points_brand)
-        spends.append((debits.points, account.balance if account else None))
+        balance = account.balance if account else None
+        spends.append((debits.points, balance, pending.points, points_caps))
     if debits.stored_value:
-        spends.append((debits.stored_value, customer.balances.stored_value))
-    for amount, balance in spends:
+        balance = customer.balances.stored_value
+        spends.append((debits.stored_value, balance, pending.money, money_caps))
+    for amount, balance, pending_of_kind, caps in spends:
         debit = OfflineDebit(
             amount=amount,
             cached_balance=balance,
             balance_read_at=as_of if balance is not None else None,
-            pending_till_debits=pending,
+            pending_till_debits=pending_of_kind,
             now=now,
         )
         for breach in check_offline_debit(debit, caps):
             if all(b != breach for b in breaches):
                 breaches.append(breach)
-        pending += amount
     return breaches
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from uuid import uuid4
 
 from tillcrm.domain import Operator, OverrideApproval, check_approver
 from tillcrm.local import LoginRefused, OperatorStore
@@ -42,6 +43,7 @@ def approve(
     if refusal is not None:
         raise OverrideRefused(refusal.value)
     return OverrideApproval(
+        approval_id=uuid4(),
         supervisor_id=approver.id,
         cashier_id=required.cashier_id,
         reason=reason.strip(),

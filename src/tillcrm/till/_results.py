@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from tillcrm.api import CustomerOut, CustomerSummary, Op
-from tillcrm.domain import BoundAction, LimitBreach, LimitKind
+from tillcrm.domain import BoundAction, LimitBreach
 
 __all__ = [
     "Ambiguous",
@@ -51,11 +51,6 @@ class OverrideRequired:
     cashier_id: str
     """The acting operator: the one operator who may not approve it."""
     breaches: Sequence[LimitBreach]
-
-    @property
-    def limits(self) -> frozenset[LimitKind]:
-        """The limits the approval must cover."""
-        return frozenset(breach.kind for breach in self.breaches)
 
     def lines(self) -> list[str]:
         """One line per limit and its excess, for the override dialog."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from tillcrm.api import WalletAdd, WalletCardOut, WalletUpdate
-from tillcrm.crm import CrmError, CrmNotFound
+from tillcrm.crm import CrmClient, CrmNotFound
 from tillcrm.till._core import TillCore
 from tillcrm.till._results import Declined, Offline
 
 __all__ = ["WalletAccess"]
+
+_WALLET = "the wallet"
 
 
 class WalletAccess(TillCore):
@@ -17,57 +19,50 @@ class WalletAccess(TillCore):
 
     async def wallet(self, customer_id: UUID) -> list[WalletCardOut] | Offline:
         """The customer's saved cards: brand, last 4, expiry and label."""
-        client = self._client
-        cards = await self._reach(lambda: client.wallet(customer_id)) if client else None
-        return cards if cards is not None else Offline("the wallet")
+        return await self._online(_WALLET, lambda client: client.wallet(customer_id))
 
     async def add_wallet_card(
         self, customer_id: UUID, card: WalletAdd
     ) -> WalletCardOut | Offline | Declined:
-        """Save a card: the number goes to the CRM to be tokenized and is not kept here."""
+        """Save a card: the number goes to the CRM to be tokenized and is not kept here.
+
+        Adding the same card again while the first try has no answer is a retry of it: the
+        CRM saves the card once.
+        """
         operator = self._session.require()
-        client = self._client
-        if client is None:
-            return Offline("the wallet")
-        try:
-            saved = await self._reach(
-                lambda: client.add_wallet_card(customer_id, card, operator_id=operator.id)
-            )
-        except CrmError as exc:
-            return Declined(str(exc))
-        return saved if saved is not None else Offline("the wallet")
+        action = self._action_digest(
+            "wallet", customer_id, card.card_number.get_secret_value(), card.exp_month,
+            card.exp_year,
+        )  # fmt: skip
+        return await self._once(
+            action,
+            _WALLET,
+            lambda client, key: client.add_wallet_card(
+                customer_id, card, operator_id=operator.id, key=key
+            ),
+        )
 
     async def update_wallet_card(
         self, customer_id: UUID, card_id: UUID, changes: WalletUpdate
     ) -> WalletCardOut | Offline | Declined:
         """Change a saved card's expiry or label."""
         operator = self._session.require()
-        client = self._client
-        if client is None:
-            return Offline("the wallet")
-        try:
-            saved = await self._reach(
-                lambda: client.update_wallet_card(
-                    customer_id, card_id, changes, operator_id=operator.id
-                )
-            )
-        except CrmError as exc:
-            return Declined(str(exc))
-        return saved if saved is not None else Offline("the wallet")
+        return await self._online_write(
+            _WALLET,
+            lambda client: client.update_wallet_card(
+                customer_id, card_id, changes, operator_id=operator.id
+            ),
+        )
 
     async def remove_wallet_card(self, customer_id: UUID, card_id: UUID) -> bool | Offline:
         """Forget a saved card; False when there is no such card."""
         operator = self._session.require()
-        client = self._client
-        if client is None:
-            return Offline("the wallet")
 
-        async def remove() -> bool:
+        async def remove(client: CrmClient) -> bool:
             await client.remove_wallet_card(customer_id, card_id, operator_id=operator.id)
             return True
 
         try:
-            done = await self._reach(remove)
+            return await self._online(_WALLET, remove)
         except CrmNotFound:
             return False
-        return done if done is not None else Offline("the wallet")

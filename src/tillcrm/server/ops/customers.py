@@ -27,6 +27,7 @@ from tillcrm.domain import (
     CustomerProfile,
     CustomerScope,
     Identifier,
+    IdentifierKind,
     IdentifierStatus,
     effective_scope,
 )
@@ -221,6 +222,8 @@ def update_customer(ctx: OpContext, payload: CustomerUpdatePayload) -> Outcome:
     ctx.conn.execute(
         customers.update().where(customers.c.id == ctx.entity_id).values(**profile_columns(profile))
     )
+    if row.mobile is not None and profile.mobile != row.mobile:
+        _move_phone_identifier(ctx, row.org_id, row.mobile, profile.mobile)
     version = touch_customer(ctx, new_version=True)
     if changed:
         _audit_change(
@@ -428,6 +431,26 @@ def _audit_change(ctx: OpContext, log_org_id: str, action: OpType, detail: str) 
             detail=detail,
         )
     )
+
+
+def _move_phone_identifier(ctx: OpContext, org_id: str, old: str, new: str | None) -> None:
+    """The phone identifier of the customer's old mobile follows the new number (or goes,
+    when the mobile is cleared or the new number is already theirs), so the old number stops
+    identifying them."""
+
+    def phone(value: str) -> sa.ColumnElement[bool]:
+        kind = identifiers.c.kind == IdentifierKind.PHONE.value
+        return sa.and_(identifiers.c.org_id == org_id, kind, identifiers.c.value == value)
+
+    held = sa.and_(phone(old), identifiers.c.customer_id == ctx.entity_id)
+    if ctx.conn.execute(sa.select(identifiers.c.value).where(held)).first() is None:
+        return
+    if new is not None:
+        _check_identifiers_free(ctx, org_id, [Identifier(kind=IdentifierKind.PHONE, value=new)])
+    if new is None or ctx.conn.execute(sa.select(identifiers.c.value).where(phone(new))).first():
+        ctx.conn.execute(identifiers.delete().where(held))
+    else:
+        ctx.conn.execute(identifiers.update().where(held).values(value=new))
 
 
 @applies(OpType.IDENTIFIER_ADD)

@@ -8,6 +8,9 @@ till.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from uuid import UUID
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -16,9 +19,9 @@ from tillcrm.server.context import Till
 from tillcrm.server.customer_view import own_org_ids
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.registry import OpContext
-from tillcrm.server.tables import audit_log, operators
+from tillcrm.server.tables import audit_log, operators, override_approvals
 
-__all__ = ["approver", "audit", "settle_breaches"]
+__all__ = ["APPROVAL_USED", "approver", "audit", "settle_breaches", "spend_approval"]
 
 
 def audit(ctx: OpContext, action: str, detail: str, *, approver_id: str | None = None) -> None:
@@ -65,7 +68,28 @@ def _require_override(ctx: OpContext, kind: str, amount: int, breaches: list[Lim
     refusal = check_approver(supervisor, ctx.operator_id, override.reason)
     if refusal is not None:
         raise Rejection(f"override refused: {refusal.value}")
+    if not spend_approval(ctx.conn, ctx.till, override.approval_id, op_id=ctx.op_id):
+        raise Rejection(f"override refused: {APPROVAL_USED}")
     audit(ctx, f"override:{kind}", f"{override.reason} ({problem})", approver_id=supervisor.id)
+
+
+APPROVAL_USED = "this approval was already used for another action"
+
+
+def spend_approval(conn: Connection, till: Till, approval_id: UUID, *, op_id: UUID | None) -> bool:
+    """Record the approval as used by this action; False when another action used it (a
+    replay). The caller's transaction (an op's savepoint) undoes it if the action fails."""
+    used_by = conn.execute(
+        sa.select(override_approvals.c.op_id).where(override_approvals.c.approval_id == approval_id)
+    ).one_or_none()
+    if used_by is not None:
+        return False
+    conn.execute(
+        override_approvals.insert().values(
+            approval_id=approval_id, op_id=op_id, till_id=till.id, used_at=datetime.now(UTC)
+        )
+    )
+    return True
 
 
 def settle_breaches(ctx: OpContext, kind: str, amount: int, breaches: list[LimitBreach]) -> str:

@@ -72,7 +72,7 @@ from tillcrm.server.ops.ledgers import (
     promotion_category,
     stored_value_usage,
 )
-from tillcrm.server.ops.limits import approver
+from tillcrm.server.ops.limits import APPROVAL_USED, approver, spend_approval
 from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.routes.customers import Limit, Offset, page_of
 from tillcrm.server.scope import require_visible_customer
@@ -269,6 +269,8 @@ def reveal_card_number(
         why = check_approver(supervisor, operator_id, approval.reason)
         if why is not None:
             raise _override_refused(why.value)
+        if not spend_approval(conn, till, approval.approval_id, op_id=None):
+            raise _override_refused(APPROVAL_USED)
         number = conn.execute(
             sa.select(stored_value_cards.c.card_number).where(
                 stored_value_cards.c.customer_id == customer_id
@@ -357,11 +359,13 @@ def add_wallet_card(
     customer_id: UUID,
     body: WalletAdd,
     operator_id: OperatorId,
+    key: IdempotencyKey = None,
 ) -> WalletCardOut:
     """Tokenize a card and keep only brand, last 4, expiry, label and the token.
 
     The token stands in for a payment processor's; the number itself goes no further than
-    this function: not stored, not logged, not echoed in errors.
+    this function: not stored, not logged, not echoed in errors. The idempotency key becomes
+    the card's id, so a retry whose first answer was lost gets the card saved then.
     """
     digits = phone_digits(body.card_number.get_secret_value())
     if not looks_like_pan(digits):
@@ -373,9 +377,14 @@ def add_wallet_card(
         )
     brand, tail = card_brand(digits), last4(digits)
     now = datetime.now(UTC)
-    card_id = UUID(str(uuid6.uuid7()))
+    card_id = key or UUID(str(uuid6.uuid7()))
     with writing(engine_of(request)) as conn:
         require_visible_customer(conn, till, customer_id)
+        saved = conn.execute(
+            sa.select(wallet_cards).where(_wallet_card_where(customer_id, card_id))
+        ).one_or_none()
+        if saved is not None:
+            return _wallet_out(saved)
         conn.execute(
             wallet_cards.insert().values(
                 id=card_id,

@@ -9,14 +9,14 @@ till's clock.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
-from tillcrm.api import Op, OpResult, OpType, PullResponse, PushRequest, PushResponse
+from tillcrm.api import Op, OpResult, OpStatus, OpType, PullResponse, PushRequest, PushResponse
 from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import customer_page_columns, customers_json
 from tillcrm.server.db import reading, writing
@@ -35,13 +35,14 @@ MAX_PULL_PAGE = 5000
 def _answered(conn: Connection, till: Till, ops: list[Op]) -> dict[UUID, OpResult]:
     """The batch's ops the CRM has already answered, by op id, as duplicates.
 
-    422 before anything applies when an op id was used with another payload, or a seq already
-    applied belongs to another op: the till's outbox is corrupt, not merely resent. One query
+    An op id used before with another payload is answered as rejected (see
+    `_again_or_refused`); 422 before anything applies when a seq already applied belongs to
+    another op. One query
     for the whole batch instead of one per op.
     """
     by_id = {op.op_id: op for op in ops}
     answered = {
-        row.op_id: answer_again(by_id[row.op_id], row)
+        row.op_id: _again_or_refused(by_id[row.op_id], row)
         for row in conn.execute(sa.select(applied_ops).where(applied_ops.c.op_id.in_(by_id)))
     }
     by_seq = {op.seq: op.op_id for op in ops}
@@ -53,6 +54,17 @@ def _answered(conn: Connection, till: Till, ops: list[Op]) -> dict[UUID, OpResul
         if by_seq[row.seq] != row.op_id:
             raise ApiError(422, "seq_reused", f"seq {row.seq} was already used by op {row.op_id}")
     return answered
+
+
+def _again_or_refused(op: Op, row: Row[Any]) -> OpResult:
+    """The stored answer for a resent op; an op id already used with another payload is
+    refused as that op's answer (its seq still advances), so one poison op never blocks the
+    till's queue behind it. Not recorded (the op id is the other op's): a resend is refused
+    the same way."""
+    try:
+        return answer_again(op, row)
+    except ApiError as exc:
+        return OpResult(op_id=op.op_id, seq=op.seq, status=OpStatus.REJECTED, reason=exc.detail)
 
 
 def _locked_last_seq(conn: Connection, till: Till) -> int:

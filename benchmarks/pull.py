@@ -1,4 +1,5 @@
-"""Customers per second of a till's first full pull, end to end and for the till's side alone.
+"""The till's first full pull in customers per second, end to end and for the till's side
+alone; and the till's peak RSS with 1,000,000 cached customers.
 
 A real CRM runs as `tillcrm crm serve` in its own process on a free loopback port, on a fresh
 SQLite file loaded with the demo data (`tillcrm.server.demo_data`); a till enrolls at the demo
@@ -7,13 +8,19 @@ store and its `SyncEngine.pull_once` loads its whole scope into a fresh till dat
 answers included).
 
 The till's share is then measured without the CRM: the same pages' bytes, fetched beforehand,
-are parsed as the client parses them (`PulledPage`) and stored with their cursor as the engine
-stores them (`CustomerCache.store_records`), into another fresh till database. For comparison,
-the same bytes go through the full validation the client used before (`PullResponse`, every
-field of every `CustomerOut`) and `CustomerCache.store`. Times are wall and CPU seconds (on a
-shared machine the wall figure includes other processes' turns). Prints JSON.
+are read as the client reads them (`PulledPage`), checked as the engine checks them
+(`CustomerCache.parse_page`) and stored with their cursor (`CustomerCache.store_page`) into
+another fresh till database. For comparison, the same bytes go through full validation
+(`PullResponse`, every field of every `CustomerOut`) and `CustomerCache.store`. Times are wall
+and CPU seconds (on a shared machine the wall figure includes other processes' turns).
 
-    .venv/bin/python benchmarks/till_pull.py [--customers 260000] [--page 1000]
+Memory: the till database is then topped up to `--rss-customers` cached customers (pull pages
+as `benchmarks/local_search.py` makes them, stored the same way), and a fresh process opens it
+as the till does (`TillService`) and works the scan path: identify by card, phone search, name
+search, profile, a durable visit op. Its peak RSS (`ru_maxrss`) is the figure. Prints JSON.
+
+    .venv/bin/python benchmarks/pull.py [--customers 260000] [--page 1000]
+        [--rss-customers 1000000]
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,31 +39,17 @@ from typing import Any
 
 import httpx
 
-from _crm import served
+from _crm import demo_crm, served
+from local_search import page_json
 from tillcrm.api import PullResponse
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.crm._client import PulledPage
 from tillcrm.local import CustomerCache, Meta, TillDatabase, open_database
-from tillcrm.server import admin
-from tillcrm.server import demo_data as demo
-from tillcrm.server.db import create_db_engine, writing
-from tillcrm.server.migrate import upgrade
 from tillcrm.sync import SyncEngine
 
 TARGET_PER_S = 20_000
-
-
-def _prepare(db_url: str, count: int) -> str:
-    """The demo data with `count` customers; an enrollment code at the demo store."""
-    upgrade(db_url)
-    engine = create_db_engine(db_url)
-    try:
-        demo.load_demo_data(engine, customers_count=count, seed=1)
-        with writing(engine) as conn:
-            return admin.issue_enrollment_code(conn, demo.DEMO_STORE_ID)
-    finally:
-        engine.dispose()
+TARGET_RSS_MB = 150
 
 
 async def _first_sync(base: str, code: str, till_db: TillDatabase, page: int) -> dict[str, Any]:
@@ -75,6 +70,14 @@ async def _first_sync(base: str, code: str, till_db: TillDatabase, page: int) ->
         "seconds": round(seconds, 2),
         "till_process_cpu_s": round(cpu, 2),
     }
+
+
+def _context(base: str, token: str) -> str:
+    """The till's context as the CRM gives it (what the till keeps for offline starts)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    answer = httpx.get(f"{base}/v1/tills/me", headers=headers, timeout=30)
+    answer.raise_for_status()
+    return answer.text
 
 
 def _page_bytes(base: str, token: str, page: int) -> list[bytes]:
@@ -128,7 +131,40 @@ def _till_side(
 
 def _pulled(wire: bytes) -> tuple[Any, str]:
     page = PulledPage.from_json(wire)
-    return page.customers, page.cursor
+    return CustomerCache.parse_page(page.body), page.cursor
+
+
+def _store_page(conn: Any, page: Any) -> None:
+    CustomerCache.store_page(conn, page)
+
+
+def _top_up(path: Path, total: int, page: int) -> dict[str, Any]:
+    """Fill the till database up to `total` cached customers as pull pages would."""
+    db = open_database(path)
+    start = CustomerCache(db).count()
+    began = time.perf_counter()
+    for first in range(0, max(0, total - start), page):
+        last = min(first + page, total - start)
+        checked = CustomerCache.parse_page(page_json(first, last, total - start))
+        with db.write() as conn:
+            CustomerCache.store_page(conn, checked)
+    seconds = time.perf_counter() - began
+    cached = CustomerCache(db).count()
+    db.close()
+    return {"cached": cached, "added_per_s": round((cached - start) / max(seconds, 1e-9))}
+
+
+def _till_rss(path: Path, context: str, count: int) -> dict[str, Any]:
+    """Peak RSS of a till process working the scan path on the database at `path`."""
+    worker = str(Path(__file__).with_name("_till_at_work.py"))
+    done = subprocess.run(
+        [sys.executable, worker, str(path), context, str(count)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    figures: dict[str, Any] = json.loads(done.stdout)
+    return figures
 
 
 def _fully_validated(wire: bytes) -> tuple[Any, str]:
@@ -142,25 +178,28 @@ def main() -> None:
         "--customers", type=int, default=260_000, help="demo customers (a fifth in the scope)"
     )
     parser.add_argument("--page", type=int, default=SyncSettings().pull_page_size)
+    parser.add_argument("--rss-customers", type=int, default=1_000_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tillcrm-till-pull-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tillcrm-pull-") as tmp:
         workdir = Path(tmp)
         db_url = f"sqlite:///{workdir / 'crm.sqlite3'}"
-        code = _prepare(db_url, args.customers)
+        code = demo_crm(db_url, args.customers)
         with served(db_url, workdir) as base:
             till_db = open_database(workdir / "till.sqlite3")
             end_to_end = asyncio.run(_first_sync(base, code, till_db, args.page))
             cached = CustomerCache(till_db).count()
             till_db.close()
-            pages = _page_bytes(base, end_to_end.pop("token"), args.page)
+            token = end_to_end.pop("token")
+            context = _context(base, token)
+            pages = _page_bytes(base, token, args.page)
         if cached != end_to_end["customers"]:
             raise RuntimeError(f"pulled {end_to_end['customers']} customers, cached {cached}")
-        till_side = _till_side(
-            pages, workdir / "till-2.sqlite3", _pulled, CustomerCache.store_records
-        )
+        till_side = _till_side(pages, workdir / "till-2.sqlite3", _pulled, _store_page)
         before = _till_side(
             pages, workdir / "till-3.sqlite3", _fully_validated, CustomerCache.store
         )
+        filled = _top_up(workdir / "till.sqlite3", args.rss_customers, 5_000)
+        memory = {**_till_rss(workdir / "till.sqlite3", context, filled["cached"]), **filled}
     report = {
         "demo_customers": args.customers,
         "page_size": args.page,
@@ -168,6 +207,8 @@ def main() -> None:
         "till_side": till_side,
         "till_side_full_validation": before,
         "target_per_s": TARGET_PER_S,
+        "till_memory": memory,
+        "target_rss_mb": TARGET_RSS_MB,
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(report, indent=2))
