@@ -214,7 +214,7 @@ def test_search_follows_a_renamed_customer_and_forgets_a_deleted_one(world: Worl
         with world.crm.engine.connect() as conn:
             stale = conn.exec_driver_sql(
                 "SELECT count(*) FROM customers_search"
-                " WHERE customers_search MATCH '\"oldenburg\" OR \"vanishka\"'"
+                ' WHERE customers_search MATCH \'"oldenburg" OR "vanishka"\''
             ).scalar_one()
         assert stale == 0
 
