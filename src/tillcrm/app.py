@@ -91,12 +91,12 @@ class TillApp(App[None]):
     TITLE = "tillcrm"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "home", "Home", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+o", "logout", "Log out"),
         Binding("ctrl+y", "sync_screen", "Sync"),
         Binding("ctrl+r", "readers", "Readers"),
         Binding("ctrl+c", "ctrl_c_quit", show=False, priority=True),
-        Binding("escape", "home", show=False, priority=True),
     ]
 
     def __init__(
@@ -254,13 +254,14 @@ class TillApp(App[None]):
             self.notify(found.reason, severity="warning")
 
     def open_profile(self, found: Identification) -> None:
-        """Show the customer on the one profile screen (updated in place, then revealed)."""
+        """Show the customer on the one profile screen: revealed first, then updated, so the
+        widgets change on the screen being drawn. An offline visit is not toasted: the status
+        bar already says offline and counts it in the queue, and a toast per scan would cover
+        the screen the cashier is reading."""
         if isinstance(self.screen, ModalScreen):
             return
-        self.profile.show(found.customer)
         self._show(self.profile)
-        if found.visit.queued:
-            self.notify("visit saved, queued until the CRM is back")
+        self.profile.show(found.customer)
 
     def _show(self, target: Screen[None]) -> None:
         """Bring the installed screen `target` to the top.

@@ -15,11 +15,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from tillcrm.api import CustomerOut, SaleLineTender
 from tillcrm.domain import OverrideApproval, TenderKind, TransactionLine, points_earned
+from tillcrm.screens._base import TillScreen
 from tillcrm.screens._text import sentence
 from tillcrm.screens.override import with_override
 from tillcrm.till import Declined, OverrideRequired, Saved, TillService
@@ -32,7 +32,7 @@ _CUSTOMER = "customer"
 """The Select value meaning the customer charges their own house account."""
 
 
-class SaleScreen(Screen[Saved | None]):
+class SaleScreen(TillScreen[Saved | None]):
     """Ring up one sale for `customer`; dismisses with the `Saved` answer, or None."""
 
     DEFAULT_CSS = """
@@ -63,7 +63,7 @@ class SaleScreen(Screen[Saved | None]):
         self._customer = customer
         self._saved: Saved | None = None
 
-    def compose(self) -> ComposeResult:
+    def compose_body(self) -> ComposeResult:
         """The sale's fields, the preview line and the buttons."""
         profile = self._customer.profile
         name = f"{profile.first_name} {profile.last_name}".strip() or profile.company
@@ -102,7 +102,6 @@ class SaleScreen(Screen[Saved | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Confirm (F10)", id="sale-confirm", variant="success", compact=True)
                 yield Button("Close (Esc)", id="sale-close", compact=True)
-        yield Footer()
 
     def on_mount(self) -> None:
         """The amount first: most sales need nothing else."""
