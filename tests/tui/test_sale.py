@@ -151,3 +151,27 @@ async def test_a_card_read_during_a_sale_does_not_throw_the_sale_away(
         assert app.screen is sale
         assert sale.query_one("#sale-amount", Input).value == "12.00"
 
+
+async def test_the_points_preview_counts_the_customers_promotion_category_as_the_crm_does(
+    till: TuiTill, loopback_world: World
+) -> None:
+    customer_id, barcode = new_customer(
+        loopback_world, first_name="Gold", last_name="Member", promotion_category_id="brand-gold"
+    )
+    app = till.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        await scan_to_profile(pilot, till, customer_id, barcode)
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, SaleScreen), "sale panel")
+        sale = app.screen
+        sale.query_one("#sale-amount", Input).value = "12.99"
+        await until(pilot, lambda: "Points earned" in _text(sale, "#sale-preview"), "preview")
+        assert "Points earned 24" in _text(sale, "#sale-preview")  # Gold: 2 points a dollar
+        await pilot.press("f10")
+        await until(pilot, lambda: _text(sale, "#sale-result") != "", "the result", limit=1500)
+        await pilot.press("escape")
+    await SyncEngine(till.db, till.client, till.settings.sync).sync_once()
+    with loopback_world.client("brand.a") as http:
+        history = http.get(f"/customers/{customer_id}/history").json()["items"]
+    assert [row["points_earned"] for row in history] == [24]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from tillcrm.domain import Brand, Organization, Store
+from tillcrm.domain import Brand, Organization, PromotionCategory, Store
 
 __all__ = ["EnrollRequest", "EnrollResponse", "TillContext"]
 
@@ -27,6 +27,9 @@ class TillContext(BaseModel):
     brand: Brand
     organization: Organization
     parent: Organization | None = None
+    promotion_categories: list[PromotionCategory] = []
+    """The promotion categories of the organization (and its parent), so the till shows the
+    points a sale earns under the customer's category as the CRM will count them."""
 
 
 class EnrollResponse(BaseModel):

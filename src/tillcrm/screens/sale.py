@@ -1,5 +1,6 @@
 """The sale panel: the amount, the tenders drawn on the customer's accounts, the points the
-sale earns (shown before confirming), and the result: saved, and queued when offline.
+sale earns under the customer's promotion category (shown before confirming), and the result:
+saved, and queued when offline.
 
 A charge past a limit (transaction, credit, per-event or per-season, balance, offline cap, or
 an inactive customer) opens the supervisor override bound to exactly this sale; approved, the
@@ -18,7 +19,13 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
 from tillcrm.api import CustomerOut, SaleLineTender
-from tillcrm.domain import OverrideApproval, TenderKind, TransactionLine, points_earned
+from tillcrm.domain import (
+    OverrideApproval,
+    PromotionCategory,
+    TenderKind,
+    TransactionLine,
+    points_earned,
+)
 from tillcrm.screens._base import TillScreen
 from tillcrm.screens._text import sentence
 from tillcrm.screens.override import with_override
@@ -154,7 +161,7 @@ class SaleScreen(TillScreen[Saved | None]):
         earned = points_earned(
             total,
             self._money.currency,
-            None,
+            self._promotion_category(),
             loyalty_enabled=self._customer.profile.flags.loyalty_enabled,
         )
         paid = "  ".join(
@@ -163,6 +170,12 @@ class SaleScreen(TillScreen[Saved | None]):
         preview.update(
             f"Total {self._money.format(total)}   Points earned {earned}\nTenders: {paid}"
         )
+
+    def _promotion_category(self) -> PromotionCategory | None:
+        """The customer's promotion category (its points rate), as the CRM will apply it."""
+        wanted = self._customer.profile.promotion_category_id
+        categories = self._till.context.promotion_categories
+        return next((c for c in categories if c.id == wanted), None) if wanted else None
 
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:

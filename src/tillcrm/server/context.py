@@ -11,10 +11,10 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.engine import Connection, Engine
 
 from tillcrm.api import TillContext
-from tillcrm.domain import Brand, Organization, Store, TillScope
+from tillcrm.domain import Brand, Organization, PromotionCategory, Store, TillScope
 from tillcrm.server.db import reading
 from tillcrm.server.errors import ApiError
-from tillcrm.server.tables import brands, organizations, stores, tills
+from tillcrm.server.tables import brands, organizations, promotion_categories, stores, tills
 
 __all__ = ["CurrentTill", "Till", "engine_of", "hash_token", "load_organization", "till_context"]
 
@@ -52,8 +52,15 @@ class Till:
         """The visibility scope for customer rules."""
         return TillScope.of(self.org, self.brand.id)
 
-    def context(self) -> TillContext:
-        """The wire form, returned at enrollment and by `/v1/tills/me`."""
+    def context(self, conn: Connection) -> TillContext:
+        """The wire form, returned at enrollment and by `/v1/tills/me`, with the promotion
+        categories of the till's organization and its parent."""
+        org_ids = [self.org.id] + ([self.parent.id] if self.parent else [])
+        categories = conn.execute(
+            sa.select(promotion_categories)
+            .where(promotion_categories.c.org_id.in_(org_ids))
+            .order_by(promotion_categories.c.id)
+        )
         return TillContext(
             till_id=self.id,
             till_name=self.name,
@@ -61,6 +68,9 @@ class Till:
             brand=self.brand,
             organization=self.org,
             parent=self.parent,
+            promotion_categories=[
+                PromotionCategory.model_validate(row._asdict()) for row in categories
+            ],
         )
 
 

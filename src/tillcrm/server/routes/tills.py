@@ -55,13 +55,14 @@ def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
             .where(enrollment_codes.c.code_hash == code.code_hash)
             .values(used_by_till=till_id)
         )
-        return EnrollResponse(token=token, context=till_context(conn, till_id).context())
+        return EnrollResponse(token=token, context=till_context(conn, till_id).context(conn))
 
 
 @router.get("/tills/me")
-def me(till: CurrentTill) -> TillContext:
+def me(till: CurrentTill, request: Request) -> TillContext:
     """The calling till's store, brand and organization."""
-    return till.context()
+    with reading(engine_of(request)) as conn:
+        return till.context(conn)
 
 
 @router.get("/operators")
