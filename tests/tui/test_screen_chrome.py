@@ -11,6 +11,7 @@ import pytest
 from tests.support.world import SUPERVISOR_PIN, World
 from tests.tui.cashier import enrolled_till, logged_in, new_customer, scan_to_profile
 from tests.tui.conftest import SIZE, SUPERVISOR, TuiTill, until
+from textual.geometry import Region
 from textual.widgets import Static, TabbedContent
 from textual.widgets._toast import Toast
 
@@ -38,8 +39,11 @@ async def till(
 
 
 def _status(screen: object) -> str:
+    """The status bar's first line, once checked that both its lines span the screen's top."""
     assert isinstance(screen, TillScreen)
     bar = screen.query_one(StatusBar)
+    assert bar.region == Region(0, 0, screen.size.width, 2)
+    assert bar.query_one("#devices", Static).region.y == 1
     return str(bar.query_one("#place", Static).content)
 
 

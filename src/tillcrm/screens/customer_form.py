@@ -88,8 +88,8 @@ class CustomerFormScreen(TillScreen[UUID | None]):
     CustomerFormScreen .field-error { color: $error; height: auto; }
     CustomerFormScreen #form-result { height: auto; min-height: 1; padding: 0 1; text-style: bold; }
     CustomerFormScreen #form-result.error { color: $error; }
-    CustomerFormScreen Horizontal { height: auto; margin-top: 1; }
-    CustomerFormScreen Horizontal Button { margin-right: 2; }
+    CustomerFormScreen #form-buttons { height: auto; margin-top: 1; }
+    CustomerFormScreen #form-buttons Button { margin-right: 2; }
     CustomerFormScreen Checkbox { margin-left: 21; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -130,7 +130,7 @@ class CustomerFormScreen(TillScreen[UUID | None]):
                 yield Checkbox(label, getattr(profile.flags, name), id=f"flag-{name}", compact=True)
             if self._customer is None:
                 yield Static("", id="form-users")
-            with Horizontal():
+            with Horizontal(id="form-buttons"):
                 yield Button("Save (Ctrl+S)", id="form-save", variant="primary", compact=True)
                 if self._customer is None:
                     yield Button("Authorized user (F6)", id="form-add-user", compact=True)

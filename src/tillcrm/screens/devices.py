@@ -70,7 +70,7 @@ class DevicesScreen(TillScreen[None]):
     """Name, kind, port, state and the last event of each reader."""
 
     DEFAULT_CSS = """
-    DevicesScreen { padding: 0 1; }
+    DevicesScreen > Label, DevicesScreen > DataTable { margin: 0 1; }
     DevicesScreen DataTable { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Back")]

@@ -43,7 +43,7 @@ class SaleScreen(TillScreen[Saved | None]):
     """Ring up one sale for `customer`; dismisses with the `Saved` answer, or None."""
 
     DEFAULT_CSS = """
-    SaleScreen > Vertical { padding: 0 1; }
+    SaleScreen #sale-body { padding: 0 1; }
     SaleScreen #sale-customer { text-style: bold; }
     SaleScreen #sale-customer.inactive { color: $error; }
     SaleScreen Grid {
@@ -80,7 +80,7 @@ class SaleScreen(TillScreen[Saved | None]):
             for u in self._customer.authorized_users
             if u.allow_invoicing
         ]
-        with Vertical():
+        with Vertical(id="sale-body"):
             yield Label(
                 f"Sale for #{profile.customer_number or '-'} {name}{inactive}",
                 id="sale-customer",
