@@ -278,16 +278,27 @@ class TillApp(App[None]):
             self.push_screen(target)
 
     def logged_in(self, operator: Operator) -> None:
-        """The login screen accepted `operator`: build the profile (unseen) and go home."""
+        """The login screen accepted `operator`: go home, then build the profile unseen."""
         for bar in self._status_bars():
             bar.set_operator(operator.name)
         self.call_next(self._enter)
 
     async def _enter(self) -> None:
-        """Replace the login screen with the profile, and the identify screen over it."""
+        """Replace the login screen with the identify screen; once that is painted, stage the
+        profile under it, so the cashier is home without waiting for the seven tabs."""
+        await self.switch_screen("identify")
+        self.call_after_refresh(self._stage_profile)
+
+    async def _stage_profile(self) -> None:
+        """Compose the profile under the identify screen (the stack `_show` expects), unless
+        a scan already brought it up or the operator left home meanwhile."""
+        if self.profile in self.screen_stack or self.screen is not self.identify:
+            return
+        before = self.profile.customer
         with self.batch_update():
             await self.switch_screen("profile")
-            await self.push_screen("identify")
+            if self.profile.customer is before:  # no scan came while it was composed
+                await self.push_screen("identify")
 
     def action_home(self) -> None:
         """Back to the identify screen (Escape from the profile)."""
