@@ -56,6 +56,12 @@ ORGS = {
         points_policy=PointsPolicy.BRAND_WALLETS,
     ),
     "units": Organization(id="org-units", name="Conglomerate", kind=OrgKind.ORG_UNITS),
+    "unitsown": Organization(
+        id="org-unitsown",
+        name="Own Programs",
+        kind=OrgKind.ORG_UNITS,
+        points_policy=PointsPolicy.BRAND_WALLETS,
+    ),
     "parent": Organization(id="org-parent", name="Parent", kind=OrgKind.CONNECTED),
     "child1": Organization(
         id="org-child1", name="Child One", kind=OrgKind.CONNECTED, parent_id="org-parent"
@@ -64,7 +70,8 @@ ORGS = {
         id="org-child2", name="Child Two", kind=OrgKind.CONNECTED, parent_id="org-parent"
     ),
 }
-"""Standard orgs have brands `a` and `b`; connected orgs have one brand `a` each."""
+"""Standard orgs and units have brands `a` and `b`; connected orgs have one brand `a` each.
+`units` runs one loyalty program for its units (a shared pool), `unitsown` one per unit."""
 
 NOW = datetime.now(UTC)
 SEASON = Season(

@@ -55,23 +55,33 @@ class Till:
 OFFLINE_CAPS = OfflineSettings(per_transaction_cap=50, per_till_cap=80)
 
 
+async def enroll_till(tmp_path: Path, crm: RunningCrm, store_id: str) -> Till:
+    """A till newly enrolled at `store_id` (its own outbox seq on the CRM), its scope and
+    operators pulled, its database under `tmp_path`."""
+    with writing(crm.engine) as conn:
+        code = admin.issue_enrollment_code(conn, store_id)
+    settings = Settings(data_dir=tmp_path, offline=OFFLINE_CAPS)
+    async with CrmClient(crm.url) as client:
+        enrolled = await client.enroll(code, "test till")
+    db = open_database(tmp_path / "till.sqlite3")
+    till = Till(db, enrolled.context, settings, crm.url, enrolled.token)
+    await till.sync()
+    assert await till.service().refresh_operators()
+    return till
+
+
+async def close_till(till: Till) -> None:
+    """Close the till's CRM clients and its database."""
+    for client in till.clients:
+        await client.aclose()
+    till.db.close()
+
+
 @pytest.fixture
 async def till(
     tmp_path: Path, loopback_crm: RunningCrm, loopback_world: World
 ) -> AsyncIterator[Till]:
-    """A till newly enrolled at brand a's store of the brand-scoped organization (its own
-    outbox seq on the CRM), its scope and operators pulled."""
-    with writing(loopback_crm.engine) as conn:
-        code = admin.issue_enrollment_code(conn, "brand-a-store")
-    settings = Settings(data_dir=tmp_path, offline=OFFLINE_CAPS)
-    async with CrmClient(loopback_crm.url) as client:
-        enrolled = await client.enroll(code, "test till")
-    token, context = enrolled.token, enrolled.context
-    db = open_database(tmp_path / "till.sqlite3")
-    till = Till(db, context, settings, loopback_crm.url, token)
-    await till.sync()
-    assert await till.service().refresh_operators()
+    """A till newly enrolled at brand a's store of the brand-scoped organization."""
+    till = await enroll_till(tmp_path, loopback_crm, "brand-a-store")
     yield till
-    for client in till.clients:
-        await client.aclose()
-    db.close()
+    await close_till(till)

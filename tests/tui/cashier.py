@@ -36,11 +36,15 @@ from tillcrm.till import TillService
 
 @asynccontextmanager
 async def enrolled_till(
-    tmp_path: Path, crm: RunningCrm, readers: Mapping[DeviceKind, SimulatedReader]
+    tmp_path: Path,
+    crm: RunningCrm,
+    readers: Mapping[DeviceKind, SimulatedReader],
+    *,
+    store: str = "brand-a-store",
 ) -> AsyncIterator[TuiTill]:
-    """A new till of the brand-scoped organization's brand-a store, synced once."""
+    """A new till at `store` (the brand-scoped organization's brand-a store), synced once."""
     with writing(crm.engine) as conn:
-        code = admin.issue_enrollment_code(conn, "brand-a-store")
+        code = admin.issue_enrollment_code(conn, store)
     with crm.client() as http:
         response = http.post("/tills/enroll", json={"code": code, "name": "G2 till"})
         response.raise_for_status()

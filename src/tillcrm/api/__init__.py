@@ -27,6 +27,7 @@ from tillcrm.api.customers import (
     Receipt,
     TransactionSummary,
 )
+from tillcrm.api.org import CustomerRegister, MembershipUpdate, RegisterPayload
 from tillcrm.api.sync import (
     ACCOUNT_TENDERS,
     MAX_BATCH,
@@ -67,6 +68,7 @@ __all__ = [
     "CustomerCreatePayload",
     "CustomerOut",
     "CustomerPatch",
+    "CustomerRegister",
     "CustomerSummary",
     "CustomerUpdatePayload",
     "EnrollRequest",
@@ -76,6 +78,7 @@ __all__ = [
     "IdentifierBlock",
     "IdentifyResult",
     "LoyaltyOut",
+    "MembershipUpdate",
     "Op",
     "OpResult",
     "OpStatus",
@@ -87,6 +90,7 @@ __all__ = [
     "PushRequest",
     "PushResponse",
     "Receipt",
+    "RegisterPayload",
     "RevealRequest",
     "SaleLineTender",
     "SalePayload",

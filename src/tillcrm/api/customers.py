@@ -96,6 +96,8 @@ class CustomerCreate(BaseModel):
     profile: CustomerProfile
     identifiers: list[Identifier] = []
     authorized_users: list[AuthorizedUser] = []
+    independent: bool = False
+    """At a connected child: a profile of the child's own, which the parent cannot see."""
 
 
 class CustomerPatch(BaseModel):

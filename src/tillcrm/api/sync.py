@@ -16,6 +16,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, model_validator
 
 from tillcrm.api.customers import CustomerOut
+from tillcrm.api.org import MembershipUpdate, RegisterPayload
 from tillcrm.domain import (
     AuthorizedUser,
     CustomerProfile,
@@ -70,6 +71,8 @@ class OpType(StrEnum):
     AUTHORIZED_USER_REMOVE = "authorized_user_remove"
     IDENTIFIER_ADD = "identifier_add"
     IDENTIFIER_BLOCK = "identifier_block"
+    CUSTOMER_REGISTER = "customer_register"
+    MEMBERSHIP_UPDATE = "membership_update"
 
 
 class CustomerCreatePayload(BaseModel):
@@ -78,6 +81,8 @@ class CustomerCreatePayload(BaseModel):
     profile: CustomerProfile
     identifiers: list[Identifier] = []
     authorized_users: list[AuthorizedUser] = []
+    independent: bool = False
+    """At a connected child: a profile of the child's own, which the parent cannot see."""
 
 
 class CustomerUpdatePayload(BaseModel):
@@ -168,6 +173,8 @@ PAYLOADS: dict[OpType, type[BaseModel]] = {
     OpType.AUTHORIZED_USER_REMOVE: AuthorizedUserRemove,
     OpType.IDENTIFIER_ADD: Identifier,
     OpType.IDENTIFIER_BLOCK: IdentifierBlock,
+    OpType.CUSTOMER_REGISTER: RegisterPayload,
+    OpType.MEMBERSHIP_UPDATE: MembershipUpdate,
 }
 """The payload schema of each op type."""
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from tillcrm.domain import Brand, Organization, PromotionCategory, Store
+from tillcrm.domain.org_fields import FieldDefinition
 
 __all__ = ["EnrollRequest", "EnrollResponse", "TillContext"]
 
@@ -27,6 +28,10 @@ class TillContext(BaseModel):
     brand: Brand
     organization: Organization
     parent: Organization | None = None
+    fields: list[FieldDefinition] = []
+    """The extended and custom fields this till shows (its parent's, then its own)."""
+    settings: dict[str, str] = {}
+    """The configuration in force here (a connected parent's overrides its child's)."""
     promotion_categories: list[PromotionCategory] = []
     """The promotion categories of the organization (and its parent), so the till shows the
     points a sale earns under the customer's category as the CRM will count them."""

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -16,11 +19,14 @@ import click
 from tillcrm.cli._context import CliContext, pass_cli
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
 __all__ = ["crm"]
 
 _SERVER_PACKAGES = ("fastapi", "sqlalchemy", "alembic", "uvicorn")
+MAX_SETTING_KEY = 64
+MAX_SETTING_VALUE = 500
+"""The sizes of `org_settings.key` and `.value`."""
 _DB_HELP = "SQLAlchemy database URL (default: [server] db, else SQLite in the data dir)."
 
 
@@ -166,6 +172,124 @@ def enroll_till(cli: CliContext, store_id: str, db_url: str | None) -> None:
         f"  tillcrm register --crm-url {crm_url} --code {code}",
         err=True,
     )
+
+
+@crm.command()
+@click.option("--org", "org_id", required=True, help="The organization to report on.")
+@click.option("--db", "db_url", default=None, help=_DB_HELP)
+@click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="First day included.")
+@click.option("--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="Day after the last one.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV (money in minor units), not a table.")
+@pass_cli
+def report(
+    cli: CliContext,
+    org_id: str,
+    db_url: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    as_csv: bool,
+) -> None:
+    """Visits, sales, points issued and redeemed, stored value used: per unit and in total."""
+    _require_server_extra()
+    from tillcrm.server.db import reading
+    from tillcrm.server.report import org_report
+
+    engine = _migrated_engine(_database(cli, db_url))
+    try:
+        with reading(engine) as conn:
+            made = org_report(
+                conn,
+                org_id,
+                since=since.replace(tzinfo=UTC) if since else None,
+                until=until.replace(tzinfo=UTC) if until else None,
+            )
+    except LookupError as exc:
+        raise click.ClickException(str(exc.args[0])) from exc
+    finally:
+        engine.dispose()
+    click.echo(made.csv() if as_csv else made.table(), nl=not as_csv)
+
+
+@crm.command("define-field")
+@click.option("--org", "org_id", required=True, help="The organization defining the field.")
+@click.option("--name", required=True, help="The field's name in customer records.")
+@click.option(
+    "--kind",
+    type=click.Choice(["custom", "extended"]),
+    default="custom",
+    show_default=True,
+    help="A custom field of the org's own, or one of the CRM's extended fields.",
+)
+@click.option("--label", default="", help="What the till shows beside the value.")
+@click.option("--db", "db_url", default=None, help=_DB_HELP)
+@pass_cli
+def define_field(
+    cli: CliContext, org_id: str, name: str, kind: str, label: str, db_url: str | None
+) -> None:
+    """Define an extended or custom customer field (a connected parent's are shared with its
+    children; a child's are private to it)."""
+    _require_server_extra()
+    from pydantic import ValidationError
+
+    from tillcrm.domain.org_fields import FieldDefinition, FieldKind
+    from tillcrm.server import org_config
+
+    try:
+        definition = FieldDefinition(org_id=org_id, name=name, kind=FieldKind(kind), label=label)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise click.ClickException(f"{first['loc'][0]}: {first['msg']}") from exc
+    with _admin_connection(cli, db_url, org_id, brands_too=False) as conn:
+        org_config.define_field(conn, definition)
+    click.echo(f"{org_id} defines {kind} field {name!r}")
+
+
+@crm.command("set")
+@click.option("--owner", "owner_id", required=True, help="An organization, brand or unit id.")
+@click.argument("key")
+@click.argument("value")
+@click.option("--db", "db_url", default=None, help=_DB_HELP)
+@pass_cli
+def set_setting(cli: CliContext, owner_id: str, key: str, value: str, db_url: str | None) -> None:
+    """Set a configuration KEY to VALUE for an organization, brand or unit (a connected
+    parent's settings override its children's; a unit's override its organization's)."""
+    _require_server_extra()
+    from tillcrm.server import org_config
+
+    if not 1 <= len(key) <= MAX_SETTING_KEY or len(value) > MAX_SETTING_VALUE:
+        raise click.ClickException(
+            f"a setting's key is 1 to {MAX_SETTING_KEY} characters "
+            f"and its value at most {MAX_SETTING_VALUE}"
+        )
+    with _admin_connection(cli, db_url, owner_id, brands_too=True) as conn:
+        org_config.put_setting(conn, owner_id, key, value)
+    click.echo(f"{owner_id}: {key} = {value}")
+
+
+@contextmanager
+def _admin_connection(
+    cli: CliContext, db_url: str | None, owner_id: str, *, brands_too: bool
+) -> Iterator[Connection]:
+    """A write transaction on the CRM's database; refused when `owner_id` names no
+    organization there (nor a brand, with `brands_too`)."""
+    import sqlalchemy as sa
+
+    from tillcrm.server.db import writing
+    from tillcrm.server.tables import brands, organizations
+
+    engine = _migrated_engine(_database(cli, db_url))
+    try:
+        with writing(engine) as conn:
+            known = list(conn.execute(sa.select(organizations.c.id)).scalars())
+            if brands_too:
+                known += conn.execute(sa.select(brands.c.id)).scalars()
+            if owner_id not in known:
+                what = "organization or brand" if brands_too else "organization"
+                listed = ", ".join(sorted(known)[:20]) or "none"
+                raise click.ClickException(f"no {what} {owner_id!r}; known: {listed}")
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def _safe(url: str) -> str:

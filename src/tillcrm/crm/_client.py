@@ -22,6 +22,7 @@ from tillcrm.api import (
     API_PREFIX,
     CardReveal,
     CustomerOut,
+    CustomerRegister,
     CustomerSummary,
     EnrollRequest,
     EnrollResponse,
@@ -160,6 +161,18 @@ class CrmClient:
     async def customer(self, customer_id: UUID) -> CustomerOut:
         """One customer as this till may see them."""
         return await self._call("GET", f"/customers/{customer_id}", CustomerOut)
+
+    async def register_customer(
+        self, request: CustomerRegister, *, operator_id: str, key: UUID | None = None
+    ) -> CustomerOut:
+        """Register the connected parent's customer with this card or phone at this child."""
+        return await self._call(
+            "POST",
+            "/customers/register",
+            CustomerOut,
+            json=_dump(request),
+            headers=_acting(operator_id, key),
+        )
 
     async def history(
         self,

@@ -126,6 +126,10 @@ class CustomerProfile(BaseModel):
     promotion_category_id: str | None = None
     custom_fields: dict[FieldName, Annotated[str, Field(max_length=1000)]] = {}
     """Extended and custom fields by name."""
+    external_id: Annotated[str, Field(max_length=64)] = ""
+    """The customer's id in another system (a web shop, an app)."""
+    image_url: Annotated[str, Field(max_length=500)] = ""
+    """Where the customer's photo is kept."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
 

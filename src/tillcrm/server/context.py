@@ -16,7 +16,15 @@ from tillcrm.server.db import reading
 from tillcrm.server.errors import ApiError
 from tillcrm.server.tables import brands, organizations, promotion_categories, stores, tills
 
-__all__ = ["CurrentTill", "Till", "engine_of", "hash_token", "load_organization", "till_context"]
+__all__ = [
+    "CurrentTill",
+    "Till",
+    "engine_of",
+    "hash_token",
+    "load_organization",
+    "promotion_categories_of",
+    "till_context",
+]
 
 
 def hash_token(token: str) -> str:
@@ -52,15 +60,8 @@ class Till:
         """The visibility scope for customer rules."""
         return TillScope.of(self.org, self.brand.id)
 
-    def context(self, conn: Connection) -> TillContext:
-        """The wire form, returned at enrollment and by `/v1/tills/me`, with the promotion
-        categories of the till's organization and its parent."""
-        org_ids = [self.org.id] + ([self.parent.id] if self.parent else [])
-        categories = conn.execute(
-            sa.select(promotion_categories)
-            .where(promotion_categories.c.org_id.in_(org_ids))
-            .order_by(promotion_categories.c.id)
-        )
+    def context(self) -> TillContext:
+        """The wire form, returned at enrollment and by `/v1/tills/me`."""
         return TillContext(
             till_id=self.id,
             till_name=self.name,
@@ -68,10 +69,19 @@ class Till:
             brand=self.brand,
             organization=self.org,
             parent=self.parent,
-            promotion_categories=[
-                PromotionCategory.model_validate(row._asdict()) for row in categories
-            ],
         )
+
+
+def promotion_categories_of(conn: Connection, till: Till) -> list[PromotionCategory]:
+    """The promotion categories of the till's organization and its parent, for its context:
+    the till previews the points a sale earns with them."""
+    org_ids = [till.org.id] + ([till.parent.id] if till.parent else [])
+    rows = conn.execute(
+        sa.select(promotion_categories)
+        .where(promotion_categories.c.org_id.in_(org_ids))
+        .order_by(promotion_categories.c.id)
+    )
+    return [PromotionCategory.model_validate(row._asdict()) for row in rows]
 
 
 def till_context(conn: Connection, till_id: str) -> Till:

@@ -22,11 +22,13 @@ from sqlalchemy.sql.elements import BindParameter
 
 from tillcrm.api import CustomerOut, PointsBalance
 from tillcrm.domain import AuthorizedUser, CustomerScope, effective_scope, points_account_brand
+from tillcrm.domain.org_fields import merged_field_values, subscription_scope_id
 from tillcrm.server.context import Till
 from tillcrm.server.customer_rows import stored_profile
 from tillcrm.server.tables import (
     authorized_users,
     customer_registrations,
+    customer_subscriptions,
     customers,
     identifiers,
     points_accounts,
@@ -95,6 +97,9 @@ class _Related:
     points: dict[UUID, dict[str, int]]
     stored_value: dict[UUID, int]
     registrations: dict[UUID, Row[Any]]
+    subscribed: dict[UUID, bool] | None
+    """Marketing-SMS choices kept for the till's organization or unit; None where the
+    framework keeps the choice in the profile's flags."""
 
 
 _IDS: BindParameter[list[UUID]] = sa.bindparam("customer_ids", expanding=True)
@@ -120,6 +125,12 @@ _STORED_VALUE = sa.select(stored_value_cards.c.customer_id, stored_value_cards.c
 _REGISTRATIONS = sa.select(customer_registrations).where(
     customer_registrations.c.customer_id.in_(_IDS),
     customer_registrations.c.org_id == sa.bindparam("registered_at_org"),
+)
+_SUBSCRIPTIONS = sa.select(
+    customer_subscriptions.c.customer_id, customer_subscriptions.c.marketing_sms
+).where(
+    customer_subscriptions.c.customer_id.in_(_IDS),
+    customer_subscriptions.c.scope_id == sa.bindparam("subscription_scope"),
 )
 """Built once with expanding parameters: building an `IN` of a thousand values each time cost
 as much as running it."""
@@ -150,13 +161,41 @@ def _related(conn: Connection, till: Till, ids: list[UUID]) -> _Related:
             _REGISTRATIONS, {"customer_ids": ids, "registered_at_org": till.org.id}
         )
     }
-    return _Related(cards, users, points, stored_value, registrations)
+    scope_id = subscription_scope_id(till.org, till.brand.id)
+    subscribed = None
+    if scope_id is not None:
+        subscribed = {
+            row.customer_id: bool(row.marketing_sms)
+            for row in conn.execute(
+                _SUBSCRIPTIONS, {"customer_ids": ids, "subscription_scope": scope_id}
+            )
+        }
+    return _Related(cards, users, points, stored_value, registrations, subscribed)
 
 
 def _private_fields(related: _Related, customer_id: UUID) -> dict[str, str]:
     """The till organization's own custom fields for the customer (a connected child's)."""
     registration = related.registrations.get(customer_id)
     return dict(registration.custom_fields) if registration is not None else {}
+
+
+def _seen_differently(related: _Related, customer_id: UUID) -> bool:
+    """The till's organization sees more than the stored profile: private fields, or its own
+    marketing-SMS choice."""
+    return related.subscribed is not None or bool(_private_fields(related, customer_id))
+
+
+def _seen_profile(related: _Related, customer_id: UUID, stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored profile (JSON form) as the till's organization sees it: its own private fields
+    merged under the shared ones (the parent's win a name clash), and its own marketing-SMS
+    choice where it keeps one."""
+    seen = dict(stored)
+    private = _private_fields(related, customer_id)
+    seen["custom_fields"] = merged_field_values(stored.get("custom_fields", {}), private)
+    if related.subscribed is not None:
+        subscribed = related.subscribed.get(customer_id, False)
+        seen["flags"] = {**stored.get("flags", {}), "marketing_sms": subscribed}
+    return seen
 
 
 def _fields_but_profile(till: Till, row: Row[Any], related: _Related, as_of: str) -> dict[str, Any]:
@@ -207,7 +246,7 @@ def customers_json(conn: Connection, till: Till, rows: Sequence[Row[Any]]) -> li
 
     This is the pull's path: a till's first sync reads the whole scope, so nothing here
     validates what the CRM validated when it stored it. The stored profile is copied into the
-    answer verbatim unless the till organization's private custom fields must be merged in.
+    answer verbatim unless the till organization's own fields or subscription must be merged in.
     Five queries whatever the number of rows; `customer_out` builds the same fields.
     """
     if not rows:
@@ -217,11 +256,8 @@ def customers_json(conn: Connection, till: Till, rows: Sequence[Row[Any]]) -> li
     out = []
     for row in rows:
         profile = row.profile_json
-        private = _private_fields(related, row.id)
-        if private:
-            stored = json.loads(profile)
-            stored["custom_fields"] = {**private, **stored["custom_fields"]}
-            profile = json.dumps(stored)
+        if _seen_differently(related, row.id):
+            profile = json.dumps(_seen_profile(related, row.id, json.loads(profile)))
         rest = json.dumps(_fields_but_profile(till, row, related, as_of))
         out.append(f'{{"profile":{profile},{rest[1:]}')
     return out
@@ -231,13 +267,9 @@ def customer_out(conn: Connection, till: Till, row: Row[Any]) -> CustomerOut:
     """`CustomerOut` for one `customers` row (already scope-checked).
 
     Custom fields merge the till organization's private fields under the shared ones: on a
-    name clash the parent's (shared) field wins.
+    name clash the parent's (shared) field wins (`_seen_profile`).
     """
     related = _related(conn, till, [row.id])
-    profile = stored_profile(row.profile)
-    private = _private_fields(related, row.id)
-    if private:
-        merged = {**private, **profile.custom_fields}
-        profile = profile.model_copy(update={"custom_fields": merged})
+    profile = stored_profile(_seen_profile(related, row.id, row.profile))
     fields = _fields_but_profile(till, row, related, datetime.now(UTC).isoformat())
     return CustomerOut.model_validate({**fields, "profile": profile})

@@ -16,13 +16,16 @@ __all__ = [
     "brands",
     "counters",
     "customer_registrations",
+    "customer_subscriptions",
     "customers",
     "customers_search",
     "enrollment_codes",
     "events",
+    "field_definitions",
     "identifiers",
     "metadata",
     "operators",
+    "org_settings",
     "organizations",
     "points_accounts",
     "points_ledger",
@@ -206,6 +209,41 @@ customer_registrations = sa.Table(
 )
 """Per-organization facts about a customer: the owner's own row, and one per connected child
 where the customer registered (label, status, subscriptions and child-private fields)."""
+
+customer_subscriptions = sa.Table(
+    "customer_subscriptions",
+    metadata,
+    _customer_fk(),
+    sa.Column("scope_id", Id, nullable=False),
+    sa.Column("marketing_sms", sa.Boolean, nullable=False),
+    sa.Column("updated_at", When, nullable=False),
+    sa.PrimaryKeyConstraint("customer_id", "scope_id"),
+)
+"""Marketing-SMS subscriptions kept per connected organization or per organization unit
+(`domain.org_fields.subscription_scope_id`); a standard organization keeps the profile flag."""
+
+field_definitions = sa.Table(
+    "field_definitions",
+    metadata,
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("label", sa.String(120), nullable=False, server_default=""),
+    sa.PrimaryKeyConstraint("org_id", "name"),
+)
+"""Extended and custom customer fields, each defined by one organization: a connected parent's
+are shared with its children, a child's are private to it."""
+
+org_settings = sa.Table(
+    "org_settings",
+    metadata,
+    sa.Column("owner_id", Id, nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("value", sa.String(500), nullable=False),
+    sa.PrimaryKeyConstraint("owner_id", "key"),
+)
+"""Configuration of an organization, a brand or an organization unit (`owner_id`), merged
+by `domain.org_fields.effective_settings` (a connected parent's override its children's)."""
 
 identifiers = sa.Table(
     "identifiers",
@@ -394,6 +432,7 @@ audit_log = sa.Table(
     sa.Column("customer_id", sa.Uuid),
     sa.Column("op_id", sa.Uuid),
     sa.Column("change_request_id", sa.String(64)),
+    sa.Column("origin_org_id", Id),
     sa.Column("detail", sa.Text, nullable=False, server_default=""),
     sa.Index("ix_audit_log_customer", "customer_id", "at"),
 )

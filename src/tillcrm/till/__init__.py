@@ -5,6 +5,7 @@ Nothing here imports Textual; the TUI runs these methods in workers.
 
 from tillcrm.local import LoginRefusal, LoginRefused, OutboxEntry
 from tillcrm.till._history import QuickRange, quick_range
+from tillcrm.till._org import OrgProfile, org_profile
 from tillcrm.till._overrides import OverrideRefused
 from tillcrm.till._results import (
     Ambiguous,
@@ -31,11 +32,13 @@ __all__ = [
     "NotFound",
     "NotLoggedIn",
     "Offline",
+    "OrgProfile",
     "OutboxEntry",
     "OverrideRefused",
     "OverrideRequired",
     "QuickRange",
     "Saved",
     "TillService",
+    "org_profile",
     "quick_range",
 ]

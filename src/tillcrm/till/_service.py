@@ -15,11 +15,12 @@ from __future__ import annotations
 from tillcrm.till._charging import Charging
 from tillcrm.till._editing import CustomerEditing
 from tillcrm.till._lookup import CustomerLookup
+from tillcrm.till._org import OrgAccess
 from tillcrm.till._queue import QueueWork
 from tillcrm.till._wallet import WalletAccess
 
 __all__ = ["TillService"]
 
 
-class TillService(CustomerLookup, Charging, CustomerEditing, WalletAccess, QueueWork):
+class TillService(CustomerLookup, Charging, CustomerEditing, WalletAccess, QueueWork, OrgAccess):
     """Everything a till screen can ask for or do, for the operator logged in here."""

@@ -1,5 +1,7 @@
-"""The Info tab: who the customer is, their flags and groups, and how they use the business
-(transactions, average spend, last purchase, touchpoints: the stores and tills they bought at).
+"""The Info tab: who the customer is, their flags and groups, the organization context the
+cashier sees them in (this org's label and status, the extended and custom fields visible here,
+the points balances the policy gives), and how they use the business (transactions, average
+spend, last purchase, touchpoints: the stores and tills they bought at).
 
 The record's own fields render synchronously from the cached customer, so a scan shows them in
 the same frame; the activity figures are summed from the purchase history in a worker.
@@ -17,7 +19,7 @@ from textual.widgets import Static
 from tillcrm.api import CustomerOut, TransactionSummary
 from tillcrm.domain import mask_license, mask_tail
 from tillcrm.screens.profile._tab import ProfileTab
-from tillcrm.till import Offline
+from tillcrm.till import Offline, OrgProfile
 from tillcrm.widgets.money import MoneyFormat
 
 __all__ = ["Activity", "InfoTab", "summarize"]
@@ -38,6 +40,7 @@ class InfoTab(ProfileTab):
         """Details, flags, activity."""
         yield Static("", id="info-details")
         yield Static("", id="info-flags")
+        yield Static("", id="info-org")
         yield Static("", id="info-activity")
 
     def show_customer(self, customer: CustomerOut) -> None:
@@ -94,13 +97,10 @@ class InfoTab(ProfileTab):
             f"Groups    {', '.join(p.group_ids) or '-'}",
             f"Promotion {p.promotion_category_id or '-'}",
         ]
-        if customer.label or customer.status:
-            flag_lines.append(
-                f"Label     {customer.label or '-'}   Status {customer.status or '-'}"
-            )
         flags_widget = self.query_one("#info-flags", Static)
         flags_widget.update("\n".join(flag_lines))
         flags_widget.set_class(not flags.active, "inactive")
+        self.query_one("#info-org", Static).update(_org_lines(self.till.org_profile(customer)))
         self.query_one("#info-activity", Static).update("")
 
     async def load(self, customer: CustomerOut) -> None:
@@ -116,6 +116,20 @@ class InfoTab(ProfileTab):
             offset = page.next_offset
         activity = summarize(rows, more=offset is not None)
         self.query_one("#info-activity", Static).update(activity.describe(self.money, self.zone))
+
+
+def _org_lines(org: OrgProfile) -> str:
+    """The organization section: where the cashier stands, who shares the customer, this
+    organization's own label and status, the fields and balances seen here (its own
+    marketing-SMS choice is on the flags line)."""
+    lines = [
+        f"Seen at   {org.context}",
+        f"Shared    {org.sharing}",
+        f"Label     {org.label or '-'}   Status {org.status or '-'}",
+    ]
+    lines += [f"{title:<9} {value or '-'}" for title, value in org.fields]
+    lines.append("Balances  " + ", ".join(f"{name} {balance}" for name, balance in org.points))
+    return "\n".join(lines)
 
 
 _PAGE = 200

@@ -6,6 +6,8 @@ another customer is refused by name, before the database's key would refuse it l
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import sqlalchemy as sa
 from pydantic import ValidationError
 
@@ -15,18 +17,23 @@ from tillcrm.api import (
     CustomerCreatePayload,
     CustomerUpdatePayload,
     IdentifierBlock,
+    MembershipUpdate,
     OpType,
+    RegisterPayload,
 )
 from tillcrm.domain import (
     AuthorizedUser,
+    CustomerFlags,
     CustomerProfile,
     CustomerScope,
     Identifier,
     IdentifierStatus,
     effective_scope,
 )
+from tillcrm.domain.org_fields import card_org_id, split_field_values, subscription_scope_id
+from tillcrm.server.context import Till
 from tillcrm.server.customer_rows import add_customer, profile_columns
-from tillcrm.server.customer_view import customer_out
+from tillcrm.server.customer_view import customer_out, own_org_ids
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.limits import audit
 from tillcrm.server.ops.registry import (
@@ -37,9 +44,12 @@ from tillcrm.server.ops.registry import (
     touch_customer,
     visible_customer,
 )
+from tillcrm.server.org_config import shared_field_names
 from tillcrm.server.tables import (
+    audit_log,
     authorized_users,
     customer_registrations,
+    customer_subscriptions,
     customers,
     identifiers,
     promotion_categories,
@@ -50,8 +60,10 @@ __all__ = [
     "add_identifier",
     "block_identifier",
     "create_customer",
+    "register_customer",
     "remove_authorized_user",
     "update_customer",
+    "update_membership",
 ]
 
 
@@ -123,41 +135,42 @@ def create_customer(ctx: OpContext, payload: CustomerCreatePayload) -> Outcome:
 
     Brand scope: the till's organization and brand. Organization scope: the organization, no
     brand. A child of a connected organization creates the one identity at the parent and
-    registers it at the child, which is what makes it visible there. A customer id that already
-    exists in scope answers with that customer (a create made online and queued too).
+    registers it at the child, which is what makes it visible there; its private fields and
+    loyalty cards stay with the child. An `independent` profile at a child is the child's own,
+    which the parent never sees. A customer id that already exists in scope answers with that
+    customer (a create made online and queued too).
     """
     exists = ctx.conn.execute(sa.select(customers.c.id).where(customers.c.id == ctx.entity_id))
     if exists.first() is not None:
         row = visible_customer(ctx)
         return Outcome({"version": row.version, "customer_number": row.customer_number})
     till = ctx.till
-    org_id = till.parent.id if till.parent is not None else till.org.id
+    org_id = till.parent.id if till.parent is not None and not payload.independent else till.org.id
     scope = effective_scope(till.org)
     brand_id = till.brand.id if scope is CustomerScope.BRAND else None
-    _check_profile(ctx, org_id, payload.profile)
-    _check_identifiers_free(ctx, org_id, payload.identifiers)
+    shared, private = _fields_kept(ctx, org_id, payload.profile.custom_fields)
+    profile = payload.profile.model_copy(update={"custom_fields": shared})
+    _check_profile(ctx, org_id, profile)
+    cards = _cards_by_org(till, org_id, payload.identifiers)
+    owner_cards = cards.pop(org_id, [])
+    _check_identifiers_free(ctx, org_id, owner_cards)
     profile = add_customer(
         ctx.conn,
         customer_id=ctx.entity_id,
         org_id=org_id,
         brand_id=brand_id,
-        profile=payload.profile,
-        cards=payload.identifiers,
+        profile=profile,
+        cards=owner_cards,
         at=ctx.at,
     )
-    if till.parent is not None:
-        ctx.conn.execute(
-            customer_registrations.insert().values(
-                customer_id=ctx.entity_id,
-                org_id=till.org.id,
-                marketing_sms=profile.flags.marketing_sms,
-                custom_fields={},
-                registered_at=ctx.at,
-            )
-        )
+    if org_id != till.org.id:
+        _register(ctx, payload.profile.flags.marketing_sms)
+    _keep_private_fields(ctx, private)
+    _insert_identifiers(ctx, cards)
+    _subscribe(ctx, payload.profile.flags.marketing_sms)
     for user in payload.authorized_users:
         _insert_authorized_user(ctx, user)
-    audit(ctx, OpType.CUSTOMER_CREATE.value, f"customer {profile.customer_number}")
+    _audit_change(ctx, org_id, OpType.CUSTOMER_CREATE, f"customer {profile.customer_number}")
     return Outcome({"version": 1, "customer_number": profile.customer_number})
 
 
@@ -166,7 +179,10 @@ def update_customer(ctx: OpContext, payload: CustomerUpdatePayload) -> Outcome:
     """Change top-level profile fields, only against the version the editor started from.
 
     A stale `base_version` is a conflict carrying the CRM's current customer, so the till can
-    show both and let the cashier redo the edit.
+    show both and let the cashier redo the edit. At a connected child, custom and extended
+    fields the parent does not define are the child's private ones: they are kept with the
+    child and logged there, never at the parent. A marketing-SMS choice made in a connected
+    organization or an organization unit is kept for that organization or unit only.
     """
     row = visible_customer(ctx)
     if ctx.base_version is None:
@@ -184,24 +200,246 @@ def update_customer(ctx: OpContext, payload: CustomerUpdatePayload) -> Outcome:
         profile = CustomerProfile.model_validate({**row.profile, **payload.changes})
     except ValidationError as exc:
         raise Rejection(_problems(exc)) from None
+    changed = set(payload.changes)
+    if "custom_fields" in changed:
+        shared, private = _fields_kept(ctx, row.org_id, profile.custom_fields)
+        profile = profile.model_copy(update={"custom_fields": shared})
+        if _keep_private_fields(ctx, private):
+            _audit_change(ctx, ctx.till.org.id, OpType.CUSTOMER_UPDATE, "changed private fields")
+        if shared == row.profile.get("custom_fields", {}):
+            changed.discard("custom_fields")
+    if "flags" in changed and _subscribe(ctx, profile.flags.marketing_sms):
+        held = row.profile.get("flags", {})
+        kept = held.get("marketing_sms", False)
+        profile = profile.model_copy(
+            update={"flags": profile.flags.model_copy(update={"marketing_sms": kept})}
+        )
+        _audit_change(ctx, ctx.till.org.id, OpType.CUSTOMER_UPDATE, "marketing SMS choice")
+        if profile.flags.model_dump() == {**CustomerFlags().model_dump(), **held}:
+            changed.discard("flags")
     _check_profile(ctx, row.org_id, profile)
     ctx.conn.execute(
         customers.update().where(customers.c.id == ctx.entity_id).values(**profile_columns(profile))
     )
     version = touch_customer(ctx, new_version=True)
-    audit(ctx, OpType.CUSTOMER_UPDATE.value, "changed " + ", ".join(sorted(payload.changes)))
+    if changed:
+        _audit_change(
+            ctx, row.org_id, OpType.CUSTOMER_UPDATE, "changed " + ", ".join(sorted(changed))
+        )
     return Outcome({"version": version})
+
+
+@applies(OpType.CUSTOMER_REGISTER)
+def register_customer(ctx: OpContext, payload: RegisterPayload) -> Outcome:
+    """Register the connected parent's customer at the till's child organization.
+
+    The customer then shows at the child with the parent's standard fields and parent-level
+    fields; the child's label, status, private fields and subscription start its own.
+    Registering again changes nothing.
+    """
+    parent = ctx.till.parent
+    if parent is None:
+        raise Rejection("only a till of a connected child organization registers a customer")
+    row = ctx.conn.execute(
+        sa.select(customers.c.id, customers.c.version).where(
+            customers.c.id == ctx.entity_id, customers.c.org_id == parent.id
+        )
+    ).one_or_none()
+    if row is None:
+        raise Rejection("no such customer at the parent organization")
+    if _registered(ctx):
+        return Outcome({"version": row.version})
+    _register(ctx, payload.marketing_sms)
+    _subscribe(ctx, payload.marketing_sms)
+    _audit_change(ctx, ctx.till.org.id, OpType.CUSTOMER_REGISTER, "registered here")
+    return Outcome({"version": touch_customer(ctx, new_version=False)})
+
+
+@applies(OpType.MEMBERSHIP_UPDATE)
+def update_membership(ctx: OpContext, payload: MembershipUpdate) -> Outcome:
+    """Change this organization's own label or status for the customer, or its subscription.
+
+    Each connected organization keeps its own; a change here leaves the others' alone.
+    """
+    row = visible_customer(ctx)
+    values = payload.model_dump(include={"label", "status"}, exclude_none=True)
+    if values:
+        if not _registered(ctx):
+            _register(ctx, bool(row.profile.get("flags", {}).get("marketing_sms", False)))
+        ctx.conn.execute(
+            customer_registrations.update()
+            .where(
+                customer_registrations.c.customer_id == ctx.entity_id,
+                customer_registrations.c.org_id == ctx.till.org.id,
+            )
+            .values(**values)
+        )
+    new_version = False
+    if payload.marketing_sms is not None and not _subscribe(ctx, payload.marketing_sms):
+        flags = {**row.profile.get("flags", {}), "marketing_sms": payload.marketing_sms}
+        profile = CustomerProfile.model_validate({**row.profile, "flags": flags})
+        ctx.conn.execute(
+            customers.update()
+            .where(customers.c.id == ctx.entity_id)
+            .values(**profile_columns(profile))
+        )
+        new_version = True
+    changed = ", ".join(sorted(payload.model_dump(exclude_none=True)))
+    _audit_change(ctx, ctx.till.org.id, OpType.MEMBERSHIP_UPDATE, f"changed {changed}")
+    return Outcome({"version": touch_customer(ctx, new_version=new_version)})
+
+
+# -- what each organization keeps of its own -----------------------------------------------------
+
+
+def _fields_kept(
+    ctx: OpContext, owner_org_id: str, values: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Field values as (kept at the owner, kept privately by the till's organization).
+
+    Only a connected child editing its parent's customer keeps any privately: the fields its
+    parent defines, or already holds a value for, are the parent's.
+    """
+    parent = ctx.till.parent
+    if parent is None or owner_org_id != parent.id:
+        return dict(values), {}
+    held = ctx.conn.execute(
+        sa.select(customers.c.profile).where(customers.c.id == ctx.entity_id)
+    ).scalar_one_or_none()
+    names = shared_field_names(ctx.conn, parent.id) | set((held or {}).get("custom_fields", {}))
+    return split_field_values(values, names)
+
+
+def _keep_private_fields(ctx: OpContext, private: dict[str, str]) -> bool:
+    """Store the till organization's private field values; True when they changed."""
+    if ctx.till.parent is None:
+        return False
+    held = ctx.conn.execute(
+        sa.select(customer_registrations.c.custom_fields).where(
+            customer_registrations.c.customer_id == ctx.entity_id,
+            customer_registrations.c.org_id == ctx.till.org.id,
+        )
+    ).scalar_one_or_none()
+    if held is None or dict(held) == private:
+        return False
+    ctx.conn.execute(
+        customer_registrations.update()
+        .where(
+            customer_registrations.c.customer_id == ctx.entity_id,
+            customer_registrations.c.org_id == ctx.till.org.id,
+        )
+        .values(custom_fields=private)
+    )
+    return True
+
+
+def _registered(ctx: OpContext) -> bool:
+    """The customer has a registration row at the till's organization."""
+    return (
+        ctx.conn.execute(
+            sa.select(customer_registrations.c.org_id).where(
+                customer_registrations.c.customer_id == ctx.entity_id,
+                customer_registrations.c.org_id == ctx.till.org.id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def _register(ctx: OpContext, marketing_sms: bool) -> None:
+    """Register the op's customer at the till's organization (its own label, status, fields)."""
+    ctx.conn.execute(
+        customer_registrations.insert().values(
+            customer_id=ctx.entity_id,
+            org_id=ctx.till.org.id,
+            marketing_sms=marketing_sms,
+            custom_fields={},
+            registered_at=ctx.at,
+        )
+    )
+
+
+def _subscribe(ctx: OpContext, marketing_sms: bool) -> bool:
+    """Keep the marketing-SMS choice for the till's organization or unit, where the
+    framework keeps one per organization or unit; False when the profile flag holds it."""
+    scope_id = subscription_scope_id(ctx.till.org, ctx.till.brand.id)
+    if scope_id is None:
+        return False
+    ctx.conn.execute(
+        customer_subscriptions.delete().where(
+            customer_subscriptions.c.customer_id == ctx.entity_id,
+            customer_subscriptions.c.scope_id == scope_id,
+        )
+    )
+    ctx.conn.execute(
+        customer_subscriptions.insert().values(
+            customer_id=ctx.entity_id,
+            scope_id=scope_id,
+            marketing_sms=marketing_sms,
+            updated_at=ctx.at,
+        )
+    )
+    return True
+
+
+def _cards_by_org(
+    till: Till, owner_org_id: str, cards: list[Identifier]
+) -> dict[str, list[Identifier]]:
+    """The new customer's identifiers by the organization each is kept under."""
+    by_org: dict[str, list[Identifier]] = defaultdict(list)
+    for card in cards:
+        by_org[card_org_id(card.kind, till.org, owner_org_id)].append(card)
+    return by_org
+
+
+def _insert_identifiers(ctx: OpContext, cards: dict[str, list[Identifier]]) -> None:
+    """Store identifiers kept under organizations other than the customer's owner."""
+    for org_id, held in cards.items():
+        _check_identifiers_free(ctx, org_id, held)
+        ctx.conn.execute(
+            identifiers.insert(),
+            [
+                {
+                    "org_id": org_id,
+                    "kind": card.kind.value,
+                    "value": card.value,
+                    "customer_id": ctx.entity_id,
+                    "status": card.status.value,
+                }
+                for card in held
+            ],
+        )
+
+
+def _audit_change(ctx: OpContext, log_org_id: str, action: OpType, detail: str) -> None:
+    """An audit entry in `log_org_id`'s log, naming the organization and till the change came
+    from and its change request (the op id), so a parent traces changes to shared fields."""
+    ctx.conn.execute(
+        audit_log.insert().values(
+            at=ctx.at,
+            org_id=log_org_id,
+            origin_org_id=ctx.till.org.id,
+            till_id=ctx.till.id,
+            operator_id=ctx.operator_id,
+            action=action.value,
+            customer_id=ctx.entity_id,
+            op_id=ctx.op_id,
+            change_request_id=str(ctx.op_id),
+            detail=detail,
+        )
+    )
 
 
 @applies(OpType.IDENTIFIER_ADD)
 def add_identifier(ctx: OpContext, payload: Identifier) -> Outcome:
     """Give the customer a card, tag or phone identifier (again active if it was blocked)."""
     row = visible_customer(ctx)
-    _check_identifiers_free(ctx, row.org_id, [payload])
+    org_id = card_org_id(payload.kind, ctx.till.org, row.org_id)
+    _check_identifiers_free(ctx, org_id, [payload])
     updated = ctx.conn.execute(
         identifiers.update()
         .where(
-            identifiers.c.org_id == row.org_id,
+            identifiers.c.org_id == org_id,
             identifiers.c.kind == payload.kind.value,
             identifiers.c.value == payload.value,
         )
@@ -210,7 +448,7 @@ def add_identifier(ctx: OpContext, payload: Identifier) -> Outcome:
     if not updated:
         ctx.conn.execute(
             identifiers.insert().values(
-                org_id=row.org_id,
+                org_id=org_id,
                 kind=payload.kind.value,
                 value=payload.value,
                 customer_id=ctx.entity_id,
@@ -223,11 +461,11 @@ def add_identifier(ctx: OpContext, payload: Identifier) -> Outcome:
 @applies(OpType.IDENTIFIER_BLOCK)
 def block_identifier(ctx: OpContext, payload: IdentifierBlock) -> Outcome:
     """A lost card stops identifying the customer; it stays on record, blocked."""
-    row = visible_customer(ctx)
+    visible_customer(ctx)
     blocked = ctx.conn.execute(
         identifiers.update()
         .where(
-            identifiers.c.org_id == row.org_id,
+            identifiers.c.org_id.in_(own_org_ids(ctx.till)),
             identifiers.c.kind == payload.kind.value,
             identifiers.c.value == payload.value,
             identifiers.c.customer_id == ctx.entity_id,

@@ -6,6 +6,7 @@ Every path filters with the till's scope, so a customer out of scope is not foun
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,13 +22,17 @@ from tillcrm.api import (
     CustomerCreatePayload,
     CustomerOut,
     CustomerPatch,
+    CustomerRegister,
     CustomerSummary,
     CustomerUpdatePayload,
     FieldProblem,
     IdentifyResult,
+    MembershipUpdate,
+    Op,
     OpType,
     Page,
     Receipt,
+    RegisterPayload,
     TransactionSummary,
 )
 from tillcrm.domain import (
@@ -138,15 +143,18 @@ def identify(
     value: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> IdentifyResult:
     """The customer a card, tag or phone number belongs to, as this till may see them."""
-    value = value.strip()
     with reading(engine_of(request)) as conn:
-        if kind is IdentifierKind.PHONE:
-            row = _by_phone(conn, till, value)
-        else:
-            row = _by_card(conn, till, kind, value)
+        row = _identified(conn, till, kind, value.strip())
         if row is None:
             raise ApiError.not_found(kind.value)
         return IdentifyResult(customer=customer_out(conn, till, row), kind=kind)
+
+
+def _identified(conn: Connection, till: Till, kind: IdentifierKind, value: str) -> Row[Any] | None:
+    """The customer in the till's scope this phone number or card identifies."""
+    if kind is IdentifierKind.PHONE:
+        return _by_phone(conn, till, value)
+    return _by_card(conn, till, kind, value)
 
 
 # -- search -------------------------------------------------------------------------------------
@@ -269,14 +277,22 @@ def create_customer(
 ) -> CustomerOut | JSONResponse:
     """A new customer of the till's organization (and brand, under brand scope)."""
     payload = CustomerCreatePayload(
-        profile=body.profile, identifiers=body.identifiers, authorized_users=body.authorized_users
+        profile=body.profile,
+        identifiers=body.identifiers,
+        authorized_users=body.authorized_users,
+        independent=body.independent,
     )
     op = make_op(OpType.CUSTOMER_CREATE, body.id, payload, operator_id=operator_id, key=key)
     with writing(engine_of(request)) as conn:
-        refused = apply_op(conn, till, op)
-        if refused is not None:
-            return refused
-        return customer_out(conn, till, require_visible_customer(conn, till, op.entity_id))
+        return _applied(conn, till, op)
+
+
+def _applied(conn: Connection, till: Till, op: Op) -> CustomerOut | JSONResponse:
+    """Apply a REST write's op once; the customer as the till now sees them, or the refusal."""
+    refused = apply_op(conn, till, op)
+    if refused is not None:
+        return refused
+    return customer_out(conn, till, require_visible_customer(conn, till, op.entity_id))
 
 
 @router.get("/customers/{customer_id}")
@@ -306,10 +322,48 @@ def patch_customer(
     )
     with writing(engine_of(request)) as conn:
         require_visible_customer(conn, till, customer_id)
-        refused = apply_op(conn, till, op)
-        if refused is not None:
-            return refused
-        return customer_out(conn, till, require_visible_customer(conn, till, customer_id))
+        return _applied(conn, till, op)
+
+
+@router.post("/customers/register", response_model=CustomerOut)
+def register_customer(
+    till: CurrentTill,
+    request: Request,
+    body: CustomerRegister,
+    operator_id: OperatorId,
+    key: IdempotencyKey = None,
+) -> CustomerOut | JSONResponse:
+    """Register the connected parent's customer who presents this card or phone here.
+
+    Only a child organization's till may; the customer is looked up among the parent's own
+    (not a sibling child's private profiles or cards) and 404 when there is none.
+    """
+    if till.parent is None:
+        raise ApiError(422, "invalid", "only a till of a connected child organization registers")
+    at_parent = replace(till, org=till.parent, parent=None)
+    with writing(engine_of(request)) as conn:
+        found = _identified(conn, at_parent, body.kind, body.value.strip())
+        if found is None:
+            raise ApiError.not_found(body.kind.value)
+        payload = RegisterPayload(marketing_sms=body.marketing_sms)
+        op = make_op(OpType.CUSTOMER_REGISTER, found.id, payload, operator_id=operator_id, key=key)
+        return _applied(conn, till, op)
+
+
+@router.patch("/customers/{customer_id}/membership", response_model=CustomerOut)
+def update_membership(
+    till: CurrentTill,
+    request: Request,
+    customer_id: UUID,
+    body: MembershipUpdate,
+    operator_id: OperatorId,
+    key: IdempotencyKey = None,
+) -> CustomerOut | JSONResponse:
+    """Change this organization's own label, status or marketing-SMS subscription."""
+    op = make_op(OpType.MEMBERSHIP_UPDATE, customer_id, body, operator_id=operator_id, key=key)
+    with writing(engine_of(request)) as conn:
+        require_visible_customer(conn, till, customer_id)
+        return _applied(conn, till, op)
 
 
 # -- history and receipts -----------------------------------------------------------------------

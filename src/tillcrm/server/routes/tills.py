@@ -14,6 +14,7 @@ from tillcrm.domain import Operator
 from tillcrm.server.context import CurrentTill, engine_of, hash_token, till_context
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
+from tillcrm.server.org_config import context_of
 from tillcrm.server.tables import enrollment_codes, operators, till_sync, tills
 
 router = APIRouter()
@@ -55,14 +56,14 @@ def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
             .where(enrollment_codes.c.code_hash == code.code_hash)
             .values(used_by_till=till_id)
         )
-        return EnrollResponse(token=token, context=till_context(conn, till_id).context(conn))
+        return EnrollResponse(token=token, context=context_of(conn, till_context(conn, till_id)))
 
 
 @router.get("/tills/me")
 def me(till: CurrentTill, request: Request) -> TillContext:
-    """The calling till's store, brand and organization."""
+    """The calling till's store, brand and organization, its fields and settings."""
     with reading(engine_of(request)) as conn:
-        return till.context(conn)
+        return context_of(conn, till)
 
 
 @router.get("/operators")

@@ -1,0 +1,123 @@
+"""The organization framework at the till: what context the cashier sees a customer in, and
+registering a connected parent's customer at this child organization.
+
+The profile's organization section is built from the till's context (kept for offline use)
+and the customer record (the CRM's view for this till, cached by pull), so it shows the same
+fields, label, status and balances offline as online.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tillcrm.api import CustomerOut, CustomerRegister, PointsBalance, TillContext
+from tillcrm.crm import CrmNotFound
+from tillcrm.domain import CustomerScope, IdentifierKind, OrgKind, PointsPolicy, effective_scope
+from tillcrm.local import CustomerCache
+from tillcrm.till._core import TillCore
+from tillcrm.till._results import NotFound, Offline
+
+__all__ = ["OrgAccess", "OrgProfile", "org_profile"]
+
+
+@dataclass(frozen=True)
+class OrgProfile:
+    """The organization section of a customer's profile at this till."""
+
+    context: str
+    """Which organization or brand the cashier sees the customer as."""
+    sharing: str
+    """Who else shares this customer and their points."""
+    label: str
+    status: str
+    marketing_sms: bool
+    """Subscribed to this organization's (or unit's) marketing SMS."""
+    fields: list[tuple[str, str]]
+    """(title, value) of each extended and custom field visible here, defined ones first."""
+    points: list[tuple[str, int]]
+    """(account, balance) of each points balance the policy shows here."""
+
+
+def _context_line(context: TillContext) -> str:
+    org, brand = context.organization, context.brand
+    if context.parent is not None:
+        return f"{org.name} (connected to {context.parent.name}) · {brand.name}"
+    if org.kind is OrgKind.ORG_UNITS:
+        return f"{org.name} · unit {brand.name}"
+    return f"{org.name} · {brand.name}"
+
+
+def _sharing(context: TillContext) -> str:
+    org = context.organization
+    if context.parent is not None:
+        return f"customers registered here; the identity is kept by {context.parent.name}"
+    if org.kind is OrgKind.CONNECTED:
+        return "every customer of the connected organizations"
+    wallets = org.points_policy is PointsPolicy.BRAND_WALLETS
+    if org.kind is OrgKind.ORG_UNITS:
+        loyalty = "loyalty per unit" if wallets else "one loyalty program for all units"
+        return f"customers shared by every unit; {loyalty}"
+    if effective_scope(org) is CustomerScope.BRAND:
+        return f"customers of {context.brand.name} only"
+    points = "a points wallet per brand" if wallets else "one points pool"
+    return f"customers shared by every brand of {org.name}; {points}"
+
+
+def _account_name(context: TillContext, balance: PointsBalance) -> str:
+    if balance.brand_id is None:
+        return "Points"
+    if balance.brand_id == context.brand.id:
+        return context.brand.name
+    return balance.brand_id
+
+
+def org_profile(context: TillContext, customer: CustomerOut) -> OrgProfile:
+    """The organization section for `customer` as seen at the till of `context`."""
+    values = customer.profile.custom_fields
+    defined = [(field.title, values.get(field.name, "")) for field in context.fields]
+    names = {field.name for field in context.fields}
+    undefined = [(name, value) for name, value in sorted(values.items()) if name not in names]
+    return OrgProfile(
+        context=_context_line(context),
+        sharing=_sharing(context),
+        label=customer.label,
+        status=customer.status,
+        marketing_sms=customer.profile.flags.marketing_sms,
+        fields=defined + undefined,
+        points=[(_account_name(context, b), b.balance) for b in customer.balances.points],
+    )
+
+
+class OrgAccess(TillCore):
+    """The organization section of a profile, and registering a parent's customer here."""
+
+    def org_profile(self, customer: CustomerOut) -> OrgProfile:
+        """The organization section for a customer shown at this till."""
+        return org_profile(self._context, customer)
+
+    async def register_here(
+        self, kind: IdentifierKind, value: str, *, marketing_sms: bool = False
+    ) -> CustomerOut | NotFound | Offline:
+        """Register the connected parent's customer who presents this card or phone at this
+        child organization (online only: the parent's other customers are not in the cache).
+
+        The customer, with the parent's standard and parent-level fields, goes into the cache.
+        """
+        operator = self._session.require()
+        client = self._client
+        if self._context.parent is None:
+            return NotFound("only a connected child organization registers a parent's customer")
+        if client is None:
+            return Offline("registering a customer of the parent organization")
+        request = CustomerRegister(kind=kind, value=value, marketing_sms=marketing_sms)
+        try:
+            customer = await self._reach(
+                lambda: client.register_customer(request, operator_id=operator.id)
+            )
+        except CrmNotFound:
+            return NotFound(f"no customer of {self._context.parent.name} has this {kind.value}")
+        if customer is None:
+            return Offline("registering a customer of the parent organization")
+        with self._db.write() as conn:
+            CustomerCache.store(conn, [customer])
+        return customer
