@@ -91,12 +91,12 @@ class TillApp(App[None]):
     TITLE = "tillcrm"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "home", "Home", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+o", "logout", "Log out"),
         Binding("ctrl+y", "sync_screen", "Sync"),
         Binding("ctrl+r", "readers", "Readers"),
         Binding("ctrl+c", "ctrl_c_quit", show=False, priority=True),
-        Binding("escape", "home", show=False, priority=True),
     ]
 
     def __init__(
@@ -254,13 +254,14 @@ class TillApp(App[None]):
             self.notify(found.reason, severity="warning")
 
     def open_profile(self, found: Identification) -> None:
-        """Show the customer on the one profile screen (updated in place, then revealed)."""
+        """Show the customer on the one profile screen: revealed first, then updated, so the
+        widgets change on the screen being drawn. An offline visit is not toasted: the status
+        bar already says offline and counts it in the queue, and a toast per scan would cover
+        the screen the cashier is reading."""
         if isinstance(self.screen, ModalScreen):
             return
-        self.profile.show(found.customer)
         self._show(self.profile)
-        if found.visit.queued:
-            self.notify("visit saved, queued until the CRM is back")
+        self.profile.show(found.customer)
 
     def _show(self, target: Screen[None]) -> None:
         """Bring the installed screen `target` to the top.
@@ -277,16 +278,27 @@ class TillApp(App[None]):
             self.push_screen(target)
 
     def logged_in(self, operator: Operator) -> None:
-        """The login screen accepted `operator`: build the profile (unseen) and go home."""
+        """The login screen accepted `operator`: go home, then build the profile unseen."""
         for bar in self._status_bars():
             bar.set_operator(operator.name)
         self.call_next(self._enter)
 
     async def _enter(self) -> None:
-        """Replace the login screen with the profile, and the identify screen over it."""
+        """Replace the login screen with the identify screen; once that is painted, stage the
+        profile under it, so the cashier is home without waiting for the seven tabs."""
+        await self.switch_screen("identify")
+        self.call_after_refresh(self._stage_profile)
+
+    async def _stage_profile(self) -> None:
+        """Compose the profile under the identify screen (the stack `_show` expects), unless
+        a scan already brought it up or the operator left home meanwhile."""
+        if self.profile in self.screen_stack or self.screen is not self.identify:
+            return
+        before = self.profile.customer
         with self.batch_update():
             await self.switch_screen("profile")
-            await self.push_screen("identify")
+            if self.profile.customer is before:  # no scan came while it was composed
+                await self.push_screen("identify")
 
     def action_home(self) -> None:
         """Back to the identify screen (Escape from the profile)."""

@@ -58,6 +58,9 @@ async def test_a_bad_phone_is_marked_inline_and_nothing_is_saved_until_it_is_fix
         form.query_one("#flag-vip", Checkbox).value = True
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "Not saved" in _text(form, "#form-result"), "refusal")
+        result = form.query_one("#form-result").region
+        assert result.height > 0, "the result line is on screen, not below the fold"
+        assert result.bottom <= app.size.height
         assert "not a possible phone number" in _text(form, "#e-mobile")
         assert "email" in _text(form, "#e-email").lower()
         assert "YYYY-MM-DD" in _text(form, "#e-date_of_birth")

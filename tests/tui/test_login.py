@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from tests.support.world import SUPERVISOR_BADGE
+from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE
 from tests.tui.conftest import CASHIER, SIZE, TuiTill, log_in, until
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from tillcrm.config import DeviceKind, SecuritySettings
+from tillcrm.devices.wedge import WedgeDetector
 from tillcrm.screens.identify import IdentifyScreen
 from tillcrm.screens.login import LoginScreen
 from tillcrm.widgets.status_bar import StatusBar
@@ -60,3 +61,32 @@ async def test_a_badge_swipe_logs_the_supervisor_in(tui_till: TuiTill) -> None:
         await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "identify screen")
         assert app.till.operator is not None
         assert app.till.operator.name == "Sue Pervisor"
+
+
+def _patient_detector() -> WedgeDetector:
+    """Takes keys up to half a second apart as one burst: Pilot's keys always are one, even on
+    a loaded machine, as a fast cashier's or a scanner's are on a real terminal."""
+    return WedgeDetector(max_gap=0.5)
+
+
+async def test_a_pin_typed_as_fast_as_a_scanner_still_logs_in(tui_till: TuiTill) -> None:
+    app = tui_till.app(detector=_patient_detector())
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.query_one("#code", Input).value = CASHIER
+        app.screen.query_one("#pin", Input).focus()
+        await pilot.press(*CASHIER_PIN, "enter")
+        await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "identify screen")
+        assert app.till.operator is not None
+        assert app.till.operator.code == CASHIER
+
+
+async def test_a_wedge_badge_swiped_in_the_pin_field_is_still_a_badge(tui_till: TuiTill) -> None:
+    app = tui_till.app(detector=_patient_detector())
+    async with app.run_test(size=SIZE) as pilot:
+        pin = app.screen.query_one("#pin", Input)
+        pin.focus()
+        await pilot.press(*f"%A{SUPERVISOR_BADGE}?", "enter")
+        await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "identify screen")
+        assert app.till.operator is not None
+        assert app.till.operator.name == "Sue Pervisor"
+        assert pin.value == ""

@@ -1,7 +1,8 @@
-"""Snapshots of the login and identify screens at 80x24, the smallest terminal a till has.
+"""Snapshots of the login, identify and profile screens at 100x30.
 
-The content is deterministic: a fixed customer, the readers connected, the CRM online and an
-empty queue; nothing on these screens shows a clock or a generated id. `snap_compare` runs
+The content is deterministic: fixed customers (number, name, contact, card), the readers
+connected, the CRM online and an empty queue; nothing on these screens shows a clock or a
+generated id. `snap_compare` runs
 the app in its own event loop, so this module builds its till without the async fixtures.
 """
 
@@ -18,7 +19,7 @@ from tests.support.customers import put_customer
 from tests.support.world import World
 from tests.tui.conftest import log_in, until
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from tillcrm.app import TillApp, create_app
 from tillcrm.config import DeviceKind, Settings, SyncSettings
@@ -27,10 +28,12 @@ from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.domain import IdentifierKind
 from tillcrm.local import open_database
 from tillcrm.screens.identify import IdentifyScreen
+from tillcrm.screens.profile import ProfileScreen
 from tillcrm.sync import SyncEngine
 from tillcrm.widgets.status_bar import StatusBar
 
-SIZE = (80, 24)
+SIZE = (100, 30)
+ADA_CARD = "4006381333931"
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,7 @@ def customers(loopback_world: World) -> None:
         first_name="Ada",
         last_name="Lovelace",
         mobile="+14155550123",
-        cards={IdentifierKind.BARCODE: "4006381333931"},
+        cards={IdentifierKind.BARCODE: ADA_CARD},
     )
     put_customer(
         loopback_world,
@@ -114,3 +117,19 @@ def test_identify_screen_with_results(app: TillApp, snap_compare: Any) -> None:
         await _settled(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=search)
+
+
+def test_profile_screen(
+    app: TillApp, readers: dict[DeviceKind, SimulatedReader], snap_compare: Any
+) -> None:
+    async def scan(pilot: Pilot[Any]) -> None:
+        await log_in(pilot)
+        await until(pilot, lambda: isinstance(pilot.app.screen, IdentifyScreen), "identify")
+        await until(pilot, lambda: len(pilot.app.device_states) == 3, "readers connected")
+        readers[DeviceKind.BARCODE].scan(ADA_CARD)
+        await until(pilot, lambda: isinstance(pilot.app.screen, ProfileScreen), "the profile")
+        activity = pilot.app.screen.query_one("#info-activity", Static)
+        await until(pilot, lambda: str(activity.content).startswith("Transactions"), "activity")
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=scan)

@@ -33,8 +33,9 @@ class TillContext(BaseModel):
     settings: dict[str, str] = {}
     """The configuration in force here (a connected parent's overrides its child's)."""
     promotion_categories: list[PromotionCategory] = []
-    """The organization's (and its parent's) categories: the till checks a customer's
-    category credit limit with them, offline too."""
+    """The promotion categories of the organization (and its parent), kept for offline: the till
+    checks a customer's category credit limit and previews the points a sale earns under the
+    customer's category as the CRM will count them."""
 
 
 class EnrollResponse(BaseModel):

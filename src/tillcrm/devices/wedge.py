@@ -15,7 +15,15 @@ from tillcrm.devices.errors import ParseError
 from tillcrm.devices.events import Identified, Rejected
 from tillcrm.devices.magstripe import parse_swipe
 
-__all__ = ["WEDGE_SOURCE", "Scanned", "Typed", "WedgeDetector", "WedgeOutput", "read_scan"]
+__all__ = [
+    "WEDGE_SOURCE",
+    "Scanned",
+    "Typed",
+    "WedgeDetector",
+    "WedgeOutput",
+    "is_track_frame",
+    "read_scan",
+]
 
 WEDGE_SOURCE = "keyboard"
 """The `source` of events read from a keyboard-wedge device."""
@@ -91,6 +99,12 @@ class WedgeDetector:
         self._burst.clear()
         self._last = None
         return [Typed(keys)] if keys else []
+
+
+def is_track_frame(code: str) -> bool:
+    """`code` is framed as a magnetic-stripe track (`%...?`, `;...?`, `+...?`): what a badge
+    swiped on a keyboard-wedge stripe reader types, and nothing a person types as a PIN."""
+    return code.startswith(_TRACK_SENTINELS) and code.endswith("?")
 
 
 def read_scan(scanned: Scanned) -> Identified | Rejected | None:

@@ -3,6 +3,9 @@
 Someone trying tillcrm without hardware presses F5 to scan a loyalty card, F6 to swipe one,
 and so on; each key writes a real reader framing to a simulated reader's pseudo-terminal, so
 the card travels the same serial path a real one would.
+
+Toasts (the app's notifications) dock at the bottom right of a screen, where this panel is:
+the panel lifts them above itself so a toast never hides the keys a person is reading.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.markup import escape
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.widgets import Static
@@ -48,3 +52,8 @@ class CardPanel(Vertical):
         with Grid():
             for card in self._cards:
                 yield Static(f"[b]{card.key.upper()}[/b] {escape(card.label)}")
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Keep the screen's toasts above the panel (and the key bar under it)."""
+        for rack in self.screen.query("ToastRack"):
+            rack.styles.margin = (0, 0, self.outer_size.height + 1, 0)

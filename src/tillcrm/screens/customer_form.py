@@ -19,11 +19,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Static
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
 from tillcrm.api import CustomerOut
 from tillcrm.domain import AuthorizedUser, CustomerProfile, InvalidPhoneError, normalize_phone
+from tillcrm.screens._base import TillScreen
 from tillcrm.screens._text import sentence
 from tillcrm.screens.profile.authorized import AuthorizedUserForm
 from tillcrm.till import Declined, EditConflict, Saved, TillService
@@ -74,21 +75,21 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-class CustomerFormScreen(Screen[UUID | None]):
+class CustomerFormScreen(TillScreen[UUID | None]):
     """Create (`customer` None) or edit a customer; dismisses with the saved customer's id."""
 
     DEFAULT_CSS = """
-    CustomerFormScreen VerticalScroll { padding: 0 1; }
+    CustomerFormScreen VerticalScroll { padding: 0 1; height: 1fr; }
     CustomerFormScreen Grid {
         grid-size: 2; grid-columns: 20 1fr; grid-rows: auto; height: auto; grid-gutter: 0 1;
     }
     CustomerFormScreen Grid > Label { padding: 0; }
     CustomerFormScreen .field { height: auto; }
     CustomerFormScreen .field-error { color: $error; height: auto; }
-    CustomerFormScreen #form-result { height: auto; text-style: bold; }
+    CustomerFormScreen #form-result { height: auto; min-height: 1; padding: 0 1; text-style: bold; }
     CustomerFormScreen #form-result.error { color: $error; }
-    CustomerFormScreen Horizontal { height: auto; margin-top: 1; }
-    CustomerFormScreen Horizontal Button { margin-right: 2; }
+    CustomerFormScreen #form-buttons { height: auto; margin-top: 1; }
+    CustomerFormScreen #form-buttons Button { margin-right: 2; }
     CustomerFormScreen Checkbox { margin-left: 21; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -113,7 +114,7 @@ class CustomerFormScreen(Screen[UUID | None]):
         self._users: list[AuthorizedUser] = []
         self._saved_id: UUID | None = None
 
-    def compose(self) -> ComposeResult:
+    def compose_body(self) -> ComposeResult:
         """Every field of the seeds' customer form, each with its error line."""
         title = "New customer" if self._customer is None else "Edit customer"
         profile = self._customer.profile if self._customer else CustomerProfile()
@@ -129,13 +130,13 @@ class CustomerFormScreen(Screen[UUID | None]):
                 yield Checkbox(label, getattr(profile.flags, name), id=f"flag-{name}", compact=True)
             if self._customer is None:
                 yield Static("", id="form-users")
-            yield Static("", id="form-result")
-            with Horizontal():
+            with Horizontal(id="form-buttons"):
                 yield Button("Save (Ctrl+S)", id="form-save", variant="primary", compact=True)
                 if self._customer is None:
                     yield Button("Authorized user (F6)", id="form-add-user", compact=True)
                 yield Button("Close (Esc)", id="form-close", compact=True)
-        yield Footer()
+        # Outside the scroll: what Save did stays in sight however far down the form is.
+        yield Static("", id="form-result")
 
     def on_mount(self) -> None:
         """Start at the first name; the number is generated when left empty."""

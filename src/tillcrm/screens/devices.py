@@ -14,12 +14,12 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 
 from tillcrm.config import DeviceSettings
 from tillcrm.devices.events import DeviceEvent, DeviceStatus, Identified, LinkState, Rejected
 from tillcrm.domain import mask_tail
+from tillcrm.screens._base import TillScreen
 
 __all__ = ["DeviceBoard", "DeviceRow", "DevicesScreen"]
 
@@ -66,11 +66,11 @@ class DeviceBoard:
         self.rows[event.source] = row
 
 
-class DevicesScreen(Screen[None]):
+class DevicesScreen(TillScreen[None]):
     """Name, kind, port, state and the last event of each reader."""
 
     DEFAULT_CSS = """
-    DevicesScreen { padding: 0 1; }
+    DevicesScreen > Label, DevicesScreen > DataTable { margin: 0 1; }
     DevicesScreen DataTable { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Back")]
@@ -79,13 +79,12 @@ class DevicesScreen(Screen[None]):
         super().__init__()
         self._board = board
 
-    def compose(self) -> ComposeResult:
+    def compose_body(self) -> ComposeResult:
         """The grid."""
         yield Label("Readers")
         table: DataTable[str] = DataTable(id="devices-table", cursor_type="row")
         table.add_columns("Reader", "Kind", "State", "Last event", "At", "Port")
         yield table
-        yield Footer()
 
     def on_mount(self) -> None:
         """Render the board as it is now."""

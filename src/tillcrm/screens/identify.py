@@ -9,22 +9,19 @@ customer's profile. A scan, swipe or tap needs none of this: the app opens the p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Checkbox, DataTable, Footer, Input, Static
+from textual.widgets import Checkbox, DataTable, Input, Static
 
 from tillcrm.api import CustomerSummary
+from tillcrm.screens._base import TillScreen
 from tillcrm.screens.card_panel import CardPanel
 from tillcrm.till import Identification, NotFound, TillService
-
-if TYPE_CHECKING:
-    from tillcrm.app import TillApp
 
 __all__ = ["IdentifyScreen"]
 
@@ -36,7 +33,7 @@ _HINT = "Scan, swipe or tap a card, or type to search."
 _COLUMNS = (("number", "Number"), ("name", "Name"), ("contact", "Contact"), ("points", "Points"))
 
 
-class IdentifyScreen(Screen[None]):
+class IdentifyScreen(TillScreen[None]):
     """Search by phone, name, email or number; open a customer's profile."""
 
     AUTO_FOCUS = "#query"
@@ -53,14 +50,8 @@ class IdentifyScreen(Screen[None]):
         self._debounce: Timer | None = None
         self.results: list[CustomerSummary] = []
 
-    @property
-    def till_app(self) -> TillApp:
-        """The app, typed."""
-        return cast("TillApp", self.app)
-
-    def compose(self) -> ComposeResult:
-        """Status bar, the search line, the grid, the demo's card panel and the footer."""
-        yield self.till_app.new_status_bar()
+    def compose_body(self) -> ComposeResult:
+        """The search line, the grid and the demo's card panel."""
         with Horizontal(id="search-line"):
             yield Input(
                 placeholder="Phone, name, email or customer number (or scan a card)", id="query"
@@ -73,7 +64,6 @@ class IdentifyScreen(Screen[None]):
         yield Static(_HINT, id="identify-message")
         if self.till_app.cards:
             yield CardPanel(self.till_app.cards, self.till_app.note)
-        yield Footer()
 
     # -- searching ---------------------------------------------------------------------------
 

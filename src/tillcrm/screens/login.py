@@ -8,24 +8,20 @@ never freezes the keyboard.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, cast
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
-from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
+from tillcrm.screens._base import TillScreen
 from tillcrm.screens.card_panel import CardPanel
 from tillcrm.till import LoginRefused, TillService
-
-if TYPE_CHECKING:
-    from tillcrm.app import TillApp
 
 __all__ = ["LoginScreen"]
 
 
-class LoginScreen(Screen[None]):
+class LoginScreen(TillScreen[None]):
     """Who is working this till."""
 
     AUTO_FOCUS = "#code"
@@ -34,14 +30,8 @@ class LoginScreen(Screen[None]):
         super().__init__()
         self._till = till
 
-    @property
-    def till_app(self) -> TillApp:
-        """The app, typed."""
-        return cast("TillApp", self.app)
-
-    def compose(self) -> ComposeResult:
-        """Status bar, the form in the middle, the demo's card panel and the footer."""
-        yield self.till_app.new_status_bar()
+    def compose_body(self) -> ComposeResult:
+        """The form in the middle and the demo's card panel."""
         with Center(id="login-box"), Vertical(id="login-form"):
             yield Label("Log in", id="login-title")
             yield Input(placeholder="Operator code", id="code")
@@ -50,7 +40,6 @@ class LoginScreen(Screen[None]):
             yield Static("Or swipe your badge.", id="login-hint")
         if self.till_app.cards:
             yield CardPanel(self.till_app.cards, self.till_app.note)
-        yield Footer()
 
     @on(Input.Submitted, "#code")
     def _to_pin(self) -> None:

@@ -1,16 +1,16 @@
 """The supervisor override: a supervisor approves exactly one action that breaks limits.
 
-The dialog names each limit and by how much it is exceeded, takes the supervisor's badge
-(swiped into the badge field, or typed) or operator code + PIN, and a reason. `TillService`
-checks the approver against the cached operators, so it works offline; the acting cashier is
-refused, and wrong PINs count toward the supervisor's lockout. The dialog dismisses with the
-`OverrideApproval` bound to that action, or None when the cashier cancels.
+The dialog names each limit and by how much it is exceeded (in money or points), takes the
+supervisor's badge (swiped into the badge field, or typed) or operator code + PIN, and a reason.
+`TillService` checks the approver against the cached operators, so it works offline; the acting
+cashier is refused, and wrong PINs count toward the supervisor's lockout. The dialog dismisses
+with the `OverrideApproval` bound to that action, or None when the cashier cancels.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,8 +19,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from tillcrm.domain import OverrideApproval
+from tillcrm.screens._limits import describe_breach
 from tillcrm.till import Declined, OverrideRefused, OverrideRequired, Saved, TillService
 from tillcrm.widgets.compact_input import CompactInput
+
+if TYPE_CHECKING:
+    from tillcrm.app import TillApp
 
 __all__ = ["OverrideScreen", "with_override"]
 
@@ -62,7 +66,7 @@ class OverrideScreen(ModalScreen[OverrideApproval | None]):
         with Vertical():
             yield Label("Supervisor override required", id="title")
             yield Static(self._what, id="action")
-            yield Static("\n".join(self._required.lines()), id="limits")
+            yield Static(self._limits_text(), id="limits")
             yield CompactInput(
                 placeholder="Swipe or type supervisor badge",
                 password=True,
@@ -76,6 +80,11 @@ class OverrideScreen(ModalScreen[OverrideApproval | None]):
             with Horizontal():
                 yield Button("Approve", id="approve", variant="warning", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+
+    def _limits_text(self) -> str:
+        money = cast("TillApp", self.app).money
+        kind = self._required.action.kind
+        return "\n".join(describe_breach(b, kind, money) for b in self._required.breaches)
 
     def on_mount(self) -> None:
         """The badge field first: a swipe is the quickest approval."""

@@ -1,5 +1,6 @@
 """The sale panel: the amount, the tenders drawn on the customer's accounts, the points the
-sale earns (shown before confirming), and the result: saved, and queued when offline.
+sale earns under the customer's promotion category (shown before confirming), and the result:
+saved, and queued when offline.
 
 A charge past a limit (transaction, credit, per-event or per-season, balance, offline cap, or
 an inactive customer) opens the supervisor override bound to exactly this sale; approved, the
@@ -15,11 +16,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from tillcrm.api import CustomerOut, SaleLineTender
-from tillcrm.domain import OverrideApproval, TenderKind, TransactionLine, points_earned
+from tillcrm.domain import (
+    OverrideApproval,
+    PromotionCategory,
+    TenderKind,
+    TransactionLine,
+    points_earned,
+)
+from tillcrm.screens._base import TillScreen
 from tillcrm.screens._text import sentence
 from tillcrm.screens.override import with_override
 from tillcrm.till import Declined, OverrideRequired, Saved, TillService
@@ -32,11 +39,11 @@ _CUSTOMER = "customer"
 """The Select value meaning the customer charges their own house account."""
 
 
-class SaleScreen(Screen[Saved | None]):
+class SaleScreen(TillScreen[Saved | None]):
     """Ring up one sale for `customer`; dismisses with the `Saved` answer, or None."""
 
     DEFAULT_CSS = """
-    SaleScreen > Vertical { padding: 0 1; }
+    SaleScreen #sale-body { padding: 0 1; }
     SaleScreen #sale-customer { text-style: bold; }
     SaleScreen #sale-customer.inactive { color: $error; }
     SaleScreen Grid {
@@ -63,7 +70,7 @@ class SaleScreen(Screen[Saved | None]):
         self._customer = customer
         self._saved: Saved | None = None
 
-    def compose(self) -> ComposeResult:
+    def compose_body(self) -> ComposeResult:
         """The sale's fields, the preview line and the buttons."""
         profile = self._customer.profile
         name = f"{profile.first_name} {profile.last_name}".strip() or profile.company
@@ -73,7 +80,7 @@ class SaleScreen(Screen[Saved | None]):
             for u in self._customer.authorized_users
             if u.allow_invoicing
         ]
-        with Vertical():
+        with Vertical(id="sale-body"):
             yield Label(
                 f"Sale for #{profile.customer_number or '-'} {name}{inactive}",
                 id="sale-customer",
@@ -102,7 +109,6 @@ class SaleScreen(Screen[Saved | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Confirm (F10)", id="sale-confirm", variant="success", compact=True)
                 yield Button("Close (Esc)", id="sale-close", compact=True)
-        yield Footer()
 
     def on_mount(self) -> None:
         """The amount first: most sales need nothing else."""
@@ -155,7 +161,7 @@ class SaleScreen(Screen[Saved | None]):
         earned = points_earned(
             total,
             self._money.currency,
-            None,
+            self._promotion_category(),
             loyalty_enabled=self._customer.profile.flags.loyalty_enabled,
         )
         paid = "  ".join(
@@ -164,6 +170,12 @@ class SaleScreen(Screen[Saved | None]):
         preview.update(
             f"Total {self._money.format(total)}   Points earned {earned}\nTenders: {paid}"
         )
+
+    def _promotion_category(self) -> PromotionCategory | None:
+        """The customer's promotion category (its points rate), as the CRM will apply it."""
+        wanted = self._customer.profile.promotion_category_id
+        categories = self._till.context.promotion_categories
+        return next((c for c in categories if c.id == wanted), None) if wanted else None
 
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:

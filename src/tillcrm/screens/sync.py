@@ -14,9 +14,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
+from tillcrm.screens._base import TillScreen
 from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.screens.customer_form import ConflictScreen
 from tillcrm.till import Declined, TillService
@@ -39,7 +39,7 @@ def _row(entry: OutboxEntry, reason: str) -> tuple[str, ...]:
     )
 
 
-class SyncScreen(Screen[None]):
+class SyncScreen(TillScreen[None]):
     """Queue, dead letters and needs-review items; `sync_now` pushes and pulls at once."""
 
     DEFAULT_CSS = """
@@ -63,7 +63,7 @@ class SyncScreen(Screen[None]):
         self._sync_now = sync_now
         self._dead: dict[str, OutboxEntry] = {}
 
-    def compose(self) -> ComposeResult:
+    def compose_body(self) -> ComposeResult:
         """Three grids and a result line."""
         columns = ("Seq", "Type", "Customer", "Saved", "Operator")
         with VerticalScroll():
@@ -80,7 +80,6 @@ class SyncScreen(Screen[None]):
             review: DataTable[str] = DataTable(id="sync-review", cursor_type="row")
             review.add_columns(*columns, "CRM's note")
             yield review
-        yield Footer()
 
     def on_mount(self) -> None:
         """Supervisors only; the lists load at once (they are local)."""

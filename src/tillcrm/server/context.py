@@ -57,7 +57,9 @@ class Till:
         categories of the till's organization and its parent."""
         org_ids = [self.org.id] + ([self.parent.id] if self.parent else [])
         rows = conn.execute(
-            sa.select(promotion_categories).where(promotion_categories.c.org_id.in_(org_ids))
+            sa.select(promotion_categories)
+            .where(promotion_categories.c.org_id.in_(org_ids))
+            .order_by(promotion_categories.c.id)
         )
         categories = [PromotionCategory.model_validate(row._asdict()) for row in rows]
         return TillContext(

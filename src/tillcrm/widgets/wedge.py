@@ -6,6 +6,9 @@ from the events' own timestamps (taken when the terminal's bytes were read) whet
 were a scan or typing. Typing is replayed, in order, to Textual's ordinary key routing; a scan
 is posted to the app as one `WedgeScanned` message, so the focused input never sees it.
 Printable keys are held back at most `max_gap` (30 ms) while that is undecided.
+
+A PIN typed quickly into a password field can be as fast as a scanner: there a burst counts as
+a scan only when it is framed like a badge's track (`%...?`), so a fast cashier still logs in.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from textual import events
 from textual.app import App
 from textual.message import Message
 from textual.timer import Timer
+from textual.widgets import Input
 
-from tillcrm.devices.wedge import Scanned, WedgeDetector, WedgeOutput
+from tillcrm.devices.wedge import Scanned, WedgeDetector, WedgeOutput, is_track_frame
 
 __all__ = ["WedgeKeys", "WedgeScanned"]
 
@@ -73,14 +77,20 @@ class WedgeKeys:
 
     async def _apply(self, outputs: list[WedgeOutput]) -> None:
         for output in outputs:
-            if isinstance(output, Scanned):
+            if isinstance(output, Scanned) and self._is_scan(output.code):
                 # The scan's keys and its Enter are the oldest held events.
                 del self._held[: len(output.code) + 1]
                 self._app.post_message(WedgeScanned(output.code))
                 continue
-            typed, self._held = self._held[: len(output.keys)], self._held[len(output.keys) :]
+            count = len(output.code) + 1 if isinstance(output, Scanned) else len(output.keys)
+            typed, self._held = self._held[:count], self._held[count:]
             for event in typed:
                 await self._replay(event)
+
+    def _is_scan(self, code: str) -> bool:
+        """A fast burst is a scan, except in a password field unless framed like a badge."""
+        focused = self._app.focused
+        return not (isinstance(focused, Input) and focused.password) or is_track_frame(code)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

@@ -14,10 +14,10 @@ from uuid import UUID
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from tillcrm.api import CustomerOut
+from tillcrm.screens._base import TillScreen
 from tillcrm.screens.profile._tab import ProfileContext, ProfileTab
 from tillcrm.screens.profile.authorized import AuthorizedUsersTab
 from tillcrm.screens.profile.history import HistoryTab
@@ -43,7 +43,7 @@ _TABS: list[tuple[str, str, type[ProfileTab]]] = [
 ]
 
 
-class ProfileScreen(Screen[None]):
+class ProfileScreen(TillScreen[None]):
     """One customer's profile. Install it once; call `show_customer(id)` to show a customer."""
 
     DEFAULT_CSS = """
@@ -53,11 +53,10 @@ class ProfileScreen(Screen[None]):
     ProfileScreen TabPane { height: 1fr; padding: 0; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
         Binding("f2", "sale", "Sale"),
         Binding("f3", "edit", "Edit"),
-        Binding("ctrl+right", "next_tab", "Next tab", show=False),
-        Binding("ctrl+left", "previous_tab", "Prev tab", show=False),
+        Binding("ctrl+right", "next_tab", "Tab", key_display="^←/→"),
+        Binding("ctrl+left", "previous_tab", "Previous tab", show=False),
         Binding("f4", "reload", "Refresh"),
     ]
 
@@ -75,14 +74,14 @@ class ProfileScreen(Screen[None]):
         self._profile_context = ProfileContext(till, money, phone_region, printer)
         self.customer: CustomerOut | None = None
 
-    def compose(self) -> ComposeResult:
-        """Header, tabs and footer; the tabs stay empty until a customer is shown."""
+    def compose_body(self) -> ComposeResult:
+        """Header and tabs; the tabs stay empty until a customer is shown (Escape, the app's
+        key, goes home)."""
         yield Static("", id="customer")
         with TabbedContent(id="tabs"):
             for tab_id, title, tab in _TABS:
                 with TabPane(title, id=f"pane-{tab_id}"):
                     yield tab(self._profile_context, id=tab_id)
-        yield Footer()
 
     def show_customer(self, customer_id: UUID) -> None:
         """Show `customer_id` from the till's cache at once, then refresh from the CRM."""
@@ -133,10 +132,6 @@ class ProfileScreen(Screen[None]):
     def _reload_changed(self, event: ProfileTab.CustomerChanged) -> None:
         event.stop()
         self._after_change()
-
-    def action_back(self) -> None:
-        """Back to the screen the profile was opened from."""
-        self.app.pop_screen()
 
     def action_sale(self) -> None:
         """Open the sale panel for this customer; the profile refreshes when it closes."""
