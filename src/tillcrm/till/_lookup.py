@@ -28,6 +28,7 @@ from tillcrm.domain import (
 )
 from tillcrm.local import CustomerCache, Outbox
 from tillcrm.till._core import TillCore
+from tillcrm.till._org import not_found_here
 from tillcrm.till._results import Ambiguous, Identification, NotFound, Offline, Saved
 
 __all__ = ["CustomerLookup"]
@@ -60,7 +61,7 @@ class CustomerLookup(TillCore):
         try:
             answer = await self._reach(lambda: client.identify(kind, value))
         except CrmError as refused:  # not found, blocked card, ...: said in its own words
-            return NotFound(str(refused))
+            return not_found_here(refused, self._context, kind, value)
         if answer is None:
             return NotFound("not in the cache, and the CRM cannot be reached")
         return self._visit(answer.customer, "crm", kind, operator)
@@ -113,7 +114,7 @@ class CustomerLookup(TillCore):
         try:
             answer = await self._reach(lambda: client.identify(IdentifierKind.PHONE, e164))
         except CrmError as refused:  # not found, blocked card, ...: said in its own words
-            return NotFound(str(refused))
+            return not_found_here(refused, self._context, IdentifierKind.PHONE, e164)
         if answer is None:
             return NotFound("not in the cache, and the CRM cannot be reached")
         return self._visit(answer.customer, "crm", IdentifierKind.PHONE, operator)

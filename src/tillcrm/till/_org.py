@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tillcrm.api import CustomerOut, CustomerRegister, PointsBalance, TillContext
-from tillcrm.crm import CrmNotFound
+from tillcrm.api import (
+    REGISTERED_AT_PARENT,
+    CustomerOut,
+    CustomerRegister,
+    PointsBalance,
+    TillContext,
+)
+from tillcrm.crm import CrmError, CrmNotFound
 from tillcrm.domain import CustomerScope, IdentifierKind, OrgKind, PointsPolicy, effective_scope
 from tillcrm.local import CustomerCache
 from tillcrm.till._core import TillCore
-from tillcrm.till._results import NotFound, Offline
+from tillcrm.till._results import NotFound, Offline, RegisterHere
 
-__all__ = ["OrgAccess", "OrgProfile", "org_profile"]
+__all__ = ["OrgAccess", "OrgProfile", "not_found_here", "org_profile"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,18 @@ def org_profile(context: TillContext, customer: CustomerOut) -> OrgProfile:
         fields=defined + undefined,
         points=[(_account_name(context, b), b.balance) for b in customer.balances.points],
     )
+
+
+def not_found_here(
+    refused: CrmError, context: TillContext, kind: IdentifierKind, value: str
+) -> NotFound:
+    """The CRM's refusal to identify, in its own words; at a connected child, with the offer
+    to register the parent's customer here when that is why this till does not see them."""
+    parent = context.parent
+    if parent is None or refused.code != REGISTERED_AT_PARENT:
+        return NotFound(str(refused))
+    offer = RegisterHere(parent=parent.name, kind=kind, value=value)
+    return NotFound(f"registered at {parent.name}, not yet here", register=offer)
 
 
 class OrgAccess(TillCore):
