@@ -59,6 +59,7 @@ class ProfileScreen(Screen[None]):
         Binding("ctrl+right", "next_tab", "Next tab", show=False),
         Binding("ctrl+left", "previous_tab", "Prev tab", show=False),
         Binding("f4", "reload", "Refresh"),
+        Binding("f6", "membership", "Label/status"),
     ]
 
     def __init__(
@@ -157,6 +158,14 @@ class ProfileScreen(Screen[None]):
                 self.customer,
                 phone_region=self._profile_context.phone_region,
             )
+            self.app.push_screen(screen, lambda _: self._after_change())
+
+    def action_membership(self) -> None:
+        """This organization's own label, status and marketing SMS for the customer."""
+        from tillcrm.screens.membership import MembershipScreen
+
+        if self.customer is not None:
+            screen = MembershipScreen(self._till, self.customer)
             self.app.push_screen(screen, lambda _: self._after_change())
 
     def action_reload(self) -> None:
