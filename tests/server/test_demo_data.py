@@ -395,12 +395,15 @@ def test_a_lakeside_club_till_sees_shared_and_its_own_fields_and_the_parents_set
     loaded: tuple[Engine, demo.DemoSummary],
 ) -> None:
     engine, _ = loaded
-    east = demo.DEMO_ORGS[5]
+    east, west = demo.DEMO_ORGS[5:7]
     ella = demo.DEMO_CUSTOMERS[7]
     assert ella.registered_at == (east.org.id,)
     with _demo_till(engine, east.store_id(east.brands[0])) as http:
         context = http.get("/tills/me").json()
         answer = http.get("/identify", params={"kind": "barcode", "value": ella.barcode})
+    with _demo_till(engine, west.store_id(west.brands[0])) as http:
+        at_west = http.get("/identify", params={"kind": "barcode", "value": ella.barcode})
+    assert (at_west.status_code, at_west.json()["code"]) == (404, "registered_at_parent")
     assert [(f["name"], f["kind"]) for f in context["fields"]] == [
         ("home_club", "custom"),
         ("member_since", "extended"),
