@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from random import randrange
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,7 +16,7 @@ from tests.support.world import CASHIER_PIN, ORGS, World
 from tests.tui.cashier import enrolled_till, logged_in
 from tests.tui.conftest import SIZE, TuiTill, until
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Label
+from textual.widgets import Checkbox, Input, Label
 
 from tillcrm.config import DeviceKind
 from tillcrm.devices.simulator import SimulatedReader
@@ -32,20 +33,23 @@ ACTING = {"X-Operator-Id": "child1-cashier"}
 @pytest.fixture
 async def child2_till(
     tmp_path: Path, loopback_world: World, readers: dict[DeviceKind, SimulatedReader]
-) -> AsyncIterator[tuple[TuiTill, UUID, str]]:
-    """Child two's till, synced, and a customer of the parent registered at child one only."""
+) -> AsyncIterator[tuple[TuiTill, UUID, str, str]]:
+    """Child two's till, synced, and a customer of the parent registered at child one only
+    (with their barcode and mobile)."""
     with writing(loopback_world.crm.engine) as conn:
         define_field(conn, FieldDefinition(org_id=ORGS["parent"].id, name="tier", label="Tier"))
     barcode = f"REG{uuid4().hex[:9].upper()}"
+    mobile = f"+1212{randrange(10**7):07d}"
+    profile = {"first_name": "Regina", "last_name": "Here", "mobile": mobile}
     body = {
-        "profile": {"first_name": "Regina", "last_name": "Here", "custom_fields": {"tier": "gold"}},
+        "profile": {**profile, "custom_fields": {"tier": "gold"}},
         "identifiers": [{"kind": "barcode", "value": barcode}],
     }
     with loopback_world.client("child1.a") as http:
         created = http.post("/customers", json=body, headers=ACTING)
         created.raise_for_status()
     async with enrolled_till(tmp_path, loopback_world.crm, readers, store="child2-a-store") as till:
-        yield till, UUID(created.json()["id"]), barcode
+        yield till, UUID(created.json()["id"]), barcode, mobile
 
 
 def identify_at_child2(world: World, barcode: str) -> dict[str, Any]:
@@ -66,9 +70,9 @@ async def scan_to_question(pilot: Pilot[Any], till: TuiTill, barcode: str) -> Re
 
 
 async def test_a_child_cashier_registers_the_parents_customer_and_the_profile_opens(
-    child2_till: tuple[TuiTill, UUID, str], loopback_world: World
+    child2_till: tuple[TuiTill, UUID, str, str], loopback_world: World
 ) -> None:
-    till, customer_id, barcode = child2_till
+    till, customer_id, barcode, _ = child2_till
     assert identify_at_child2(loopback_world, barcode)["code"] == "registered_at_parent"
     async with till.app().run_test(size=SIZE) as pilot:
         question = await scan_to_question(pilot, till, barcode)
@@ -95,12 +99,35 @@ async def test_a_child_cashier_registers_the_parents_customer_and_the_profile_op
 
 
 async def test_cancel_leaves_the_customer_unregistered_here(
-    child2_till: tuple[TuiTill, UUID, str], loopback_world: World
+    child2_till: tuple[TuiTill, UUID, str, str], loopback_world: World
 ) -> None:
-    till, _, barcode = child2_till
+    till, _, barcode, _ = child2_till
     async with till.app().run_test(size=SIZE) as pilot:
         await scan_to_question(pilot, till, barcode)
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(pilot.app.screen, IdentifyScreen), "identify")
 
     assert identify_at_child2(loopback_world, barcode)["code"] == "registered_at_parent"
+
+
+async def test_a_typed_phone_of_the_parents_customer_offers_to_register_them_here(
+    child2_till: tuple[TuiTill, UUID, str, str], loopback_world: World
+) -> None:
+    till, customer_id, _, mobile = child2_till
+    async with till.app().run_test(size=SIZE) as pilot:
+        app = pilot.app
+        await logged_in(pilot, code="child2-100", pin=CASHIER_PIN)
+        app.screen.query_one("#query", Input).value = mobile
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RegisterHereScreen), "the question")
+        asked = str(app.screen.query_one("#register-question", Label).render())
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the profile")
+        assert isinstance(app.screen, ProfileScreen)
+        shown = app.screen.customer
+
+    assert asked.startswith("This phone belongs to a customer registered at Parent")
+    assert shown is not None
+    assert shown.id == customer_id
+    with loopback_world.client("child2.a") as http:
+        assert http.get(f"/customers/{customer_id}").status_code == 200

@@ -72,7 +72,7 @@ class CustomerLookup(TillCore):
         text = text.strip()
         if _PHONE_TEXT.match(text) and len(phone_digits(text)) >= _MIN_PHONE_DIGITS:
             found = await self._identify_phone(text, operator)
-            if not isinstance(found, NotFound):
+            if not isinstance(found, NotFound) or found.register is not None:
                 return found
         cached = self._cache.by_number(text)
         if cached is not None:
