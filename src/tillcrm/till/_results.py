@@ -12,7 +12,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from tillcrm.api import CustomerOut, CustomerSummary, Op
-from tillcrm.domain import BoundAction, IdentifierKind, LimitBreach, LimitKind
+from tillcrm.domain import BoundAction, LimitBreach, LimitKind
+from tillcrm.domain.customer import IdentifierKind
 
 __all__ = [
     "Ambiguous",
