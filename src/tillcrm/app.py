@@ -39,6 +39,7 @@ from tillcrm.screens.identify import IdentifyScreen
 from tillcrm.screens.login import LoginScreen
 from tillcrm.screens.override import OverrideScreen
 from tillcrm.screens.profile.screen import ProfileScreen
+from tillcrm.screens.register_here import offer_registration
 from tillcrm.screens.sale import SaleScreen
 from tillcrm.screens.sync import SyncScreen
 from tillcrm.sync import SyncEngine, SyncStatus
@@ -250,6 +251,8 @@ class TillApp(App[None]):
             )
             self._show(self.identify)
             self.identify.show_results(found.candidates)
+        elif found.register is not None:
+            offer_registration(self, found.register)
         else:
             self.notify(found.reason, severity="warning")
 

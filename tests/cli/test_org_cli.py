@@ -53,5 +53,15 @@ def test_fields_and_settings_set_from_the_cli_reach_a_childs_till(tmp_path: Path
     with serve_crm(url) as running, running.client() as http:
         context = http.post("/tills/enroll", json={"code": enrollment}).json()["context"]
     fields = [(f["org_id"], f["name"], f["label"]) for f in context["fields"]]
-    assert fields == [("demo-lakeside", "tier", "Tier"), ("demo-lakeside-east", "dock", "")]
-    assert context["settings"] == {"receipt_footer": "Lakeside", "printer": "kitchen"}
+    assert fields == [  # the demo data's Lakeside fields, and those defined above
+        ("demo-lakeside", "home_club", "Home club"),
+        ("demo-lakeside", "member_since", "Member since"),
+        ("demo-lakeside", "tier", "Tier"),
+        ("demo-lakeside-east", "dock", ""),
+        ("demo-lakeside-east", "locker", "Locker"),
+    ]
+    assert context["settings"] == {
+        "receipt_footer": "Lakeside",
+        "printer": "kitchen",
+        "guest_passes_per_visit": "2",  # the demo data's
+    }

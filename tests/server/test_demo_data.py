@@ -295,11 +295,11 @@ def test_loading_twice_is_refused(loaded: tuple[Engine, demo.DemoSummary]) -> No
 
 
 @contextmanager
-def _demo_till(engine: Engine) -> Iterator[httpx.Client]:
-    """A CRM served on the loaded database, and a client enrolled at the demo store."""
+def _demo_till(engine: Engine, store_id: str = demo.DEMO_STORE_ID) -> Iterator[httpx.Client]:
+    """A CRM served on the loaded database, and a client enrolled at a demo store."""
     with serve_crm(engine.url.render_as_string(hide_password=False)) as crm:
         with writing(crm.engine) as conn:
-            code = admin.issue_enrollment_code(conn, demo.DEMO_STORE_ID)
+            code = admin.issue_enrollment_code(conn, store_id)
         with crm.client() as http:
             token = http.post("/tills/enroll", json={"code": code}).json()["token"]
         with crm.client(token) as http:
@@ -389,3 +389,41 @@ def test_a_demo_till_identifies_the_demo_cards_through_the_api(
         receipt = http.get(f"/transactions/{history[0]['id']}")
         assert receipt.status_code == 200, receipt.text
         assert receipt.json()["till_name"] == "Till 1"
+
+
+def test_a_lakeside_club_till_sees_shared_and_its_own_fields_and_the_parents_settings(
+    loaded: tuple[Engine, demo.DemoSummary],
+) -> None:
+    engine, _ = loaded
+    east, west = demo.DEMO_ORGS[5:7]
+    ella = demo.DEMO_CUSTOMERS[7]
+    assert ella.registered_at == (east.org.id,)
+    with _demo_till(engine, east.store_id(east.brands[0])) as http:
+        context = http.get("/tills/me").json()
+        answer = http.get("/identify", params={"kind": "barcode", "value": ella.barcode})
+    with _demo_till(engine, west.store_id(west.brands[0])) as http:
+        at_west = http.get("/identify", params={"kind": "barcode", "value": ella.barcode})
+    assert (at_west.status_code, at_west.json()["code"]) == (404, "registered_at_parent")
+    assert [(f["name"], f["kind"]) for f in context["fields"]] == [
+        ("home_club", "custom"),
+        ("member_since", "extended"),
+        ("locker", "custom"),
+    ]
+    assert context["settings"] == {
+        "receipt_footer": "One Lakeside membership, every club.",
+        "guest_passes_per_visit": "2",
+    }
+    assert answer.status_code == 200, answer.text
+    seen = answer.json()["customer"]
+    assert seen["profile"]["custom_fields"] == {
+        "home_club": "Lakeside West Club",
+        "member_since": "2017",
+        "locker": "E-008",
+    }
+    assert seen["label"] == "Member"
+    with engine.connect() as conn:
+        lakeside = conn.execute(
+            sa.select(customers.c.profile).where(customers.c.org_id == "demo-lakeside")
+        ).scalars()
+        shared = {tuple(sorted(profile["custom_fields"])) for profile in lakeside}
+    assert shared == {("home_club", "member_since")}

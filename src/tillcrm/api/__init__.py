@@ -27,7 +27,12 @@ from tillcrm.api.customers import (
     Receipt,
     TransactionSummary,
 )
-from tillcrm.api.org import CustomerRegister, MembershipUpdate, RegisterPayload
+from tillcrm.api.org import (
+    REGISTERED_AT_PARENT,
+    CustomerRegister,
+    MembershipUpdate,
+    RegisterPayload,
+)
 from tillcrm.api.sync import (
     ACCOUNT_TENDERS,
     MAX_BATCH,
@@ -58,6 +63,7 @@ __all__ = [
     "API_PREFIX",
     "MAX_BATCH",
     "PAYLOADS",
+    "REGISTERED_AT_PARENT",
     "REVEAL_ACTION",
     "AccountBalances",
     "AuthorizedUserAdd",

@@ -9,7 +9,11 @@ from pydantic import BaseModel, Field
 
 from tillcrm.domain import IdentifierKind
 
-__all__ = ["CustomerRegister", "MembershipUpdate", "RegisterPayload"]
+__all__ = ["REGISTERED_AT_PARENT", "CustomerRegister", "MembershipUpdate", "RegisterPayload"]
+
+REGISTERED_AT_PARENT = "registered_at_parent"
+"""The code of the 404 a connected child's till gets when it identifies a customer of its
+parent who is not registered at the child: the cashier may register them there."""
 
 
 class CustomerRegister(BaseModel):

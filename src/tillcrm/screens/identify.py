@@ -88,7 +88,13 @@ class IdentifyScreen(TillScreen[None]):
         """Fill the grid; after Enter, open the only match or move into the grid."""
         found = await self._till.search(query, include_inactive=include_inactive) if query else []
         self.show_results(found)
-        if submitted and len(found) == 1:
+        if submitted and not found and self._till.context.parent is not None:
+            # A connected child's search never finds the parent's other customers: a typed
+            # phone of one of them offers to register them here.
+            typed = await self._till.identify_typed(query)
+            if not isinstance(typed, NotFound) or typed.register is not None:
+                self.till_app.show_identified(typed)
+        elif submitted and len(found) == 1:
             self._open(found[0])
         elif submitted and found:
             self.action_to_results()

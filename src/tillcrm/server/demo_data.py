@@ -64,12 +64,14 @@ from tillcrm.domain import (
     points_account_brand,
     points_earned,
 )
+from tillcrm.domain.org_fields import FieldDefinition, FieldKind
 from tillcrm.server import admin
 from tillcrm.server.context import hash_token
 from tillcrm.server.customer_rows import profile_columns
 from tillcrm.server.customer_view import POOL_ACCOUNT
 from tillcrm.server.db import advance_counter, writing
 from tillcrm.server.ops.sales import TRANSACTION_NUMBER
+from tillcrm.server.org_config import define_field, put_setting
 from tillcrm.server.tables import (
     authorized_users,
     customer_registrations,
@@ -214,6 +216,27 @@ DEMO_ORGS: tuple[DemoOrg, ...] = (
 organization units, and a connected parent with two child organizations."""
 
 _VENUES, _DINING, _RESORTS, _METRO, _LAKESIDE, _EAST, _WEST = DEMO_ORGS
+
+DEMO_FIELDS: tuple[FieldDefinition, ...] = (
+    FieldDefinition(org_id=_LAKESIDE.org.id, name="home_club", label="Home club"),
+    FieldDefinition(
+        org_id=_LAKESIDE.org.id, name="member_since", kind=FieldKind.EXTENDED, label="Member since"
+    ),
+    FieldDefinition(org_id=_EAST.org.id, name="locker", label="Locker"),
+    FieldDefinition(org_id=_WEST.org.id, name="mooring", label="Mooring"),
+)
+"""Lakeside's fields: the parent's home club (custom) and member-since year (extended) are
+shared with both clubs; each club keeps one private field of its own."""
+
+DEMO_SETTINGS: tuple[tuple[str, str, str], ...] = (
+    (_LAKESIDE.org.id, "receipt_footer", "One Lakeside membership, every club."),
+    (_EAST.org.id, "receipt_footer", "Lakeside East: see you at the marina."),
+    (_EAST.org.id, "guest_passes_per_visit", "2"),
+)
+"""(owner, key, value): the parent's receipt footer overrides East's; East's guest passes are
+its own."""
+
+_HOME_CLUBS = ("Lakeside East Club", "Lakeside West Club")
 
 DEMO_STORE_ID = _VENUES.store_id(_VENUES.brands[0])
 """The store a demo till enrolls at: Riverside Arena, where the well-known customers are."""
@@ -618,7 +641,7 @@ class _Generator:
                     "label": "Member" if place is not org else "",
                     "status": rng.choice(("", "Silver", "Gold")) if place is not org else "",
                     "marketing_sms": profile.flags.marketing_sms,
-                    "custom_fields": {},
+                    "custom_fields": _private_field_values(place, index),
                     "registered_at": at,
                 }
             )
@@ -677,6 +700,7 @@ class _Generator:
                 (active, vip, rng.random() < 0.3, rng.random() < 0.95 or vip, rng.random() < 0.4)
             ],
             "promotion_category_id": _category_id(org, category),
+            "custom_fields": _shared_field_values(org, index),
         }
         return self.template.model_copy(update=update)
 
@@ -944,6 +968,26 @@ _Shop = tuple[DemoOrg, Brand, str]
 
 
 @functools.cache
+def _shared_field_values(org: DemoOrg, index: int) -> dict[str, str]:
+    """A Lakeside customer's parent-level field values (`DEMO_FIELDS`), from their index alone
+    (no random draw, so every other customer's data stays as it was)."""
+    if org is not _LAKESIDE:
+        return {}
+    return {
+        "home_club": _HOME_CLUBS[index % len(_HOME_CLUBS)],
+        "member_since": str(2010 + index % 16),
+    }
+
+
+def _private_field_values(place: DemoOrg, index: int) -> dict[str, str]:
+    """What a Lakeside club keeps privately about a customer registered with it."""
+    if place is _EAST:
+        return {"locker": f"E-{index % 400 + 1:03d}"}
+    if place is _WEST:
+        return {"mooring": f"W{index % 60 + 1}"}
+    return {}
+
+
 def _shops(org: DemoOrg, brand: Brand | None, children: tuple[DemoOrg, ...]) -> tuple[_Shop, ...]:
     """The brand of a brand-owned customer; else every brand of the owner or, for a connected
     parent's customer, of the child organizations they registered with."""
@@ -1066,6 +1110,10 @@ def _organizations(conn: Connection, now: datetime) -> None:
             admin.add_promotion_category(
                 conn, demo.org.id, category.model_copy(update={"id": _category_id(demo, category)})
             )
+    for definition in DEMO_FIELDS:
+        define_field(conn, definition)
+    for owner_id, key, value in DEMO_SETTINGS:
+        put_setting(conn, owner_id, key, value)
 
 
 @dataclass(frozen=True)

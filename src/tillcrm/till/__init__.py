@@ -16,6 +16,7 @@ from tillcrm.till._results import (
     NotFound,
     Offline,
     OverrideRequired,
+    RegisterHere,
     Saved,
 )
 from tillcrm.till._service import TillService
@@ -37,6 +38,7 @@ __all__ = [
     "OverrideRefused",
     "OverrideRequired",
     "QuickRange",
+    "RegisterHere",
     "Saved",
     "TillService",
     "org_profile",

@@ -26,6 +26,7 @@ from tillcrm.domain import (
 )
 from tillcrm.local import CustomerCache, Outbox, phone_shape
 from tillcrm.till._core import TillCore
+from tillcrm.till._org import not_found_here
 from tillcrm.till._results import Ambiguous, Identification, NotFound, Offline, Saved
 
 __all__ = ["CustomerLookup"]
@@ -55,7 +56,7 @@ class CustomerLookup(TillCore):
         try:
             answer = await self._reach(lambda: client.identify(kind, value))
         except CrmError as refused:  # not found, blocked card, ...: said in its own words
-            return NotFound(str(refused))
+            return not_found_here(refused, self._context, kind, value)
         if answer is None:
             return NotFound("not in the cache, and the CRM cannot be reached")
         return self._visit(answer.customer, "crm", kind, operator)
@@ -66,7 +67,7 @@ class CustomerLookup(TillCore):
         text = text.strip()
         if phone_shape(text) == "whole":
             found = await self._identify_phone(text, operator)
-            if not isinstance(found, NotFound):
+            if not isinstance(found, NotFound) or found.register is not None:
                 return found
         cached = self._cache.by_number(text)
         if cached is not None:
@@ -108,7 +109,7 @@ class CustomerLookup(TillCore):
         try:
             answer = await self._reach(lambda: client.identify(IdentifierKind.PHONE, e164))
         except CrmError as refused:  # not found, blocked card, ...: said in its own words
-            return NotFound(str(refused))
+            return not_found_here(refused, self._context, IdentifierKind.PHONE, e164)
         if answer is None:
             return NotFound("not in the cache, and the CRM cannot be reached")
         return self._visit(answer.customer, "crm", IdentifierKind.PHONE, operator)

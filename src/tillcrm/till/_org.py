@@ -9,15 +9,26 @@ fields, label, status and balances offline as online.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
-from tillcrm.api import CustomerOut, CustomerRegister, PointsBalance, TillContext
-from tillcrm.crm import CrmNotFound
+from pydantic import ValidationError
+
+from tillcrm.api import (
+    REGISTERED_AT_PARENT,
+    CustomerOut,
+    CustomerRegister,
+    MembershipUpdate,
+    OpType,
+    PointsBalance,
+    TillContext,
+)
+from tillcrm.crm import CrmError, CrmNotFound
 from tillcrm.domain import CustomerScope, IdentifierKind, OrgKind, PointsPolicy, effective_scope
 from tillcrm.local import CustomerCache
-from tillcrm.till._core import TillCore
-from tillcrm.till._results import NotFound, Offline
+from tillcrm.till._editing import CustomerEditing
+from tillcrm.till._results import Declined, NotFound, Offline, RegisterHere, Saved
 
-__all__ = ["OrgAccess", "OrgProfile", "org_profile"]
+__all__ = ["OrgAccess", "OrgProfile", "not_found_here", "org_profile", "with_membership"]
 
 
 @dataclass(frozen=True)
@@ -88,8 +99,30 @@ def org_profile(context: TillContext, customer: CustomerOut) -> OrgProfile:
     )
 
 
-class OrgAccess(TillCore):
-    """The organization section of a profile, and registering a parent's customer here."""
+def not_found_here(
+    refused: CrmError, context: TillContext, kind: IdentifierKind, value: str
+) -> NotFound:
+    """The CRM's refusal to identify, in its own words; at a connected child, with the offer
+    to register the parent's customer here when that is why this till does not see them."""
+    parent = context.parent
+    if parent is None or refused.code != REGISTERED_AT_PARENT:
+        return NotFound(str(refused))
+    offer = RegisterHere(parent=parent.name, kind=kind, value=value)
+    return NotFound(f"registered at {parent.name}, not yet here", register=offer)
+
+
+def with_membership(customer: CustomerOut, change: MembershipUpdate) -> CustomerOut:
+    """The cached record with this organization's label, status or subscription changed."""
+    update: dict[str, object] = change.model_dump(include={"label", "status"}, exclude_none=True)
+    if change.marketing_sms is not None:
+        flags = customer.profile.flags.model_copy(update={"marketing_sms": change.marketing_sms})
+        update["profile"] = customer.profile.model_copy(update={"flags": flags})
+    return customer.model_copy(update=update)
+
+
+class OrgAccess(CustomerEditing):
+    """The organization section of a profile, registering a parent's customer here, and what
+    this organization keeps of its own about a customer (label, status, subscription)."""
 
     def org_profile(self, customer: CustomerOut) -> OrgProfile:
         """The organization section for a customer shown at this till."""
@@ -121,3 +154,28 @@ class OrgAccess(TillCore):
         with self._db.write() as conn:
             CustomerCache.store(conn, [customer])
         return customer
+
+    def update_membership(
+        self,
+        customer_id: UUID,
+        *,
+        label: str | None = None,
+        status: str | None = None,
+        marketing_sms: bool | None = None,
+    ) -> Saved | Declined:
+        """Change this organization's own label, status or marketing-SMS subscription for the
+        customer; None leaves one as it is. Offline too: queued like any edit, and the other
+        organizations of a connected group or units keep theirs."""
+        operator = self._session.require()
+        try:
+            change = MembershipUpdate(label=label, status=status, marketing_sms=marketing_sms)
+        except ValidationError as exc:
+            return Declined.invalid(exc)
+        if not change.model_dump(exclude_none=True):
+            return Declined("nothing to change")
+        customer = self._cache.get(customer_id)
+        if customer is None:
+            return Declined("unknown customer")
+        return self._write(
+            with_membership(customer, change), OpType.MEMBERSHIP_UPDATE, change, operator
+        )

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from tillcrm.api import CustomerOut, CustomerSummary, Op
 from tillcrm.domain import BoundAction, LimitBreach
+from tillcrm.domain.customer import IdentifierKind
 
 __all__ = [
     "Ambiguous",
@@ -23,6 +24,7 @@ __all__ = [
     "NotFound",
     "Offline",
     "OverrideRequired",
+    "RegisterHere",
     "Saved",
 ]
 
@@ -87,6 +89,19 @@ class NotFound:
     """Nobody in this till's scope has this card, tag, phone or number."""
 
     reason: str = "no customer found"
+    register: RegisterHere | None = None
+    """Set when the connected parent has this customer: the cashier may register them here."""
+
+
+@dataclass(frozen=True)
+class RegisterHere:
+    """A card or phone of the connected parent's customer, not yet registered at this child
+    organization: what `TillService.register_here` takes, and whom to name when asking."""
+
+    parent: str
+    """The parent organization's name."""
+    kind: IdentifierKind
+    value: str
 
 
 @dataclass(frozen=True)

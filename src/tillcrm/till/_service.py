@@ -22,5 +22,5 @@ from tillcrm.till._wallet import WalletAccess
 __all__ = ["TillService"]
 
 
-class TillService(CustomerLookup, Charging, CustomerEditing, WalletAccess, QueueWork, OrgAccess):
+class TillService(CustomerLookup, Charging, OrgAccess, CustomerEditing, WalletAccess, QueueWork):
     """Everything a till screen can ask for or do, for the operator logged in here."""

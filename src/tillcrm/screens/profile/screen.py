@@ -58,6 +58,7 @@ class ProfileScreen(TillScreen[None]):
         Binding("ctrl+right", "next_tab", "Tab", key_display="^←/→"),
         Binding("ctrl+left", "previous_tab", "Previous tab", show=False),
         Binding("f4", "reload", "Refresh"),
+        Binding("f6", "membership", "Label/status"),
     ]
 
     def __init__(
@@ -152,6 +153,14 @@ class ProfileScreen(TillScreen[None]):
                 self.customer,
                 phone_region=self._profile_context.phone_region,
             )
+            self.app.push_screen(screen, lambda _: self._after_change())
+
+    def action_membership(self) -> None:
+        """This organization's own label, status and marketing SMS for the customer."""
+        from tillcrm.screens.membership import MembershipScreen
+
+        if self.customer is not None:
+            screen = MembershipScreen(self._till, self.customer)
             self.app.push_screen(screen, lambda _: self._after_change())
 
     def action_reload(self) -> None:

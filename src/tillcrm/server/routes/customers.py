@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from tillcrm.api import (
+    REGISTERED_AT_PARENT,
     CustomerCreate,
     CustomerCreatePayload,
     CustomerOut,
@@ -39,6 +40,7 @@ from tillcrm.domain import (
     IdentifierKind,
     IdentifierStatus,
     InvalidPhoneError,
+    Organization,
     Store,
     Tender,
     TransactionLine,
@@ -146,8 +148,22 @@ def identify(
     with reading(engine_of(request)) as conn:
         row = _identified(conn, till, kind, value.strip())
         if row is None:
-            raise ApiError.not_found(kind.value)
+            raise _not_found_here(conn, till, kind, value.strip())
         return IdentifyResult(customer=customer_out(conn, till, row), kind=kind)
+
+
+def _at_parent(till: Till, parent: Organization) -> Till:
+    """The till as its connected parent organization sees customers (its own, not a child's)."""
+    return replace(till, org=parent, parent=None)
+
+
+def _not_found_here(conn: Connection, till: Till, kind: IdentifierKind, value: str) -> ApiError:
+    """404 for a card or phone nobody in the till's scope has; at a connected child, a 404 that
+    names the parent when the parent's customer presents it but is not yet registered here."""
+    parent = till.parent
+    if parent is not None and _identified(conn, _at_parent(till, parent), kind, value) is not None:
+        return ApiError(404, REGISTERED_AT_PARENT, f"registered at {parent.name}, not yet here")
+    return ApiError.not_found(kind.value)
 
 
 def _identified(conn: Connection, till: Till, kind: IdentifierKind, value: str) -> Row[Any] | None:
@@ -340,9 +356,8 @@ def register_customer(
     """
     if till.parent is None:
         raise ApiError(422, "invalid", "only a till of a connected child organization registers")
-    at_parent = replace(till, org=till.parent, parent=None)
     with writing(engine_of(request)) as conn:
-        found = _identified(conn, at_parent, body.kind, body.value.strip())
+        found = _identified(conn, _at_parent(till, till.parent), body.kind, body.value.strip())
         if found is None:
             raise ApiError.not_found(body.kind.value)
         payload = RegisterPayload(marketing_sms=body.marketing_sms)
