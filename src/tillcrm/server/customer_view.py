@@ -143,6 +143,19 @@ def _json_list(
     return sa.select(sa.func.json_group_array(sa.func.json(inner.c.item))).scalar_subquery()
 
 
+def _iso_utc(postgres: bool, moment: ColumnElement[datetime]) -> ColumnElement[str]:
+    """A stored timestamp as ISO 8601 text in UTC, written by the database.
+
+    SQLite keeps a timestamp as UTC text with microseconds (SQLAlchemy's storage format), so
+    only the separator and the offset change; PostgreSQL formats it in UTC.
+    """
+    if postgres:
+        in_utc = sa.func.timezone("UTC", moment)
+        return sa.func.to_char(in_utc, sa.literal_column('\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\''))
+    stored = sa.type_coerce(moment, sa.String)
+    return sa.func.replace(stored, " ", "T", type_=sa.String) + "+00:00"
+
+
 def _points_json(postgres: bool) -> ColumnElement[str]:
     """A customer's points balances as a JSON object `{account: balance}` (brand wallets)."""
     of_customer = points_accounts.c.customer_id == customers.c.id
@@ -273,8 +286,8 @@ def _page_statement(postgres: bool, till: Till, page: sa.Subquery) -> sa.Select[
             customers.c.version,
             customers.c.change_seq,
             customers.c.store_credit_owed,
-            customers.c.created_at,
-            customers.c.updated_at,
+            _iso_utc(postgres, customers.c.created_at).label("created_at"),
+            _iso_utc(postgres, customers.c.updated_at).label("updated_at"),
             _seen_profile(postgres, till, subscribed).label("profile"),
             _REGISTRATION.c.label,
             _REGISTRATION.c.status,
@@ -377,8 +390,7 @@ def customers_json(
             f'"stored_value":{_stored_value_json(stored_value)},'
             f'"store_credit_owed":{int(owed)},"as_of":"{as_of}"}},'
             f'"label":{_json_string(label or "")},"status":{_json_string(status or "")},'
-            f'"created_at":"{as_utc(created_at).isoformat()}",'
-            f'"updated_at":"{as_utc(updated_at).isoformat()}"}}'
+            f'"created_at":"{created_at}","updated_at":"{updated_at}"}}'
         )
         found.append(CustomerJson(int(change_seq), text))
     return found
