@@ -478,6 +478,42 @@ def test_a_pulled_customer_reads_exactly_as_get_shows_it(world: World) -> None:
     assert pulled.model_dump(exclude=unstamped) == got.model_dump(exclude=unstamped)
 
 
+def test_each_pulled_customer_carries_only_their_own_cards_users_and_points(
+    world: World,
+) -> None:
+    """A page is one statement whose cards, users and points are aggregated per customer by
+    the database: neighbours on one page must not share them, and cards come in order."""
+    first = put_customer(
+        world,
+        "brand",
+        "a",
+        cards={IdentifierKind.RFID: "OWN-R-1", IdentifierKind.BARCODE: "OWN-B-1"},
+        first_name="First",
+    )
+    second = put_customer(
+        world, "brand", "a", cards={IdentifierKind.MAGSTRIPE: "OWN-M-2"}, first_name="Second"
+    )
+    with Outbox(world, "brand.a") as till:
+        user = {"id": str(uuid4()), "first_name": "Uma", "allow_invoicing": True}
+        till.apply(
+            till.op(OpType.AUTHORIZED_USER_ADD, first, {"user": user}),
+            till.op(OpType.SALE, second, sale(("cash", 3000))),
+        )
+    with world.client("brand.a") as http:
+        pulled, _ = _pull_all(http, limit=5000)
+    by_id = {c.id: c for c in map(CustomerOut.model_validate, pulled)}
+    one, two = by_id[first], by_id[second]
+    assert [(i.kind.value, i.value) for i in one.identifiers] == [
+        ("barcode", "OWN-B-1"),
+        ("rfid", "OWN-R-1"),
+    ]
+    assert [(i.kind.value, i.value) for i in two.identifiers] == [("magstripe", "OWN-M-2")]
+    assert [(u.first_name, u.allow_invoicing) for u in one.authorized_users] == [("Uma", True)]
+    assert two.authorized_users == []
+    assert [p.balance for p in one.balances.points] == [0]
+    assert [p.balance for p in two.balances.points] == [30]
+
+
 def test_a_change_committed_after_a_later_numbered_one_is_not_skipped(world: World) -> None:
     """A push still inside its transaction while another commits must not get a change
     number below the one a till has already pulled past: pull would skip its change."""

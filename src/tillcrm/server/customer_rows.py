@@ -105,7 +105,6 @@ def add_customer(
         customer_registrations.insert().values(
             customer_id=customer_id,
             org_id=org_id,
-            marketing_sms=profile.flags.marketing_sms,
             custom_fields={},
             registered_at=at,
         )

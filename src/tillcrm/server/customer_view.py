@@ -1,28 +1,29 @@
 """A customer as a till sees it: the `CustomerOut` of every path that returns customers.
 
 Identify, get, search-to-profile, the write paths and pull all answer with the same shape, so
-it is built in one place. `customers_json` builds a pull page of many at once, as JSON text, in
-a constant number of queries (one per related table) and without validating stored data again.
+it is built in one place, `customers_json`: one statement for a whole page of customers, in
+which the database joins each customer's registration, subscription and stored-value card and
+hands over their cards, authorized users and points as JSON text it aggregated itself. Python
+then only formats a few scalars per customer and copies the rest into the answer: a till's
+first pull reads its whole scope, and anything done per customer in Python is what it costs.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
-from uuid import UUID
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.sql import Select
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import ColumnElement
 
 from tillcrm.api import CustomerOut, PointsBalance
 from tillcrm.domain import AuthorizedUser, CustomerScope, effective_scope, points_account_brand
-from tillcrm.domain.org_fields import merged_field_values, subscription_scope_id
+from tillcrm.domain.org_fields import subscription_scope_id
 from tillcrm.server.context import Till
 from tillcrm.server.customer_rows import stored_profile
 from tillcrm.server.tables import (
@@ -37,9 +38,9 @@ from tillcrm.server.tables import (
 
 __all__ = [
     "POOL_ACCOUNT",
+    "CustomerJson",
     "as_utc",
     "customer_out",
-    "customer_page_columns",
     "customers_json",
     "own_org_ids",
     "points_account_key",
@@ -60,6 +61,25 @@ def points_account_key(till: Till) -> str:
     return points_account_brand(till.org, till.brand.id) or POOL_ACCOUNT
 
 
+def _shows_brand_wallets(till: Till) -> bool:
+    """The till shows every brand's wallet of the customer's one account (brand wallets)."""
+    own = points_account_key(till)
+    return effective_scope(till.org) is CustomerScope.ORGANIZATION and own != POOL_ACCOUNT
+
+
+def _visible_points(till: Till, accounts: dict[str, int]) -> list[dict[str, Any]]:
+    """`visible_points_accounts` in JSON form."""
+    own = points_account_key(till)
+    shown: list[dict[str, Any]] = [{"brand_id": own or None, "balance": accounts.get(own, 0)}]
+    if _shows_brand_wallets(till):
+        shown.extend(
+            {"brand_id": account, "balance": balance}
+            for account, balance in sorted(accounts.items())
+            if account not in (own, POOL_ACCOUNT)
+        )
+    return shown
+
+
 def visible_points_accounts(till: Till, accounts: dict[str, int]) -> list[PointsBalance]:
     """The points balances the till may show, from a customer's `{account: balance}`.
 
@@ -67,16 +87,7 @@ def visible_points_accounts(till: Till, accounts: dict[str, int]) -> list[Points
     sale). Brand wallets: every brand's wallet of the one account, the till's own first, since
     the customer sees all their balances wherever they are.
     """
-    own = points_account_key(till)
-    shown = [PointsBalance(brand_id=own or None, balance=accounts.get(own, 0))]
-    wallets = effective_scope(till.org) is CustomerScope.ORGANIZATION and own != POOL_ACCOUNT
-    if wallets:
-        shown.extend(
-            PointsBalance(brand_id=account, balance=balance)
-            for account, balance in sorted(accounts.items())
-            if account not in (own, POOL_ACCOUNT)
-        )
-    return shown
+    return [PointsBalance.model_validate(shown) for shown in _visible_points(till, accounts)]
 
 
 def own_org_ids(till: Till) -> list[str]:
@@ -88,188 +99,309 @@ def own_org_ids(till: Till) -> list[str]:
     return [till.org.id] + ([till.parent.id] if till.parent else [])
 
 
-@dataclass(frozen=True)
-class _Related:
-    """What the tables beside `customers` hold for a set of customers, fetched together."""
-
-    cards: dict[UUID, list[dict[str, str]]]
-    users: dict[UUID, list[dict[str, Any]]]
-    points: dict[UUID, dict[str, int]]
-    stored_value: dict[UUID, int]
-    registrations: dict[UUID, Row[Any]]
-    subscribed: dict[UUID, bool] | None
-    """Marketing-SMS choices kept for the till's organization or unit; None where the
-    framework keeps the choice in the profile's flags."""
+_REGISTRATION = customer_registrations.alias("seen_registration")
+"""The customer's registration at the till's organization, joined to a page under its own
+name: the scope's own test for a registration (`scope.visible_in`) must not correlate to it."""
 
 
-_IDS: BindParameter[list[UUID]] = sa.bindparam("customer_ids", expanding=True)
-_CARDS = (
-    sa.select(
-        identifiers.c.customer_id, identifiers.c.kind, identifiers.c.value, identifiers.c.status
+# -- JSON the database builds ---------------------------------------------------------------------
+
+
+def _label(name: str) -> ColumnElement[str]:
+    """A JSON key written into the SQL (a fixed name from this module, never input): a bound
+    parameter would leave PostgreSQL unable to tell `json_build_object` its type."""
+    return sa.literal_column(f"'{name}'")
+
+
+def _json_list(
+    postgres: bool,
+    fields: dict[str, ColumnElement[Any]],
+    where: ColumnElement[bool],
+    order_by: Sequence[ColumnElement[Any]],
+) -> ColumnElement[str]:
+    """A customer's rows of a related table as JSON text: a list of objects, in order.
+
+    PostgreSQL orders inside the aggregate; SQLite (3.40 has no ORDER BY in an aggregate)
+    aggregates an ordered subquery, `json()` keeping each item an object rather than a string.
+    """
+    pairs = [part for name, column in fields.items() for part in (_label(name), column)]
+    if postgres:
+        item = sa.func.json_build_object(*pairs)
+        listed: ColumnElement[Any] = sa.func.json_agg(aggregate_order_by(item, *order_by))
+        return (
+            sa.select(sa.func.coalesce(sa.cast(listed, sa.Text), "[]"))
+            .where(where)
+            .scalar_subquery()
+        )
+    ordered = (
+        sa.select(sa.func.json_object(*pairs).label("item"))
+        .where(where)
+        .order_by(*order_by)
+        .correlate(customers)
     )
-    .where(
-        identifiers.c.customer_id.in_(_IDS),
-        identifiers.c.org_id.in_(sa.bindparam("card_orgs", expanding=True)),
+    inner = ordered.subquery()
+    return sa.select(sa.func.json_group_array(sa.func.json(inner.c.item))).scalar_subquery()
+
+
+def _iso_utc(postgres: bool, moment: ColumnElement[datetime]) -> ColumnElement[str]:
+    """A stored timestamp as ISO 8601 text in UTC, written by the database.
+
+    SQLite keeps a timestamp as UTC text with microseconds (SQLAlchemy's storage format), so
+    only the separator and the offset change; PostgreSQL formats it in UTC.
+    """
+    if postgres:
+        in_utc = sa.func.timezone("UTC", moment)
+        return sa.func.to_char(in_utc, sa.literal_column('\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\''))
+    stored = sa.type_coerce(moment, sa.String)
+    return sa.func.replace(stored, " ", "T", type_=sa.String) + "+00:00"
+
+
+def _points_json(postgres: bool) -> ColumnElement[str]:
+    """A customer's points balances as a JSON object `{account: balance}` (brand wallets)."""
+    of_customer = points_accounts.c.customer_id == customers.c.id
+    if postgres:
+        listed = sa.func.json_object_agg(points_accounts.c.account, points_accounts.c.balance)
+        return (
+            sa.select(sa.func.coalesce(sa.cast(listed, sa.Text), "{}"))
+            .where(of_customer)
+            .scalar_subquery()
+        )
+    listed = sa.func.json_group_object(points_accounts.c.account, points_accounts.c.balance)
+    return sa.select(listed).where(of_customer).scalar_subquery()
+
+
+def _seen_profile(
+    postgres: bool, till: Till, subscribed: ColumnElement[Any] | None
+) -> ColumnElement[str]:
+    """The stored profile as the till's organization sees it, as JSON text.
+
+    A connected child merges its own private fields under the shared ones (the parent's win
+    a name clash); a connected organization or unit shows its own marketing-SMS choice.
+    Elsewhere the stored text is copied as it is.
+    """
+    private = sa.func.coalesce(sa.cast(_REGISTRATION.c.custom_fields, sa.Text), "{}")
+    if postgres:
+        profile: ColumnElement[Any] = sa.cast(customers.c.profile, JSONB)
+        if till.parent is not None:
+            shared = sa.func.coalesce(profile["custom_fields"], sa.cast("{}", JSONB))
+            merged = sa.cast(private, JSONB).op("||")(shared)
+            profile = sa.func.jsonb_set(profile, sa.literal_column("'{custom_fields}'"), merged)
+        if subscribed is not None:
+            choice = sa.func.to_jsonb(sa.func.coalesce(subscribed, sa.false()))
+            profile = sa.func.jsonb_set(
+                profile, sa.literal_column("'{flags,marketing_sms}'"), choice
+            )
+        return sa.cast(profile, sa.Text)
+    text: ColumnElement[Any] = sa.cast(customers.c.profile, sa.Text)
+    if till.parent is not None:
+        shared_text = sa.func.coalesce(sa.func.json_extract(text, "$.custom_fields"), "{}")
+        text = sa.func.json_set(text, "$.custom_fields", sa.func.json_patch(private, shared_text))
+    if subscribed is not None:
+        choice_text = sa.case((sa.func.coalesce(subscribed, False), "true"), else_="false")
+        text = sa.func.json_set(text, "$.flags.marketing_sms", sa.func.json(choice_text))
+    return text
+
+
+# -- a page of customers --------------------------------------------------------------------------
+
+
+class CustomerJson(NamedTuple):
+    """One customer's `CustomerOut` as JSON text, and the change it was read at."""
+
+    change_seq: int
+    text: str
+
+
+def _page_statement(postgres: bool, till: Till, page: sa.Subquery) -> sa.Select[Any]:
+    """Every column `customers_json` formats, for the customers of `page` (a subquery of their
+    `id`s), in change order.
+
+    The page is chosen first, on its own: computed beside the filter, the related columns
+    were worked out for every customer in scope before the sort and limit kept a page of them.
+
+    The customer's registration at the till's organization (label, status, private fields),
+    its subscription there and its stored-value card are joined one row each; its cards,
+    authorized users and points come as JSON text from correlated subqueries on each table's
+    customer index, so the page is one statement however many customers it holds.
+    """
+    joined = (
+        page.join(customers, customers.c.id == page.c.id)
+        .outerjoin(
+            _REGISTRATION,
+            sa.and_(
+                _REGISTRATION.c.customer_id == customers.c.id, _REGISTRATION.c.org_id == till.org.id
+            ),
+        )
+        .outerjoin(stored_value_cards, stored_value_cards.c.customer_id == customers.c.id)
     )
-    .order_by(identifiers.c.kind, identifiers.c.value)
-)
-_USERS = (
-    sa.select(authorized_users)
-    .where(authorized_users.c.customer_id.in_(_IDS))
-    .order_by(authorized_users.c.last_name, authorized_users.c.first_name)
-)
-_POINTS = sa.select(points_accounts).where(points_accounts.c.customer_id.in_(_IDS))
-_STORED_VALUE = sa.select(stored_value_cards.c.customer_id, stored_value_cards.c.balance).where(
-    stored_value_cards.c.customer_id.in_(_IDS)
-)
-_REGISTRATIONS = sa.select(customer_registrations).where(
-    customer_registrations.c.customer_id.in_(_IDS),
-    customer_registrations.c.org_id == sa.bindparam("registered_at_org"),
-)
-_SUBSCRIPTIONS = sa.select(
-    customer_subscriptions.c.customer_id, customer_subscriptions.c.marketing_sms
-).where(
-    customer_subscriptions.c.customer_id.in_(_IDS),
-    customer_subscriptions.c.scope_id == sa.bindparam("subscription_scope"),
-)
-"""Built once with expanding parameters: building an `IN` of a thousand values each time cost
-as much as running it."""
-
-
-def _related(conn: Connection, till: Till, ids: list[UUID]) -> _Related:
-    """Five queries whatever the number of customers, each on its table's customer index."""
-    cards: dict[UUID, list[dict[str, str]]] = defaultdict(list)
-    for card in conn.execute(_CARDS, {"customer_ids": ids, "card_orgs": own_org_ids(till)}):
-        cards[card.customer_id].append(
-            {"kind": card.kind, "value": card.value, "status": card.status}
-        )
-    users: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
-    for user in conn.execute(_USERS, {"customer_ids": ids}):
-        users[user.customer_id].append(
-            AuthorizedUser.model_validate(user._asdict()).model_dump(mode="json")
-        )
-    points: dict[UUID, dict[str, int]] = defaultdict(dict)
-    for account in conn.execute(_POINTS, {"customer_ids": ids}):
-        points[account.customer_id][account.account] = int(account.balance)
-    stored_value = {
-        card.customer_id: int(card.balance)
-        for card in conn.execute(_STORED_VALUE, {"customer_ids": ids})
-    }
-    registrations = {
-        reg.customer_id: reg
-        for reg in conn.execute(
-            _REGISTRATIONS, {"customer_ids": ids, "registered_at_org": till.org.id}
-        )
-    }
     scope_id = subscription_scope_id(till.org, till.brand.id)
     subscribed = None
     if scope_id is not None:
-        subscribed = {
-            row.customer_id: bool(row.marketing_sms)
-            for row in conn.execute(
-                _SUBSCRIPTIONS, {"customer_ids": ids, "subscription_scope": scope_id}
-            )
-        }
-    return _Related(cards, users, points, stored_value, registrations, subscribed)
-
-
-def _private_fields(related: _Related, customer_id: UUID) -> dict[str, str]:
-    """The till organization's own custom fields for the customer (a connected child's)."""
-    registration = related.registrations.get(customer_id)
-    return dict(registration.custom_fields) if registration is not None else {}
-
-
-def _seen_differently(related: _Related, customer_id: UUID) -> bool:
-    """The till's organization sees more than the stored profile: private fields, or its own
-    marketing-SMS choice."""
-    return related.subscribed is not None or bool(_private_fields(related, customer_id))
-
-
-def _seen_profile(related: _Related, customer_id: UUID, stored: dict[str, Any]) -> dict[str, Any]:
-    """A stored profile (JSON form) as the till's organization sees it: its own private fields
-    merged under the shared ones (the parent's win a name clash), and its own marketing-SMS
-    choice where it keeps one."""
-    seen = dict(stored)
-    private = _private_fields(related, customer_id)
-    seen["custom_fields"] = merged_field_values(stored.get("custom_fields", {}), private)
-    if related.subscribed is not None:
-        subscribed = related.subscribed.get(customer_id, False)
-        seen["flags"] = {**stored.get("flags", {}), "marketing_sms": subscribed}
-    return seen
-
-
-def _fields_but_profile(till: Till, row: Row[Any], related: _Related, as_of: str) -> dict[str, Any]:
-    """Every `CustomerOut` field except the profile, in its JSON form."""
-    registration = related.registrations.get(row.id)
-    points = visible_points_accounts(till, related.points[row.id])
-    return {
-        "id": str(row.id),
-        "version": row.version,
-        "org_id": row.org_id,
-        "brand_id": row.brand_id,
-        "identifiers": related.cards[row.id],
-        "authorized_users": related.users[row.id],
-        "balances": {
-            "points": [{"brand_id": p.brand_id, "balance": p.balance} for p in points],
-            "stored_value": related.stored_value.get(row.id),
-            "store_credit_owed": int(row.store_credit_owed),
-            "as_of": as_of,
+        joined = joined.outerjoin(
+            customer_subscriptions,
+            sa.and_(
+                customer_subscriptions.c.customer_id == customers.c.id,
+                customer_subscriptions.c.scope_id == scope_id,
+            ),
+        )
+        subscribed = customer_subscriptions.c.marketing_sms
+    cards = _json_list(
+        postgres,
+        {"kind": identifiers.c.kind, "value": identifiers.c.value, "status": identifiers.c.status},
+        sa.and_(
+            identifiers.c.customer_id == customers.c.id,
+            # `|| ''` keeps the planner off the (org, kind, value) key, whose order matches
+            # the ORDER BY: SQLite walked all the organization's cards for every customer.
+            (identifiers.c.org_id + "").in_(own_org_ids(till)),
+        ),
+        [identifiers.c.kind, identifiers.c.value],
+    )
+    users = _json_list(
+        postgres,
+        {
+            column.name: column
+            for column in authorized_users.columns
+            if column is not authorized_users.c.customer_id
         },
-        "label": registration.label if registration is not None else "",
-        "status": registration.status if registration is not None else "",
-        "created_at": as_utc(row.created_at).isoformat(),
-        "updated_at": as_utc(row.updated_at).isoformat(),
-    }
-
-
-def customer_page_columns() -> Select[Any]:
-    """The `customers` columns `customers_json` reads, the profile as its stored JSON text.
-
-    Reading the profile as text lets a pull page copy it into the answer as it is, instead of
-    decoding and encoding every customer's profile again.
-    """
-    return sa.select(
-        customers.c.id,
-        customers.c.org_id,
-        customers.c.brand_id,
-        customers.c.version,
-        customers.c.change_seq,
-        customers.c.store_credit_owed,
-        customers.c.created_at,
-        customers.c.updated_at,
-        sa.cast(customers.c.profile, sa.Text).label("profile_json"),
+        authorized_users.c.customer_id == customers.c.id,
+        [authorized_users.c.last_name, authorized_users.c.first_name],
+    )
+    if _shows_brand_wallets(till):
+        points = _points_json(postgres)
+    else:
+        points = sa.func.coalesce(
+            sa.select(points_accounts.c.balance)
+            .where(
+                points_accounts.c.customer_id == customers.c.id,
+                points_accounts.c.account == points_account_key(till),
+            )
+            .scalar_subquery(),
+            0,
+        )
+    return (
+        sa.select(
+            sa.cast(customers.c.id, sa.String).label("id"),
+            customers.c.org_id,
+            customers.c.brand_id,
+            customers.c.version,
+            customers.c.change_seq,
+            customers.c.store_credit_owed,
+            _iso_utc(postgres, customers.c.created_at).label("created_at"),
+            _iso_utc(postgres, customers.c.updated_at).label("updated_at"),
+            _seen_profile(postgres, till, subscribed).label("profile"),
+            _REGISTRATION.c.label,
+            _REGISTRATION.c.status,
+            stored_value_cards.c.balance.label("stored_value"),
+            cards.label("identifiers"),
+            users.label("authorized_users"),
+            points.label("points"),
+        )
+        .select_from(joined)
+        .order_by(customers.c.change_seq)
     )
 
 
-def customers_json(conn: Connection, till: Till, rows: Sequence[Row[Any]]) -> list[str]:
-    """Each customer's `CustomerOut` as JSON text, for rows of `customer_page_columns`.
+def _authorized_users_json(listed: str) -> str:
+    """The aggregated authorized users in their API form (SQLite aggregates booleans as 0/1
+    and UUIDs without dashes); most customers have none, so the usual case costs nothing."""
+    if listed == "[]":
+        return listed
+    users = [AuthorizedUser.model_validate(user) for user in json.loads(listed)]
+    return json.dumps([user.model_dump(mode="json") for user in users])
+
+
+def _points_writer(till: Till) -> Callable[[Any], str]:
+    """Writes the till's visible points balances as JSON text from a page's `points` column:
+    the own account's balance, or every account as a JSON object where brand wallets show."""
+    if _shows_brand_wallets(till):
+
+        def wallets(points: Any) -> str:
+            accounts = {account: int(balance) for account, balance in json.loads(points).items()}
+            return json.dumps(_visible_points(till, accounts))
+
+        return wallets
+    own = f'[{{"brand_id":{json.dumps(points_account_key(till) or None)},"balance":'
+    return lambda points: f"{own}{int(points)}}}]"
+
+
+@lru_cache(maxsize=4096)
+def _json_string(value: str | None) -> str:
+    """A short repeated string (an organization, brand, label or status) as JSON."""
+    return json.dumps(value)
+
+
+def _dashed(customer_id: str) -> str:
+    """A customer id in its API form: SQLite keeps UUIDs as 32 hex digits, PostgreSQL's text
+    is already dashed."""
+    if len(customer_id) != 32:
+        return customer_id
+    h = customer_id
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _stored_value_json(balance: Any) -> str:
+    """The stored-value balance as JSON: null when the customer has no card."""
+    return "null" if balance is None else str(int(balance))
+
+
+def customers_json(
+    conn: Connection, till: Till, where: ColumnElement[bool], limit: int
+) -> list[CustomerJson]:
+    """The first `limit` customers matching `where`, by change, each as `CustomerOut` JSON.
 
     This is the pull's path: a till's first sync reads the whole scope, so nothing here
-    validates what the CRM validated when it stored it. The stored profile is copied into the
-    answer verbatim unless the till organization's own fields or subscription must be merged in.
-    Five queries whatever the number of rows; `customer_out` builds the same fields.
+    validates what the CRM validated when it stored it, and the profile and cards are copied
+    as the database hands them over. `where` must include the till's scope.
     """
-    if not rows:
-        return []
-    related = _related(conn, till, [row.id for row in rows])
+    postgres = conn.dialect.name == "postgresql"
+    points_json = _points_writer(till)
+    page = (
+        sa.select(customers.c.id)
+        .where(where)
+        .order_by(customers.c.change_seq)
+        .limit(limit)
+        .subquery("page")
+    )
+    rows = conn.execute(_page_statement(postgres, till, page))
     as_of = datetime.now(UTC).isoformat()
-    out = []
-    for row in rows:
-        profile = row.profile_json
-        if _seen_differently(related, row.id):
-            profile = json.dumps(_seen_profile(related, row.id, json.loads(profile)))
-        rest = json.dumps(_fields_but_profile(till, row, related, as_of))
-        out.append(f'{{"profile":{profile},{rest[1:]}')
-    return out
+    found = []
+    for (
+        customer_id,
+        org_id,
+        brand_id,
+        version,
+        change_seq,
+        owed,
+        created_at,
+        updated_at,
+        profile,
+        label,
+        status,
+        stored_value,
+        cards,
+        users,
+        points,
+    ) in rows:
+        text = (
+            f'{{"profile":{profile},"id":"{_dashed(customer_id)}","version":{version},'
+            f'"org_id":{_json_string(org_id)},"brand_id":{_json_string(brand_id)},'
+            f'"identifiers":{cards},"authorized_users":{_authorized_users_json(users)},'
+            f'"balances":{{"points":{points_json(points)},'
+            f'"stored_value":{_stored_value_json(stored_value)},'
+            f'"store_credit_owed":{int(owed)},"as_of":"{as_of}"}},'
+            f'"label":{_json_string(label or "")},"status":{_json_string(status or "")},'
+            f'"created_at":"{created_at}","updated_at":"{updated_at}"}}'
+        )
+        found.append(CustomerJson(int(change_seq), text))
+    return found
 
 
 def customer_out(conn: Connection, till: Till, row: Row[Any]) -> CustomerOut:
-    """`CustomerOut` for one `customers` row (already scope-checked).
+    """`CustomerOut` for one `customers` row (already scope-checked), built as a pull builds it.
 
-    Custom fields merge the till organization's private fields under the shared ones: on a
-    name clash the parent's (shared) field wins (`_seen_profile`).
+    The stored profile is taken as stored (`stored_profile`), not validated again.
     """
-    related = _related(conn, till, [row.id])
-    profile = stored_profile(_seen_profile(related, row.id, row.profile))
-    fields = _fields_but_profile(till, row, related, datetime.now(UTC).isoformat())
-    return CustomerOut.model_validate({**fields, "profile": profile})
+    (customer,) = customers_json(conn, till, customers.c.id == row.id, 1)
+    fields = json.loads(customer.text)
+    fields["profile"] = stored_profile(fields["profile"])
+    return CustomerOut.model_validate(fields)

@@ -640,7 +640,6 @@ class _Generator:
                     "org_id": place.org.id,
                     "label": "Member" if place is not org else "",
                     "status": rng.choice(("", "Silver", "Gold")) if place is not org else "",
-                    "marketing_sms": profile.flags.marketing_sms,
                     "custom_fields": _private_field_values(place, index),
                     "registered_at": at,
                 }

@@ -203,13 +203,13 @@ customer_registrations = sa.Table(
     sa.Column("org_id", Id, sa.ForeignKey("organizations.id"), nullable=False),
     sa.Column("label", sa.String(60), nullable=False, server_default=""),
     sa.Column("status", sa.String(30), nullable=False, server_default=""),
-    sa.Column("marketing_sms", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("custom_fields", sa.JSON, nullable=False),
     sa.Column("registered_at", When, nullable=False),
     sa.PrimaryKeyConstraint("customer_id", "org_id"),
 )
 """Per-organization facts about a customer: the owner's own row, and one per connected child
-where the customer registered (label, status, subscriptions and child-private fields)."""
+where the customer registered (label, status and child-private fields); marketing-SMS choices
+are in `customer_subscriptions`."""
 
 customer_subscriptions = sa.Table(
     "customer_subscriptions",

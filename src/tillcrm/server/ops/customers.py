@@ -165,7 +165,7 @@ def create_customer(ctx: OpContext, payload: CustomerCreatePayload) -> Outcome:
         at=ctx.at,
     )
     if org_id != till.org.id:
-        _register(ctx, payload.profile.flags.marketing_sms)
+        _register(ctx)
     _keep_private_fields(ctx, private)
     _insert_identifiers(ctx, cards)
     _subscribe(ctx, payload.profile.flags.marketing_sms)
@@ -252,7 +252,7 @@ def register_customer(ctx: OpContext, payload: RegisterPayload) -> Outcome:
         raise Rejection("no such customer at the parent organization")
     if _registered(ctx):
         return Outcome({"version": row.version})
-    _register(ctx, payload.marketing_sms)
+    _register(ctx)
     _subscribe(ctx, payload.marketing_sms)
     _audit_change(ctx, ctx.till.org.id, OpType.CUSTOMER_REGISTER, "registered here")
     return Outcome({"version": touch_customer(ctx, new_version=False)})
@@ -268,7 +268,7 @@ def update_membership(ctx: OpContext, payload: MembershipUpdate) -> Outcome:
     values = payload.model_dump(include={"label", "status"}, exclude_none=True)
     if values:
         if not _registered(ctx):
-            _register(ctx, bool(row.profile.get("flags", {}).get("marketing_sms", False)))
+            _register(ctx)
         ctx.conn.execute(
             customer_registrations.update()
             .where(
@@ -349,13 +349,12 @@ def _registered(ctx: OpContext) -> bool:
     )
 
 
-def _register(ctx: OpContext, marketing_sms: bool) -> None:
+def _register(ctx: OpContext) -> None:
     """Register the op's customer at the till's organization (its own label, status, fields)."""
     ctx.conn.execute(
         customer_registrations.insert().values(
             customer_id=ctx.entity_id,
             org_id=ctx.till.org.id,
-            marketing_sms=marketing_sms,
             custom_fields={},
             registered_at=ctx.at,
         )

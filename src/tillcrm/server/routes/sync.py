@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Row
 
 from tillcrm.api import Op, OpResult, OpStatus, OpType, PullResponse, PushRequest, PushResponse
 from tillcrm.server.context import CurrentTill, Till, engine_of
-from tillcrm.server.customer_view import customer_page_columns, customers_json
+from tillcrm.server.customer_view import customers_json
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.ops import answer_again, execute_op
@@ -161,15 +161,12 @@ def pull(
     """
     after = int(cursor or 0)
     with reading(engine_of(request)) as conn:
-        rows = conn.execute(
-            customer_page_columns()
-            .where(visible_to(till), customers.c.change_seq > after)
-            .order_by(customers.c.change_seq)
-            .limit(limit + 1)
-        ).all()
-        page = rows[:limit]
-        out = customers_json(conn, till, page)
+        found = customers_json(
+            conn, till, sa.and_(visible_to(till), customers.c.change_seq > after), limit + 1
+        )
+    page = found[:limit]
     next_cursor = str(page[-1].change_seq) if page else str(after)
-    more = "true" if len(rows) > limit else "false"
-    body = f'{{"customers":[{",".join(out)}],"cursor":"{next_cursor}","more":{more}}}'
+    more = "true" if len(found) > limit else "false"
+    listed = ",".join(customer.text for customer in page)
+    body = f'{{"customers":[{listed}],"cursor":"{next_cursor}","more":{more}}}'
     return Response(body, media_type="application/json")
