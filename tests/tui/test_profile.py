@@ -456,3 +456,19 @@ async def test_the_next_customer_opens_on_info_not_the_last_tab(
         await _tab(pilot, profile, "suites")
         await scan_to_profile(pilot, till, second, second_card)
         assert profile.query_one(TabbedContent).active == "pane-info"
+
+
+async def test_the_info_tab_names_the_customers_promotion_category(
+    till: TuiTill, loopback_world: World
+) -> None:
+    """The cashier reads the category's name (from the till's context), not its id."""
+    customer_id, barcode = new_customer(
+        loopback_world, first_name="Gold", last_name="Member", promotion_category_id="brand-gold"
+    )
+    app = till.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        profile = await scan_to_profile(pilot, till, customer_id, barcode)
+        flags = _text(profile, "#info-flags")
+        assert "Promotion Gold" in flags
+        assert "brand-gold" not in flags

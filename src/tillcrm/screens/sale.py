@@ -21,7 +21,6 @@ from textual.widgets import Button, Input, Label, Select, Static
 from tillcrm.api import CustomerOut, SaleLineTender
 from tillcrm.domain import (
     OverrideApproval,
-    PromotionCategory,
     TenderKind,
     TransactionLine,
     points_earned,
@@ -161,7 +160,7 @@ class SaleScreen(TillScreen[Saved | None]):
         earned = points_earned(
             total,
             self._money.currency,
-            self._promotion_category(),
+            self._till.promotion_category(self._customer),
             loyalty_enabled=self._customer.profile.flags.loyalty_enabled,
         )
         paid = "  ".join(
@@ -170,12 +169,6 @@ class SaleScreen(TillScreen[Saved | None]):
         preview.update(
             f"Total {self._money.format(total)}   Points earned {earned}\nTenders: {paid}"
         )
-
-    def _promotion_category(self) -> PromotionCategory | None:
-        """The customer's promotion category (its points rate), as the CRM will apply it."""
-        wanted = self._customer.profile.promotion_category_id
-        categories = self._till.context.promotion_categories
-        return next((c for c in categories if c.id == wanted), None) if wanted else None
 
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:

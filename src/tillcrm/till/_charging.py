@@ -181,7 +181,7 @@ class Charging(TillCore):
             customer,
             debits,
             points_brand=self._points_brand,
-            category=self._category(customer),
+            category=self.promotion_category(customer),
             stored_value=stored_value,
             check_balances=not offline,
         )

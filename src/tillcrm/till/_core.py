@@ -219,8 +219,9 @@ class TillCore:
         text = "\x1f".join(str(part) for part in parts)
         return hmac.new(self._action_secret, text.encode(), hashlib.sha256).hexdigest()
 
-    def _category(self, customer: CustomerOut) -> PromotionCategory | None:
-        """The customer's promotion category, from the till's context (kept for offline)."""
+    def promotion_category(self, customer: CustomerOut) -> PromotionCategory | None:
+        """The customer's promotion category, from the till's context (kept for offline): its
+        points rate and credit limit as the CRM applies them, and its name for the profile."""
         wanted = customer.profile.promotion_category_id
         categories = self._context.promotion_categories
         return next((c for c in categories if c.id == wanted), None) if wanted else None

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from tillcrm.api import CustomerOut, TransactionSummary
-from tillcrm.domain import mask_license, mask_tail
+from tillcrm.domain import PromotionCategory, mask_license, mask_tail
 from tillcrm.screens.profile._tab import ProfileTab
 from tillcrm.till import Offline, OrgProfile
 from tillcrm.widgets.money import MoneyFormat
@@ -27,6 +27,14 @@ __all__ = ["Activity", "InfoTab", "summarize"]
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+def _category_name(category: PromotionCategory | None, wanted: str | None) -> str:
+    """The category's name; its id when the till does not know it (a category added at the
+    CRM since the till's context was read), so the cashier still sees that there is one."""
+    if category is not None:
+        return category.name
+    return wanted or "-"
 
 
 class InfoTab(ProfileTab):
@@ -89,13 +97,14 @@ class InfoTab(ProfileTab):
             details.append(f"Comments  {p.comments}")
         self.query_one("#info-details", Static).update("\n".join(details))
         flags = p.flags
+        category = _category_name(self.till.promotion_category(customer), p.promotion_category_id)
         flag_lines = [
             "INACTIVE: cannot transact without a supervisor" if not flags.active else "Active",
             f"VIP {_yes(flags.vip)}   Go green {_yes(flags.go_green)}   "
             f"Loyalty {_yes(flags.loyalty_enabled)}   Marketing SMS {_yes(flags.marketing_sms)}",
             f"Tags      {', '.join(p.tags) or '-'}",
             f"Groups    {', '.join(p.group_ids) or '-'}",
-            f"Promotion {p.promotion_category_id or '-'}",
+            f"Promotion {category}",
         ]
         flags_widget = self.query_one("#info-flags", Static)
         flags_widget.update("\n".join(flag_lines))
