@@ -9,7 +9,8 @@ from uuid import UUID
 import pytest
 from tests.support.customers import put_customer
 from tests.support.world import World
-from tests.tui.conftest import SIZE, TuiTill, log_in, until
+from tests.tui.cashier import logged_in
+from tests.tui.conftest import SIZE, TuiTill, until
 from textual import events
 from textual.message import Message
 from textual.notifications import Notify
@@ -71,12 +72,6 @@ def _profile_of(app: TillApp) -> UUID | None:
     return None
 
 
-async def _logged_in(pilot: Any) -> None:
-    app = pilot.app
-    await log_in(pilot)
-    await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "identify screen")
-
-
 async def _search(pilot: Any, text: str) -> None:
     app = pilot.app
     app.screen.query_one("#query", Input).value = text
@@ -88,7 +83,7 @@ async def test_a_name_search_fills_the_grid_and_enter_opens_the_profile(
 ) -> None:
     app = tui_till.app()
     async with app.run_test(size=SIZE) as pilot:
-        await _logged_in(pilot)
+        await logged_in(pilot)
         await _search(pilot, "lovelace")
         table = app.screen.query_one("#results", DataTable)
         assert table.get_row_at(0) == ["C-1001", "Ada Lovelace", "+14155550123", "0"]
@@ -102,7 +97,7 @@ async def test_the_last_digits_of_a_phone_find_the_customer(
 ) -> None:
     app = tui_till.app()
     async with app.run_test(size=SIZE) as pilot:
-        await _logged_in(pilot)
+        await logged_in(pilot)
         await _search(pilot, "0123")
         assert [row.id for row in app.screen.results] == [people["ada"]]
 
@@ -112,7 +107,7 @@ async def test_inactive_customers_show_only_when_asked(
 ) -> None:
     app = tui_till.app()
     async with app.run_test(size=SIZE) as pilot:
-        await _logged_in(pilot)
+        await logged_in(pilot)
         await _search(pilot, "ada")
         assert {row.id for row in app.screen.results} == {people["ada"]}
         app.screen.query_one("#inactive", Checkbox).value = True
@@ -131,7 +126,7 @@ async def test_a_scan_on_the_reader_opens_the_profile(
 ) -> None:
     app = tui_till.app()
     async with app.run_test(size=SIZE) as pilot:
-        await _logged_in(pilot)
+        await logged_in(pilot)
         await until(pilot, lambda: len(app.device_states) == 3, "readers connected")
         tui_till.readers[DeviceKind.BARCODE].scan(ADA_CARD)
         await until(pilot, lambda: _profile_of(app) == people["ada"], "Ada's profile")
@@ -151,7 +146,7 @@ async def test_a_keyboard_wedge_burst_never_lands_in_the_input(
 ) -> None:
     app = tui_till.app()
     async with app.run_test(size=SIZE) as pilot:
-        await _logged_in(pilot)
+        await logged_in(pilot)
         query = app.screen.query_one("#query", Input)
         assert app.focused is query
         _type_burst(app, GRACE_CARD)
@@ -174,7 +169,7 @@ async def test_a_payment_card_on_a_keyboard_wedge_reader_is_refused_too(
     seen: list[Message] = []
     app = tui_till.app()
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-        await _logged_in(pilot)
+        await logged_in(pilot)
         query = app.screen.query_one("#query", Input)
         _type_burst(app, "%B4111111111111111^DOE/JOHN^2512101?;4111111111111111=2512101?")
         await until(pilot, lambda: _notes(seen), "a notification")
@@ -187,7 +182,7 @@ async def test_a_payment_card_on_a_keyboard_wedge_reader_is_refused_too(
 async def test_slow_typing_still_reaches_the_input(tui_till: TuiTill) -> None:
     app = tui_till.app()
     async with app.run_test(size=SIZE) as pilot:
-        await _logged_in(pilot)
+        await logged_in(pilot)
         start = events.Key("a", "a").time
         for i, char in enumerate("grace"):
             key = events.Key(char, char)
@@ -203,7 +198,7 @@ async def test_a_payment_card_says_so_and_nothing_else(
     seen: list[Message] = []
     app = tui_till.app()
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-        await _logged_in(pilot)
+        await logged_in(pilot)
         await until(pilot, lambda: len(app.device_states) == 3, "readers connected")
         tui_till.readers[DeviceKind.MAGSTRIPE].swipe(track1="B4111111111111111^DOE/JOHN^2512101")
         await until(pilot, lambda: _notes(seen), "a notification")
@@ -217,7 +212,7 @@ async def test_a_card_nobody_has_says_no_customer(tui_till: TuiTill) -> None:
     seen: list[Message] = []
     app = tui_till.app()
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-        await _logged_in(pilot)
+        await logged_in(pilot)
         await until(pilot, lambda: len(app.device_states) == 3, "readers connected")
         tui_till.readers[DeviceKind.BARCODE].scan("0012345678905")
         await until(pilot, lambda: _notes(seen), "a notification")
