@@ -1,13 +1,19 @@
-"""Lazy config loading shared by every sub-command."""
+"""Lazy config loading shared by every sub-command.
+
+The config module (pydantic, pydantic-settings) is imported when a command first asks for the
+settings, not when the command line is parsed: the till paints its login form before it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from tillcrm.config import ConfigError, Settings, load_settings
+if TYPE_CHECKING:
+    from tillcrm.config import Settings
 
 
 @dataclass
@@ -21,6 +27,8 @@ class CliContext:
     def settings(self) -> Settings:
         """The loaded config; a bad config prints one line per problem and exits 2."""
         if self._settings is None:
+            from tillcrm.config import ConfigError, load_settings
+
             try:
                 self._settings = load_settings(self.config_path)
             except ConfigError as exc:
