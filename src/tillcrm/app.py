@@ -5,16 +5,23 @@ Textual message with the thread-safe `post_message` (never `call_from_thread`, w
 a reader until the UI had handled it). A scan, swipe or tap opens the customer's profile from any
 screen that is not a modal; a keyboard-wedge scanner's keys are caught by `WedgeKeys` before they
 reach the focused input. The sync engine runs as a worker in the app's loop and its status goes
-to the status bar. `create_app` is the one factory: the CLI, the demo and the tests all build the
-app through it.
+to the status bar.
+
+The login form paints with only Textual imported: this module imports the rest of the till (its
+service, readers, sync and the screens after login) where they are used. The app is built over
+the till's `TillParts`: ready ones (`create_app`, for the demo and the tests), or an `Opener` the
+production till runs behind the login form, so the cashier types while the config, the database
+and the CRM client open. Both paths start the till through `_start`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from textual import events, on, work
@@ -24,36 +31,35 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerFailed
 
-from tillcrm.api import TillContext
-from tillcrm.config import Settings
-from tillcrm.crm import CrmClient
-from tillcrm.devices.events import DeviceEvent, DeviceStatus, LinkState, Rejected
-from tillcrm.devices.manager import DeviceManager
-from tillcrm.devices.wedge import Scanned, WedgeDetector, read_scan
-from tillcrm.domain import IdentifierKind, Operator
-from tillcrm.local import TillDatabase
 from tillcrm.screens.card_panel import DemoCard
-from tillcrm.screens.customer_form import CustomerFormScreen
-from tillcrm.screens.devices import DeviceBoard, DevicesScreen
-from tillcrm.screens.identify import IdentifyScreen
 from tillcrm.screens.login import LoginScreen
-from tillcrm.screens.override import OverrideScreen
-from tillcrm.screens.profile.screen import ProfileScreen
-from tillcrm.screens.register_here import offer_registration
-from tillcrm.screens.sale import SaleScreen
-from tillcrm.screens.sync import SyncScreen
-from tillcrm.sync import SyncEngine, SyncStatus
-from tillcrm.till import Ambiguous, Identification, NotFound, TillService
-from tillcrm.widgets.money import MoneyFormat
 from tillcrm.widgets.status_bar import StatusBar
-from tillcrm.widgets.wedge import WedgeKeys, WedgeScanned
+
+if TYPE_CHECKING:
+    from tillcrm.api import TillContext
+    from tillcrm.config import Settings
+    from tillcrm.crm import CrmClient
+    from tillcrm.devices.events import DeviceEvent, LinkState, Rejected
+    from tillcrm.devices.manager import DeviceManager
+    from tillcrm.devices.wedge import WedgeDetector
+    from tillcrm.domain import IdentifierKind, Operator
+    from tillcrm.local import TillDatabase
+    from tillcrm.screens.devices import DeviceBoard
+    from tillcrm.screens.identify import IdentifyScreen
+    from tillcrm.screens.profile.screen import ProfileScreen
+    from tillcrm.sync import SyncEngine, SyncStatus
+    from tillcrm.till import Ambiguous, Identification, NotFound, TillService
+    from tillcrm.widgets.money import MoneyFormat
+    from tillcrm.widgets.wedge import WedgeKeys, WedgeScanned
 
 __all__ = [
     "BUSY_MESSAGE",
     "PAYMENT_CARD_MESSAGE",
     "DeviceEventMessage",
+    "Opener",
     "SyncStatusMessage",
     "TillApp",
+    "TillParts",
     "create_app",
 ]
 
@@ -67,6 +73,40 @@ BUSY_MESSAGE = "finish or cancel this sale or form first, then present the card 
 
 _STATUS_REFRESH_SECONDS = 1.0
 """How often the queue depth is re-read, so an op saved between sync rounds shows at once."""
+
+_AFTER_LOGIN = (
+    "tillcrm.till",
+    "tillcrm.sync",
+    "tillcrm.devices",
+    "tillcrm.widgets.money",
+    "tillcrm.widgets.wedge",
+    "tillcrm.screens.identify",
+    "tillcrm.screens.profile.screen",
+    "tillcrm.screens.devices",
+    "tillcrm.screens.sale",
+    "tillcrm.screens.customer_form",
+    "tillcrm.screens.override",
+    "tillcrm.screens.register_here",
+    "tillcrm.screens.sync",
+)
+"""The modules the till needs once open, imported by `_open` in the opener's thread so the
+event loop (and the login form) never waits for them."""
+
+
+@dataclass(frozen=True)
+class TillParts:
+    """What the till runs on: its config, its database, its context and its CRM client (None:
+    a till with no token, which works from its cache alone)."""
+
+    settings: Settings
+    db: TillDatabase
+    context: TillContext
+    client: CrmClient | None
+
+
+Opener = Callable[["TillApp"], Awaitable[TillParts]]
+"""Opens the till's parts while the login form shows (the production till); what it raises
+ends the app and is kept in `TillApp.start_error`."""
 
 
 class DeviceEventMessage(Message):
@@ -100,10 +140,18 @@ class TillApp(App[None]):
         Binding("ctrl+c", "ctrl_c_quit", show=False, priority=True),
     ]
 
+    settings: Settings
+    till: TillService
+    money: MoneyFormat
+    identify: IdentifyScreen
+    """The home screen."""
+    device_board: DeviceBoard
+    """Each reader's state and last read, for the readers screen."""
+    _devices: DeviceManager
+
     def __init__(
         self,
-        settings: Settings,
-        till: TillService,
+        parts: TillParts | Opener,
         *,
         cards: Sequence[DemoCard] = (),
         note: str = "",
@@ -114,45 +162,110 @@ class TillApp(App[None]):
         self.ctrl_c_quits = ctrl_c_quits
         """Ctrl+C ends the app (the demo); a production till leaves it to the inputs (copy),
         so a stray key never closes the till mid-shift."""
-        self.settings = settings
-        self.till = till
-        self.money = MoneyFormat(settings.locale.locale, settings.locale.currency)
         self.cards = tuple(cards)
         self.note = note
         """A line for the card panel (the demo's operators)."""
+        self._detector = detector
+        self._opener: Opener | None = None
         self.sync: SyncEngine | None = None
-        """Set by `create_app` when the till has a CRM to sync with."""
+        """The sync engine, once the till is open and has a CRM to sync with."""
         self._sync_stop = asyncio.Event()
-        self._devices = DeviceManager(settings.devices, self.deliver_device_event)
-        self._wedge = WedgeKeys(self, self._route_key, detector or WedgeDetector())
-        self.identify = IdentifyScreen(self.till)
-        """The home screen."""
+        self._wedge: WedgeKeys | None = None
+        """The keyboard-wedge filter, once the till is open (before that keys go straight to
+        the login form)."""
+        self._opened = asyncio.Event()
+        self.start_error: BaseException | None = None
+        """Why the till could not open (the app then exits); the CLI reports it."""
         self.sync_status: SyncStatus | None = None
         self.device_states: dict[str, LinkState] = {}
-        self.device_board = DeviceBoard(settings.devices)
-        """Each reader's state and last read, for the readers screen."""
         for card in self.cards:
             self.bind(card.key, f"present_card({card.key!r})", description=card.label, show=False)
+        if isinstance(parts, TillParts):
+            self._build(parts)
+        else:
+            self._opener = parts
 
     # -- life --------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        """Install the screens, start readers and sync, and ask the operator to log in."""
+        """Ask the operator to log in; start the till now if its parts are ready, else open
+        them once the login form is painted."""
+        self.push_screen(LoginScreen())
+        if self._opener is None:
+            self._start()
+        else:
+            self.call_after_refresh(self._open, self._opener)
+
+    @work(group="open", exit_on_error=False)
+    async def _open(self, opener: Opener) -> None:
+        """Import the rest of the till in a thread, then open its parts; a failure ends the
+        app (the CLI reports it after the terminal is restored)."""
+        try:
+            await asyncio.to_thread(_import_after_login)
+            parts = await opener(self)
+        except Exception as exc:
+            self.start_error = exc
+            self.exit(return_code=1)
+            return
+        self._build(parts)
+        for bar in self._status_bars():
+            bar.set_place(parts.context.till_name, parts.context.store.name)
+        self._start()
+
+    def _build(self, parts: TillParts) -> None:
+        """The till's service, readers, sync engine and home screen over `parts`."""
+        from tillcrm.devices.manager import DeviceManager
+        from tillcrm.devices.wedge import WedgeDetector
+        from tillcrm.screens.devices import DeviceBoard
+        from tillcrm.screens.identify import IdentifyScreen
+        from tillcrm.sync import SyncEngine
+        from tillcrm.till import TillService
+        from tillcrm.widgets.money import MoneyFormat
+        from tillcrm.widgets.wedge import WedgeKeys
+
+        settings = parts.settings
+        self.settings = settings
+        self.till = TillService(parts.db, parts.context, settings, parts.client)
+        self.money = MoneyFormat(settings.locale.locale, settings.locale.currency)
+        self._devices = DeviceManager(settings.devices, self.deliver_device_event)
+        self._wedge = WedgeKeys(self, self._route_key, self._detector or WedgeDetector())
+        self.identify = IdentifyScreen(self.till)
+        self.device_board = DeviceBoard(settings.devices)
+        if parts.client is not None:
+            self.sync = SyncEngine(
+                parts.db, parts.client, settings.sync, on_status=self.deliver_sync_status
+            )
+
+    def _start(self) -> None:
+        """Install the profile and home screens, and start the readers and sync."""
+        from tillcrm.screens.profile.screen import ProfileScreen
+
         profile = ProfileScreen(
             self.till, self.money, phone_region=self.settings.locale.phone_region
         )
         self.install_screen(profile, "profile")
         self.install_screen(self.identify, "identify")
-        self.push_screen(LoginScreen(self.till))
+        self._opened.set()
         self._devices.start()
         if self.sync is not None:
             self.run_worker(self._run_sync(self.sync), name="sync")
             self.set_interval(_STATUS_REFRESH_SECONDS, self._reread_status, name="status")
 
+    @property
+    def is_open(self) -> bool:
+        """The till's parts are open: its service, readers and screens exist."""
+        return self._opened.is_set()
+
+    async def opened(self) -> TillService:
+        """The till's service, once open (the login form waits here for a quick cashier)."""
+        await self._opened.wait()
+        return self.till
+
     async def on_unmount(self) -> None:
         """Stop the sync worker and close the readers' ports."""
         self._sync_stop.set()
-        await asyncio.to_thread(self._devices.stop)
+        if self.is_open:
+            await asyncio.to_thread(self._devices.stop)
 
     # -- readers and sync, from their threads and workers ------------------------------------
 
@@ -182,6 +295,9 @@ class TillApp(App[None]):
 
     @on(DeviceEventMessage)
     def _device_event(self, message: DeviceEventMessage) -> None:
+        from tillcrm.devices.events import DeviceStatus, Rejected
+        from tillcrm.screens.devices import DevicesScreen
+
         event = message.event
         self.device_board.record(event)
         if isinstance(self.screen, DevicesScreen):
@@ -196,8 +312,12 @@ class TillApp(App[None]):
         else:
             self._present(event.kind, event.value)
 
-    @on(WedgeScanned)
-    def _wedge_scanned(self, message: WedgeScanned) -> None:
+    def on_wedge_scanned(self, message: WedgeScanned) -> None:
+        """A keyboard-wedge scanner typed a code (handled by name: the message's module is
+        imported once the till is open)."""
+        from tillcrm.devices.events import Rejected
+        from tillcrm.devices.wedge import Scanned, read_scan
+
         event = read_scan(Scanned(message.code))
         if isinstance(event, Rejected):
             if not isinstance(self.screen, ModalScreen):
@@ -214,6 +334,10 @@ class TillApp(App[None]):
     def _present(self, kind: IdentifierKind, value: str) -> None:
         """A card was read: a badge at the login screen or in the override dialog, else the
         customer's profile."""
+        from tillcrm.screens.customer_form import CustomerFormScreen
+        from tillcrm.screens.override import OverrideScreen
+        from tillcrm.screens.sale import SaleScreen
+
         if isinstance(self.screen, OverrideScreen):
             self.screen.badge(value)
             return
@@ -238,10 +362,15 @@ class TillApp(App[None]):
     def profile(self) -> ProfileScreen:
         """The one profile screen, built once and refreshed per customer (installed as
         "profile": a till with a receipt printer installs its own before logging in)."""
+        from tillcrm.screens.profile.screen import ProfileScreen
+
         return self.get_screen("profile", ProfileScreen)
 
     def show_identified(self, found: Identification | Ambiguous | NotFound) -> None:
         """Open the profile of an identified customer, or say why there is none."""
+        from tillcrm.screens.register_here import offer_registration
+        from tillcrm.till import Ambiguous, Identification
+
         if isinstance(found, Identification):
             self.open_profile(found)
         elif isinstance(found, Ambiguous):
@@ -317,21 +446,26 @@ class TillApp(App[None]):
             bar.set_operator("")
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.switch_screen(LoginScreen(self.till))
+        self.switch_screen(LoginScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Ctrl+C quits only where `ctrl_c_quits`, Escape goes home only from the profile;
         elsewhere these keys go on to the screen."""
         if action == "ctrl_c_quit":
             return self.ctrl_c_quits
-        if action == "home":
-            return isinstance(self.screen, ProfileScreen)
-        if action in ("sync_screen", "readers", "logout", "new_customer"):
-            return self.till.operator is not None and not isinstance(self.screen, ModalScreen)
+        if action in ("home", "sync_screen", "readers", "logout", "new_customer"):
+            return (
+                self.is_open
+                and self.till.operator is not None
+                and not isinstance(self.screen, ModalScreen)
+                and (action != "home" or self.screen is self.profile)
+            )
         return True
 
     def action_sync_screen(self) -> None:
         """The sync queue, rejected and flagged ops (supervisors and managers)."""
+        from tillcrm.screens.sync import SyncScreen
+
         operator = self.till.operator
         if operator is None or isinstance(self.screen, SyncScreen):
             return
@@ -343,6 +477,8 @@ class TillApp(App[None]):
 
     def action_new_customer(self) -> None:
         """The customer form for someone new; once saved, their profile opens."""
+        from tillcrm.screens.customer_form import CustomerFormScreen
+
         if self.till.operator is None or isinstance(self.screen, ModalScreen | CustomerFormScreen):
             return
         form = CustomerFormScreen(
@@ -356,13 +492,15 @@ class TillApp(App[None]):
 
     def action_readers(self) -> None:
         """Each reader's state and last read."""
+        from tillcrm.screens.devices import DevicesScreen
+
         if not isinstance(self.screen, DevicesScreen):
             self.push_screen(DevicesScreen(self.device_board))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette (Ctrl+P): Textual's commands and the till's main actions."""
         yield from super().get_system_commands(screen)
-        if self.till.operator is None:
+        if not self.is_open or self.till.operator is None:
             return
         yield SystemCommand("Home", "Identify a customer", self.action_home)
         yield SystemCommand("Log out", "End this operator's shift", self.action_logout)
@@ -383,6 +521,10 @@ class TillApp(App[None]):
 
     def new_status_bar(self) -> StatusBar:
         """A status bar showing what the app knows now (each screen has its own)."""
+        if not self.is_open:
+            return StatusBar(till_name="starting…", store_name="")
+        from tillcrm.devices.events import DeviceStatus
+
         context = self.till.context
         bar = StatusBar(till_name=context.till_name, store_name=context.store.name)
         operator = self.till.operator
@@ -394,7 +536,8 @@ class TillApp(App[None]):
         return bar
 
     def _status_bars(self) -> list[StatusBar]:
-        screens = {id(s): s for s in [*self.screen_stack, self.identify]}
+        home = [self.identify] if self.is_open else []
+        screens = {id(s): s for s in [*self.screen_stack, *home]}
         return [bar for screen in screens.values() for bar in screen.query(StatusBar)]
 
     # -- keys and errors ---------------------------------------------------------------------
@@ -403,7 +546,8 @@ class TillApp(App[None]):
         """Every key goes through the wedge filter first, except on a modal (a badge swiped on
         a keyboard-wedge reader must reach the override dialog's badge field)."""
         if (
-            isinstance(event, events.Key)
+            self._wedge is not None
+            and isinstance(event, events.Key)
             and not event.is_forwarded
             and not isinstance(self.screen, ModalScreen)
         ):
@@ -445,10 +589,16 @@ def create_app(
     simulated readers) and `note` a line shown with it; `ctrl_c_quits` makes Ctrl+C end the
     app (the demo); `detector` tunes keyboard-wedge detection.
     """
-    till = TillService(db, context, settings, client)
-    app = TillApp(
-        settings, till, cards=cards, note=note, ctrl_c_quits=ctrl_c_quits, detector=detector
+    return TillApp(
+        TillParts(settings, db, context, client),
+        cards=cards,
+        note=note,
+        ctrl_c_quits=ctrl_c_quits,
+        detector=detector,
     )
-    if client is not None:
-        app.sync = SyncEngine(db, client, settings.sync, on_status=app.deliver_sync_status)
-    return app
+
+
+def _import_after_login() -> None:
+    """Import `_AFTER_LOGIN` (run in a thread: Python's import lock keeps it safe)."""
+    for module in _AFTER_LOGIN:
+        importlib.import_module(module)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 if TYPE_CHECKING:
-    from tillcrm.config import Settings
+    from tillcrm.config import ConfigError, Settings
 
 
 @dataclass
@@ -26,16 +26,28 @@ class CliContext:
     @property
     def settings(self) -> Settings:
         """The loaded config; a bad config prints one line per problem and exits 2."""
-        if self._settings is None:
-            from tillcrm.config import ConfigError, load_settings
+        from tillcrm.config import ConfigError
 
-            try:
-                self._settings = load_settings(self.config_path)
-            except ConfigError as exc:
-                for problem in exc.problems:
-                    click.echo(f"config error: {problem}", err=True)
-                raise SystemExit(2) from exc
+        try:
+            return self.load_settings()
+        except ConfigError as exc:
+            refuse_config(exc)
+
+    def load_settings(self) -> Settings:
+        """The loaded config; raises `ConfigError` for a bad one (the till loads it behind its
+        login form and reports the problems once the terminal is restored)."""
+        if self._settings is None:
+            from tillcrm.config import load_settings
+
+            self._settings = load_settings(self.config_path)
         return self._settings
+
+
+def refuse_config(error: ConfigError) -> NoReturn:
+    """Print one line per problem of a bad config and exit 2."""
+    for problem in error.problems:
+        click.echo(f"config error: {problem}", err=True)
+    raise SystemExit(2) from error
 
 
 def pass_config(config_path: Path | None) -> CliContext:

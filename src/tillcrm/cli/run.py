@@ -1,30 +1,35 @@
 """`tillcrm` with no sub-command: the production till, as its config describes it.
 
-The till's database is opened under its lock, the CRM client holds the till's token, and the
-till's context (organization, brand, store) comes from the CRM. The context is also kept in the
-data dir, so a till that starts while the CRM is down still knows where it stands and works
-from its cache. Textual is imported only here, when the till itself runs.
+The login form is painted first, with only Textual imported; behind it, `open_till` loads the
+config, opens the database under the till lock and a CRM client holding the till's token, and
+takes the till's context (organization, brand, store) kept in the data dir from the last time
+the CRM answered, refreshing it from the CRM in the background for the next start. So a till
+starts at once, and works from its cache while the CRM is down; only a till that has never
+reached the CRM waits for it. Whatever stops the till from opening ends the app and is
+reported here, once the terminal is restored.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from tillcrm.api import TillContext
-from tillcrm.cli._context import CliContext
-from tillcrm.cli._till import crm_client, writable_database
-from tillcrm.config import Settings
-from tillcrm.crm import CrmClient, CrmError
+from tillcrm.cli._context import CliContext, refuse_config
 
 if TYPE_CHECKING:
+    from tillcrm.api import TillContext
+    from tillcrm.app import TillApp, TillParts
+    from tillcrm.config import Settings
+    from tillcrm.crm import CrmClient
     from tillcrm.screens.card_panel import DemoCard
 
-__all__ = ["CONTEXT_FILE", "run_till", "serve_till", "till_context"]
+__all__ = ["CONTEXT_FILE", "kept_context", "open_till", "run_till", "serve_till", "till_context"]
 
 CONTEXT_FILE = "till-context.json"
 """The till's last known context, in `data_dir`, for starting offline."""
@@ -32,13 +37,49 @@ CONTEXT_FILE = "till-context.json"
 
 def run_till(cli: CliContext) -> None:
     """Run the till of the config until the cashier quits."""
-    settings = cli.settings
+    asyncio.run(_run_till(cli))
+
+
+async def _run_till(cli: CliContext) -> None:
+    from tillcrm.app import TillApp
+
+    async with AsyncExitStack() as opened:
+        app = TillApp(partial(open_till, cli, opened))
+        await app.run_async()
+    error = app.start_error
+    if error is None:
+        return
+    from tillcrm.config import ConfigError
+
+    if isinstance(error, ConfigError):
+        refuse_config(error)
+    raise error
+
+
+async def open_till(cli: CliContext, opened: AsyncExitStack, app: TillApp) -> TillParts:
+    """The till's parts, opened behind the login form; `opened` closes them when the app ends.
+
+    Raises `ClickException` naming the fix (not registered, no token, another till process,
+    a CRM never reached) and `ConfigError` for a bad config.
+    """
+    from tillcrm.app import TillParts
+    from tillcrm.cli._till import crm_client, writable_database
+
+    settings = await asyncio.to_thread(cli.load_settings)
     if not settings.till.id:
         raise click.ClickException(
             "this till is not registered: run `tillcrm register --crm-url URL --code CODE` "
             "(or try everything with `tillcrm demo`)"
         )
-    asyncio.run(serve_till(settings, crm_client(settings)))
+    client = await asyncio.to_thread(crm_client, settings)
+    opened.push_async_callback(client.aclose)
+    db = await asyncio.to_thread(opened.enter_context, writable_database(settings))
+    context = await asyncio.to_thread(kept_context, settings)
+    if context is None:
+        context = await till_context(settings, client)
+    else:
+        app.run_worker(till_context(settings, client), name="context", exit_on_error=False)
+    return TillParts(settings, db, context, client)
 
 
 async def serve_till(
@@ -55,6 +96,7 @@ async def serve_till(
     production till ignores it, so a stray key never closes the till mid-shift).
     """
     from tillcrm.app import create_app
+    from tillcrm.cli._till import writable_database
 
     async with client:
         context = await till_context(settings, client)
@@ -65,18 +107,31 @@ async def serve_till(
             await app.run_async()
 
 
+def kept_context(settings: Settings) -> TillContext | None:
+    """The context kept the last time the CRM answered, None when it never has."""
+    from tillcrm.api import TillContext
+
+    kept = Path(settings.data_dir) / CONTEXT_FILE
+    if not kept.exists():
+        return None
+    return TillContext.model_validate_json(kept.read_text())
+
+
 async def till_context(settings: Settings, client: CrmClient) -> TillContext:
     """The till's context from the CRM (and kept for next time), else the one kept last time."""
-    kept = Path(settings.data_dir) / CONTEXT_FILE
+    from tillcrm.crm import CrmError
+
     try:
         context = await client.me()
     except CrmError as exc:
-        if not kept.exists():
+        kept = kept_context(settings)
+        if kept is None:
             raise click.ClickException(
                 f"the CRM cannot be reached ({exc}) and this till has never reached it: "
                 f"check [crm] url ({settings.crm.url}) and run `tillcrm doctor`"
             ) from exc
-        return TillContext.model_validate_json(kept.read_text())
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    kept.write_text(context.model_dump_json())
+        return kept
+    path = Path(settings.data_dir) / CONTEXT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(context.model_dump_json())
     return context

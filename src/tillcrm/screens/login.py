@@ -2,21 +2,28 @@
 
 A wrong PIN says how many attempts are left; a locked operator is told until when. Checks
 run in a worker, so a slow CRM (asked first for fresh operators, under a short time budget)
-never freezes the keyboard.
+never freezes the keyboard. The form is the first thing the till paints, before the till
+itself is open: it imports only Textual, takes keys at once, and a check typed before the till
+is open waits for it.
 """
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.widgets import Input, Label, Static
 
 from tillcrm.screens._base import TillScreen
 from tillcrm.screens.card_panel import CardPanel
-from tillcrm.till import LoginRefused, TillService
+
+if TYPE_CHECKING:
+    from tillcrm.till import LoginRefused
 
 __all__ = ["LoginScreen"]
 
@@ -25,10 +32,9 @@ class LoginScreen(TillScreen[None]):
     """Who is working this till."""
 
     AUTO_FOCUS = "#code"
-
-    def __init__(self, till: TillService) -> None:
-        super().__init__()
-        self._till = till
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "next_field", show=False, priority=True)
+    ]
 
     def compose_body(self) -> ComposeResult:
         """The form in the middle and the demo's card panel."""
@@ -41,9 +47,14 @@ class LoginScreen(TillScreen[None]):
         if self.till_app.cards:
             yield CardPanel(self.till_app.cards, self.till_app.note)
 
-    @on(Input.Submitted, "#code")
-    def _to_pin(self) -> None:
-        self.query_one("#pin", Input).focus()
+    def action_next_field(self) -> None:
+        """Enter in the code field moves to the PIN at once: a priority binding, so the keys
+        after it are routed to the PIN even when they arrived together (a quick cashier while
+        the till is still busy opening); the code's own keys are already on their way to it.
+        Elsewhere the Enter goes on to the field, after the keys typed into it."""
+        if self.focused is not self.query_one("#code", Input):
+            raise SkipAction
+        self.set_focus(self.query_one("#pin", Input))
 
     @on(Input.Submitted, "#pin")
     def _submit(self) -> None:
@@ -62,8 +73,11 @@ class LoginScreen(TillScreen[None]):
     @work(group="login", exclusive=True)
     async def _login(self, code: str, pin: str) -> None:
         self._say("Checking…")
+        till = await self.till_app.opened()
+        from tillcrm.till import LoginRefused  # imported by now: the till is open
+
         try:
-            operator = await self._till.login(code, pin)
+            operator = await till.login(code, pin)
         except LoginRefused as refused:
             self.query_one("#pin", Input).value = ""
             self.query_one("#pin", Input).focus()
@@ -74,8 +88,11 @@ class LoginScreen(TillScreen[None]):
     @work(group="login", exclusive=True)
     async def _login_badge(self, value: str) -> None:
         self._say("Checking badge…")
+        till = await self.till_app.opened()
+        from tillcrm.till import LoginRefused  # imported by now: the till is open
+
         try:
-            operator = await self._till.login_badge(value)
+            operator = await till.login_badge(value)
         except LoginRefused as refused:
             self._say(_refusal(refused))
             return

@@ -6,22 +6,27 @@ offline turns the whole bar the error colour rather than changing one word.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from tillcrm.devices.events import DeviceStatus, LinkState
-from tillcrm.sync import SyncStatus
+if TYPE_CHECKING:
+    from tillcrm.devices.events import DeviceStatus, LinkState
+    from tillcrm.sync import SyncStatus
 
 __all__ = ["StatusBar"]
 
 _LINK_MARKS = {
-    LinkState.CONNECTED: "[$success]●[/]",
-    LinkState.RECONNECTING: "[$warning]◌[/]",
-    LinkState.DISCONNECTED: "[$error]✗[/]",
-    LinkState.ERROR: "[$error]✗[/]",
+    "connected": "[$success]●[/]",
+    "reconnecting": "[$warning]◌[/]",
+    "disconnected": "[$error]✗[/]",
+    "error": "[$error]✗[/]",
 }
+"""A mark per `LinkState` value (the login screen's bar is drawn before the readers' module is
+imported)."""
 
 
 class StatusBar(Vertical):
@@ -64,6 +69,12 @@ class StatusBar(Vertical):
         """The state shown for each reader, by name."""
         return dict(self._devices)
 
+    def set_place(self, till_name: str, store_name: str) -> None:
+        """Show the till and the store (known once the till is open)."""
+        self._till_name = till_name
+        self._store_name = store_name
+        self._update("#place", self._place_text())
+
     def set_operator(self, name: str) -> None:
         """Show the logged-in operator (empty: nobody)."""
         self._operator = name
@@ -88,7 +99,7 @@ class StatusBar(Vertical):
 
     def _place_text(self) -> str:
         who = self._operator or "not logged in"
-        return f"{who} · {self._till_name} · {self._store_name}"
+        return " · ".join(part for part in (who, self._till_name, self._store_name) if part)
 
     def _sync_text(self) -> str:
         status = self._sync
