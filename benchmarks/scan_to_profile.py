@@ -8,7 +8,11 @@ and stops the clock when the profile screen showing that customer has been paint
 (the cashier is at home) and in place (the profile of another customer is showing).
 Target p95 < 50 ms on both.
 
-    .venv/bin/python benchmarks/scan_to_profile.py [--customers N] [--samples N]
+    .venv/bin/python benchmarks/scan_to_profile.py [--customers N] [--samples N] [--db PATH]
+
+`--db PATH` keeps the filled cache between runs (filling 1,000,000 customers takes minutes):
+a missing file is filled and kept, an existing one is used as it is (it must have been filled
+with the same `--customers`).
 """
 
 from __future__ import annotations
@@ -108,11 +112,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--db", type=Path, default=None, help="a cache to keep between runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db_path = Path(tmp) / "till.sqlite3"
+        db_path = args.db or Path(tmp) / "till.sqlite3"
         loading = time.perf_counter()
-        fill(db_path, args.customers)
+        if not db_path.exists():
+            fill(db_path, args.customers)
         load_s = time.perf_counter() - loading
         from_identify = asyncio.run(scan_to_profile(db_path, args.customers, args.samples))
         in_place = asyncio.run(
