@@ -11,7 +11,7 @@ The login form paints with only Textual imported: this module imports the rest o
 service, readers, sync and the screens after login) where they are used. The app is built over
 the till's `TillParts`: ready ones (`create_app`, for the demo and the tests), or an `Opener` the
 production till runs behind the login form, so the cashier types while the config, the database
-and the CRM client open. Both paths start the till through `_start`.
+and the CRM client open. Both paths build and start the till through `_build` and `_start`.
 """
 
 from __future__ import annotations
