@@ -133,25 +133,28 @@ def answer_again(op: Op, row: Row[Any]) -> OpResult:
     )
 
 
-def visible_customer(ctx: OpContext) -> Row[Any]:
+def visible_customer(ctx: OpContext, *columns: ColumnElement[Any]) -> Row[Any]:
     """The op's customer, row-locked until the op commits; a rejection when the till may not
     see it. Out of scope reads exactly like absent, so a rejection never reveals a customer.
+
+    `columns` (of `customers`) are the ones read, every column when none are named: an op
+    that reads a few names them, as each column costs on every op of a push.
 
     The lock (a no-op on SQLite, whose writers are already serialized) keeps two tills from
     both spending the same balance on PostgreSQL.
     """
-    row = ctx.conn.execute(_locked_customer(ctx.till.scope), {"locked_id": ctx.entity_id})
-    found = row.one_or_none()
+    statement = _locked_customer(ctx.till.scope, columns)
+    found = ctx.conn.execute(statement, {"locked_id": ctx.entity_id}).one_or_none()
     if found is None:
         raise Rejection("customer not found")
     return found
 
 
 @lru_cache(maxsize=1024)
-def _locked_customer(scope: TillScope) -> Select[Any]:
-    """`visible_customer`'s statement, built once per scope (see `_touch`)."""
+def _locked_customer(scope: TillScope, columns: tuple[ColumnElement[Any], ...]) -> Select[Any]:
+    """`visible_customer`'s statement, built once per scope and columns (see `_touch`)."""
     return (
-        sa.select(customers)
+        sa.select(*columns or (customers,))
         .where(customers.c.id == sa.bindparam("locked_id"), visible_in(scope))
         .with_for_update(of=customers)
     )

@@ -50,7 +50,7 @@ from tillcrm.server.ops.registry import (
     applies,
     visible_customer,
 )
-from tillcrm.server.tables import authorized_users, transactions
+from tillcrm.server.tables import authorized_users, customers, transactions
 
 __all__ = ["TRANSACTION_NUMBER", "record_sale"]
 
@@ -188,6 +188,15 @@ def _insert_transaction(
     return number
 
 
+_BUYER_COLUMNS = (
+    customers.c.org_id,
+    customers.c.active,
+    customers.c.profile,
+    customers.c.store_credit_owed,
+)
+"""What a sale reads of its customer (`_Buyer`, `promotion_category`)."""
+
+
 @dataclass(frozen=True)
 class _Buyer:
     """The customer as the sale's rules read them."""
@@ -243,7 +252,7 @@ def record_sale(ctx: OpContext, payload: SalePayload) -> Outcome:
     the op's supervisor override (bound to kind `sale` and the sale's account charge); an
     overdraft taken offline is applied and flagged for review.
     """
-    row = visible_customer(ctx)
+    row = visible_customer(ctx, *_BUYER_COLUMNS)
     total = sum(line.total for line in payload.lines)
     paid = sum(tender.amount for tender in payload.tenders)
     if paid != total:
