@@ -30,6 +30,7 @@ __all__ = [
     "advance_counter",
     "all_or_nothing",
     "change_seq",
+    "changed_here",
     "create_db_engine",
     "default_db_url",
     "insert_later",
@@ -116,7 +117,7 @@ class _WriteState:
     """Rows `insert_later` holds back until the COMMIT, by statement; None when it inserts
     at once (see `writing`'s `all_or_nothing`)."""
     memo: dict[Any, Any] = field(default_factory=dict)
-    """Facts a transaction reads often and never changes itself (see `memo_of`)."""
+    """What a transaction read once to use many times (see `memo_of`)."""
 
 
 UNSTAMPED = 0
@@ -171,10 +172,17 @@ def insert_later(conn: Connection, statement: Insert, row: dict[str, Any]) -> No
         state.later.setdefault(statement, []).append(row)
 
 
+def changed_here(conn: Connection, customer_id: UUID) -> bool:
+    """Whether `conn`'s `writing()` transaction has changed the customer (see `change_seq`):
+    a copy of the customer's row read before then may be out of date."""
+    state: _WriteState | None = conn.info.get(_WRITE_STATE)
+    return state is not None and customer_id in state.changed
+
+
 def memo_of(conn: Connection) -> dict[Any, Any] | None:
-    """A dict that lives as long as `conn`'s `writing()` transaction, for facts it reads again
-    and again and none of its writes change (a customer's promotion category, read by every
-    sale of a push); None outside `writing()`."""
+    """A dict that lives as long as `conn`'s `writing()` transaction, for what it reads once
+    and uses again and again (a promotion category, read by every sale of a push); None
+    outside `writing()`. Whoever keeps something there keeps it up to date."""
     state: _WriteState | None = conn.info.get(_WRITE_STATE)
     return state.memo if state is not None else None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,7 +25,7 @@ from sqlalchemy.sql.dml import ReturningUpdate
 from tillcrm.api import Op, OpResult, OpStatus, OpType
 from tillcrm.domain import OverrideApproval, TillScope
 from tillcrm.server.context import Till
-from tillcrm.server.db import all_or_nothing, change_seq, insert_later
+from tillcrm.server.db import all_or_nothing, change_seq, changed_here, insert_later, memo_of
 from tillcrm.server.errors import ApiError, Rejection
 from tillcrm.server.scope import visible_in
 from tillcrm.server.tables import applied_ops, customers
@@ -39,6 +39,7 @@ __all__ = [
     "answer_again",
     "applies",
     "execute_op",
+    "lock_customers",
     "payload_hash",
     "stored_result",
     "touch_customer",
@@ -138,16 +139,43 @@ def visible_customer(ctx: OpContext, *columns: ColumnElement[Any]) -> Row[Any]:
     see it. Out of scope reads exactly like absent, so a rejection never reveals a customer.
 
     `columns` (of `customers`) are the ones read, every column when none are named: an op
-    that reads a few names them, as each column costs on every op of a push.
+    that reads a few names them, as each column costs on every op of a push. A customer that
+    `lock_customers` read and no op of the transaction has changed since is not read again.
 
     The lock (a no-op on SQLite, whose writers are already serialized) keeps two tills from
     both spending the same balance on PostgreSQL.
     """
+    memo = memo_of(ctx.conn)
+    locked: dict[UUID, Row[Any]] = (memo or {}).get(_LOCKED, {})
+    found = locked.get(ctx.entity_id)
+    if found is not None and not changed_here(ctx.conn, ctx.entity_id):
+        return found
     statement = _locked_customer(ctx.till.scope, columns)
     found = ctx.conn.execute(statement, {"locked_id": ctx.entity_id}).one_or_none()
     if found is None:
         raise Rejection("customer not found")
     return found
+
+
+_LOCKED = "locked customers"
+"""`db.memo_of` key of the rows `lock_customers` read, by customer id."""
+
+
+def lock_customers(conn: Connection, till: Till, ids: Collection[UUID]) -> None:
+    """Lock and read, with one statement, the customers a batch of ops is about (those the
+    till may see), for `visible_customer`: one round trip for the batch instead of one per
+    op. The locks are taken in id order, so two batches locking some of the same customers
+    queue rather than deadlock. Outside `writing()` this does nothing."""
+    memo = memo_of(conn)
+    if memo is None or not ids:
+        return
+    rows = conn.execute(
+        sa.select(customers)
+        .where(customers.c.id.in_(sorted(ids)), visible_in(till.scope))
+        .order_by(customers.c.id)
+        .with_for_update(of=customers)
+    )
+    memo[_LOCKED] = {row.id: row for row in rows}
 
 
 @lru_cache(maxsize=1024)

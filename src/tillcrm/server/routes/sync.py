@@ -21,7 +21,7 @@ from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import customers_json
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
-from tillcrm.server.ops import answer_again, execute_op
+from tillcrm.server.ops import answer_again, execute_op, lock_customers
 from tillcrm.server.ops.sales import TRANSACTION_NUMBER
 from tillcrm.server.scope import visible_to
 from tillcrm.server.tables import applied_ops, customers, till_sync
@@ -141,6 +141,7 @@ def _apply(engine: Engine, till: Till, ops: list[Op], *, all_or_nothing: bool) -
     with writing(engine, reserve=reserve, all_or_nothing=all_or_nothing) as conn:
         first_seq = last_seq = _locked_last_seq(conn, till)
         answered = _answered(conn, till, ops)
+        lock_customers(conn, till, {op.entity_id for op in ops if op.op_id not in answered})
         for op in ops:
             if op.seq is None:  # PushRequest refuses such a batch; this narrows the type
                 raise ApiError(422, "invalid", f"op {op.op_id} has no seq")
