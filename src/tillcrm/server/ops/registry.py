@@ -309,11 +309,11 @@ def _isolated(conn: Connection, till: Till, op: Op, seq: int | None) -> OpResult
 
 
 def _answer(
-    ctx: OpContext, op: Op, seq: int | None, outcome: Outcome, *, rejected: str = ""
+    ctx: OpContext, op: Op, seq: int | None, outcome: Outcome, *, rejected: str | None = None
 ) -> OpResult:
     """Record the op's answer in `applied_ops` (see `db.insert_later`) and return it:
     `rejected` is the reason it was refused, else `outcome` says how it applied."""
-    if rejected:
+    if rejected is not None:
         status, reason = OpStatus.REJECTED, rejected
     elif outcome.needs_review:
         status, reason = OpStatus.NEEDS_REVIEW, outcome.needs_review
