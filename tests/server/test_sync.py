@@ -17,16 +17,20 @@ import sqlalchemy as sa
 from tests.support.customers import put_customer
 from tests.support.outbox import Outbox, put_card, sale
 from tests.support.world import ORGS, World
-from tillcrm.api import CustomerOut, OpType, PullResponse
+from tillcrm.api import CustomerOut, OpType, PullResponse, SalePayload
 from tillcrm.domain import IdentifierKind
 from tillcrm.server.db import reading, writing
+from tillcrm.server.errors import ApiError
+from tillcrm.server.ops import APPLIERS, OpContext, Outcome
 from tillcrm.server.tables import (
+    applied_ops,
     audit_log,
     customer_registrations,
     customers,
     points_accounts,
     points_ledger,
     stored_value_ledger,
+    transactions,
 )
 
 
@@ -126,6 +130,89 @@ def test_a_rejection_is_answered_and_seq_still_advances(world: World) -> None:
         assert again["status"] == "rejected"
         assert again["reason"] == "customer not found"
     assert _points_rows(world, theirs) == 0
+
+
+def _answers_and_receipts(world: World, customer: UUID) -> tuple[int, int]:
+    """What `customer`'s sales left behind: (points ledger rows, receipts)."""
+    with reading(world.crm.engine) as conn:
+        receipts = conn.execute(
+            sa.select(sa.func.count()).where(transactions.c.customer_id == customer)
+        ).scalar_one()
+    return _points_rows(world, customer), int(receipts)
+
+
+def _answered(world: World, ops: list[dict[str, Any]]) -> int:
+    """How many of `ops` the CRM has recorded an answer for."""
+    with reading(world.crm.engine) as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).where(
+                    applied_ops.c.op_id.in_([UUID(op["op_id"]) for op in ops])
+                )
+            ).scalar_one()
+        )
+
+
+def test_a_rejection_inside_a_batch_keeps_every_other_op_of_it_once(world: World) -> None:
+    """The batch is first tried all or nothing; op 3's rejection undoes that try, and the
+    op-by-op pass answers the batch as if it never happened."""
+    customer = put_customer(world, "pool", None, first_name="Middle")
+    with Outbox(world, "pool.a") as till:
+        batch = [till.op(OpType.SALE, customer, sale(("cash", 100 * n))) for n in (1, 2, 3, 4, 5)]
+        batch[2] = {**batch[2], "entity_id": str(uuid4())}
+        results = till.apply(*batch)
+        assert [r["status"] for r in results] == ["applied"] * 2 + ["rejected"] + ["applied"] * 2
+        assert results[2]["reason"] == "customer not found"
+        assert [r["result"]["points_balance"] for r in results if r["result"]] == [1, 3, 7, 12]
+        assert till.last_seq() == batch[-1]["seq"]
+        again = till.apply(*batch)
+    assert [r["status"] for r in again] == ["duplicate"] * 2 + ["rejected"] + ["duplicate"] * 2
+    assert _answers_and_receipts(world, customer) == (4, 4)
+    assert _answered(world, batch) == 5
+    assert _points(world, customer) == 12
+
+
+def test_a_receipt_refused_at_the_commit_is_rejected_alone(world: World) -> None:
+    """A receipt goes in at the COMMIT of the all-or-nothing try, so a transaction id used
+    twice in one batch is refused there; the op-by-op pass rejects only the second sale."""
+    customer = put_customer(world, "pool", None, first_name="Receipt")
+    with Outbox(world, "pool.a") as till:
+        batch = [till.op(OpType.SALE, customer, sale(("cash", 100 * n))) for n in (1, 2, 3, 4, 5)]
+        reused = batch[0]["payload"]["transaction_id"]
+        batch[2] = {**batch[2], "payload": {**batch[2]["payload"], "transaction_id": reused}}
+        results = till.apply(*batch)
+        assert till.last_seq() == batch[-1]["seq"]
+    assert [r["status"] for r in results] == ["applied"] * 2 + ["rejected"] + ["applied"] * 2
+    assert results[2]["reason"] == f"transaction {reused} is already recorded"
+    assert _answers_and_receipts(world, customer) == (4, 4)
+    assert _answered(world, batch) == 5
+
+
+def test_an_op_that_fails_unexpectedly_keeps_the_ops_before_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error that is not an answer (a bug, a lost connection) fails the batch's request, as
+    when each op committed alone: the ops before it are kept, it and the rest are resent."""
+    customer = put_customer(world, "pool", None, first_name="Broken")
+    record_sale = APPLIERS[OpType.SALE]
+
+    def fails_on_300(ctx: OpContext, payload: SalePayload) -> Outcome:
+        if payload.lines[0].unit_price == 300:
+            raise ApiError(503, "unavailable", "the disk is on fire")
+        return record_sale(ctx, payload)
+
+    with Outbox(world, "pool.a") as till:
+        batch = [till.op(OpType.SALE, customer, sale(("cash", 100 * n))) for n in (1, 2, 3, 4, 5)]
+        monkeypatch.setitem(APPLIERS, OpType.SALE, fails_on_300)
+        response = till.push(*batch)
+        assert response.status_code == 503
+        assert till.last_seq() == batch[1]["seq"]
+        assert _answers_and_receipts(world, customer) == (2, 2)
+        monkeypatch.setitem(APPLIERS, OpType.SALE, record_sale)
+        results = till.apply(*batch)
+    assert [r["status"] for r in results] == ["duplicate"] * 2 + ["applied"] * 3
+    assert _answers_and_receipts(world, customer) == (5, 5)
+    assert _answered(world, batch) == 5
 
 
 @contextmanager

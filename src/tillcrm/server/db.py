@@ -21,15 +21,20 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.dml import Insert
 
 from tillcrm.server.tables import counters, customers
 
 __all__ = [
     "UNSTAMPED",
     "advance_counter",
+    "all_or_nothing",
     "change_seq",
+    "changed_here",
     "create_db_engine",
     "default_db_url",
+    "insert_later",
+    "memo_of",
     "next_counter",
     "next_number",
     "reading",
@@ -108,6 +113,11 @@ class _WriteState:
     """Customers it inserted or changed, in order (see `change_seq`)."""
     reserved: dict[str, Iterator[int]] = field(default_factory=dict)
     """Counter values taken for it in one go (see `_reserved`)."""
+    later: dict[Insert, list[dict[str, Any]]] | None = None
+    """Rows `insert_later` holds back until the COMMIT, by statement; None when it inserts
+    at once (see `writing`'s `all_or_nothing`)."""
+    memo: dict[Any, Any] = field(default_factory=dict)
+    """What a transaction read once to use many times (see `memo_of`)."""
 
 
 UNSTAMPED = 0
@@ -116,22 +126,65 @@ just before its COMMIT (see `change_seq`); no other transaction ever sees it."""
 
 
 @contextmanager
-def writing(engine: Engine, *, reserve: Mapping[str, int] | None = None) -> Iterator[Connection]:
+def writing(
+    engine: Engine, *, reserve: Mapping[str, int] | None = None, all_or_nothing: bool = False
+) -> Iterator[Connection]:
     """One write transaction: committed when the block ends, rolled back if it raises.
 
     The customers it changed take their change sequence just before the COMMIT (see
     `change_seq`). `reserve` maps counters to how many values the transaction may take of
     each with `next_number`, taken in one go (see `_reserved`).
+
+    An `all_or_nothing` transaction is never partly undone (no savepoint rolls back inside
+    it, see `all_or_nothing`), so the rows nothing reads back before the COMMIT can wait for
+    it: `insert_later` holds them and they go in with one statement per table just before
+    the COMMIT, instead of one round trip each. A row the database refuses then fails the
+    whole transaction.
     """
     ahead = _reserved(engine, None, reserve or {})
     with _SQLITE_WRITERS.get(engine) or nullcontext(), engine.begin() as conn:
-        conn.info[_WRITE_STATE] = state = _WriteState()
+        conn.info[_WRITE_STATE] = state = _WriteState(later={} if all_or_nothing else None)
         state.reserved = ahead or _reserved(engine, conn, reserve or {})
         try:
             yield conn
+            for statement, rows in (state.later or {}).items():
+                conn.execute(statement, rows)
             _stamp_changes(conn, list(state.changed))
         finally:
             del conn.info[_WRITE_STATE]  # `info` outlives this transaction: it is the driver's
+
+
+def all_or_nothing(conn: Connection) -> bool:
+    """Whether `conn`'s transaction is a `writing(all_or_nothing=True)` one: whatever fails
+    in it fails all of it, so nothing in it needs a savepoint of its own."""
+    state: _WriteState | None = conn.info.get(_WRITE_STATE)
+    return state is not None and state.later is not None
+
+
+def insert_later(conn: Connection, statement: Insert, row: dict[str, Any]) -> None:
+    """Insert `row` with `statement`: at the COMMIT of an all-or-nothing transaction (see
+    `writing`), else now. Only for rows nothing reads back in the same transaction; a key the
+    row breaks is then refused at the COMMIT rather than here."""
+    state: _WriteState | None = conn.info.get(_WRITE_STATE)
+    if state is None or state.later is None:
+        conn.execute(statement, row)
+    else:
+        state.later.setdefault(statement, []).append(row)
+
+
+def changed_here(conn: Connection, customer_id: UUID) -> bool:
+    """Whether `conn`'s `writing()` transaction has changed the customer (see `change_seq`):
+    a copy of the customer's row read before then may be out of date."""
+    state: _WriteState | None = conn.info.get(_WRITE_STATE)
+    return state is not None and customer_id in state.changed
+
+
+def memo_of(conn: Connection) -> dict[Any, Any] | None:
+    """A dict that lives as long as `conn`'s `writing()` transaction, for what it reads once
+    and uses again and again (a promotion category, read by every sale of a push); None
+    outside `writing()`. Whoever keeps something there keeps it up to date."""
+    state: _WriteState | None = conn.info.get(_WRITE_STATE)
+    return state.memo if state is not None else None
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Row
 from tillcrm.domain import PromotionCategory
 from tillcrm.server.context import Till
 from tillcrm.server.customer_view import own_org_ids, points_account_key
+from tillcrm.server.db import insert_later, memo_of
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.registry import OpContext, touch_customer_returning
 from tillcrm.server.tables import (
@@ -54,14 +55,26 @@ _CATEGORY = sa.select(promotion_categories).where(
 
 
 def promotion_category(conn: Connection, customer: Row[Any]) -> PromotionCategory | None:
-    """The customer's promotion category, if they have one in their organization."""
+    """The customer's promotion category, if they have one in their organization.
+
+    Read once per write transaction (`db.memo_of`): a push's sales ask for the same few
+    categories again and again, and no op changes a category.
+    """
     category_id = customer.profile.get("promotion_category_id")  # no need to build the profile
     if category_id is None:
         return None
+    memo = memo_of(conn)
+    key = (_CATEGORY, category_id, customer.org_id)
+    if memo is not None and key in memo:
+        known: PromotionCategory | None = memo[key]
+        return known
     row = conn.execute(
         _CATEGORY, {"category_id": category_id, "category_org": customer.org_id}
     ).one_or_none()
-    return PromotionCategory.model_validate(row._asdict()) if row is not None else None
+    category = PromotionCategory.model_validate(row._asdict()) if row is not None else None
+    if memo is not None:
+        memo[key] = category
+    return category
 
 
 def points_balance(conn: Connection, customer_id: UUID, account: str) -> int:
@@ -92,7 +105,8 @@ _POINTS_LEDGER_INSERT = points_ledger.insert()
 
 def post_points(ctx: OpContext, account: str, delta: int, reason: str) -> int:
     """Move a points account by `delta` for this op; returns the new balance."""
-    ctx.conn.execute(
+    insert_later(
+        ctx.conn,
         _POINTS_LEDGER_INSERT,
         {
             "op_id": ctx.op_id,

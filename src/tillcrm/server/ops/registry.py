@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,7 +25,7 @@ from sqlalchemy.sql.dml import ReturningUpdate
 from tillcrm.api import Op, OpResult, OpStatus, OpType
 from tillcrm.domain import OverrideApproval, TillScope
 from tillcrm.server.context import Till
-from tillcrm.server.db import change_seq
+from tillcrm.server.db import all_or_nothing, change_seq, changed_here, insert_later, memo_of
 from tillcrm.server.errors import ApiError, Rejection
 from tillcrm.server.scope import visible_in
 from tillcrm.server.tables import applied_ops, customers
@@ -39,6 +39,7 @@ __all__ = [
     "answer_again",
     "applies",
     "execute_op",
+    "lock_customers",
     "payload_hash",
     "stored_result",
     "touch_customer",
@@ -133,25 +134,55 @@ def answer_again(op: Op, row: Row[Any]) -> OpResult:
     )
 
 
-def visible_customer(ctx: OpContext) -> Row[Any]:
+def visible_customer(ctx: OpContext, *columns: ColumnElement[Any]) -> Row[Any]:
     """The op's customer, row-locked until the op commits; a rejection when the till may not
     see it. Out of scope reads exactly like absent, so a rejection never reveals a customer.
+
+    `columns` (of `customers`) are the ones read, every column when none are named: an op
+    that reads a few names them, as each column costs on every op of a push. A customer that
+    `lock_customers` read and no op of the transaction has changed since is not read again.
 
     The lock (a no-op on SQLite, whose writers are already serialized) keeps two tills from
     both spending the same balance on PostgreSQL.
     """
-    row = ctx.conn.execute(_locked_customer(ctx.till.scope), {"locked_id": ctx.entity_id})
-    found = row.one_or_none()
+    memo = memo_of(ctx.conn)
+    locked: dict[UUID, Row[Any]] = (memo or {}).get(_LOCKED, {})
+    found = locked.get(ctx.entity_id)
+    if found is not None and not changed_here(ctx.conn, ctx.entity_id):
+        return found
+    statement = _locked_customer(ctx.till.scope, columns)
+    found = ctx.conn.execute(statement, {"locked_id": ctx.entity_id}).one_or_none()
     if found is None:
         raise Rejection("customer not found")
     return found
 
 
-@lru_cache(maxsize=1024)
-def _locked_customer(scope: TillScope) -> Select[Any]:
-    """`visible_customer`'s statement, built once per scope (see `_touch`)."""
-    return (
+_LOCKED = "locked customers"
+"""`db.memo_of` key of the rows `lock_customers` read, by customer id."""
+
+
+def lock_customers(conn: Connection, till: Till, ids: Collection[UUID]) -> None:
+    """Lock and read, with one statement, the customers a batch of ops is about (those the
+    till may see), for `visible_customer`: one round trip for the batch instead of one per
+    op. The locks are taken in id order, so two batches locking some of the same customers
+    queue rather than deadlock. Outside `writing()` this does nothing."""
+    memo = memo_of(conn)
+    if memo is None or not ids:
+        return
+    rows = conn.execute(
         sa.select(customers)
+        .where(customers.c.id.in_(sorted(ids)), visible_in(till.scope))
+        .order_by(customers.c.id)
+        .with_for_update(of=customers)
+    )
+    memo[_LOCKED] = {row.id: row for row in rows}
+
+
+@lru_cache(maxsize=1024)
+def _locked_customer(scope: TillScope, columns: tuple[ColumnElement[Any], ...]) -> Select[Any]:
+    """`visible_customer`'s statement, built once per scope and columns (see `_touch`)."""
+    return (
+        sa.select(*columns or (customers,))
         .where(customers.c.id == sa.bindparam("locked_id"), visible_in(scope))
         .with_for_update(of=customers)
     )
@@ -227,8 +258,21 @@ def execute_op(conn: Connection, till: Till, op: Op, *, seq: int | None) -> OpRe
     does not raise. A payload that does not fit the op type's schema is a rejection too. The
     op runs in a savepoint: whatever it raises, its own writes are undone and the caller's
     transaction is left as it was before the op.
+
+    In an all-or-nothing transaction (`db.all_or_nothing`) there is no savepoint, two round
+    trips fewer per op: whatever the op raises, a rejection included, fails the whole
+    transaction, and the caller applies its ops again each in its own savepoint.
     """
-    ctx = OpContext(
+    if all_or_nothing(conn):
+        ctx = _context(conn, till, op)
+        outcome = APPLIERS[op.type](ctx, op.typed_payload())
+        return _answer(ctx, op, seq, outcome)
+    return _isolated(conn, till, op, seq)
+
+
+def _context(conn: Connection, till: Till, op: Op) -> OpContext:
+    """The op's context, applied now."""
+    return OpContext(
         conn=conn,
         till=till,
         op_id=op.op_id,
@@ -240,39 +284,54 @@ def execute_op(conn: Connection, till: Till, op: Op, *, seq: int | None) -> OpRe
         at=datetime.now(UTC),
         local_ts=op.local_ts,
     )
-    status, reason, result = OpStatus.APPLIED, "", {}
+
+
+def _isolated(conn: Connection, till: Till, op: Op, seq: int | None) -> OpResult:
+    """`execute_op` with the op in a savepoint, so a rejection undoes only its own writes."""
+    ctx = _context(conn, till, op)
     conn.exec_driver_sql(_SAVEPOINT)
     try:
         outcome = APPLIERS[op.type](ctx, op.typed_payload())
     except Conflict as exc:
         _undo_op(conn)
-        status, reason, result = OpStatus.REJECTED, exc.reason, {"current": exc.current}
+        return _answer(ctx, op, seq, Outcome({"current": exc.current}), rejected=exc.reason)
     except Rejection as exc:
         _undo_op(conn)
-        status, reason = OpStatus.REJECTED, exc.reason
+        return _answer(ctx, op, seq, Outcome(), rejected=exc.reason)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         _undo_op(conn)
-        status, reason = OpStatus.REJECTED, f"invalid payload: {exc}"
+        return _answer(ctx, op, seq, Outcome(), rejected=f"invalid payload: {exc}")
     except BaseException:  # a failure, not an answer: undo the op, let the caller decide
         _undo_op(conn)
         raise
+    conn.exec_driver_sql(_RELEASE_SAVEPOINT)
+    return _answer(ctx, op, seq, outcome)
+
+
+def _answer(
+    ctx: OpContext, op: Op, seq: int | None, outcome: Outcome, *, rejected: str | None = None
+) -> OpResult:
+    """Record the op's answer in `applied_ops` (see `db.insert_later`) and return it:
+    `rejected` is the reason it was refused, else `outcome` says how it applied."""
+    if rejected is not None:
+        status, reason = OpStatus.REJECTED, rejected
+    elif outcome.needs_review:
+        status, reason = OpStatus.NEEDS_REVIEW, outcome.needs_review
     else:
-        conn.exec_driver_sql(_RELEASE_SAVEPOINT)
-        result = outcome.result
-        if outcome.needs_review:
-            status, reason = OpStatus.NEEDS_REVIEW, outcome.needs_review
-    conn.execute(
+        status, reason = OpStatus.APPLIED, ""
+    insert_later(
+        ctx.conn,
         _ANSWERED,
         {
             "op_id": op.op_id,
-            "till_id": till.id,
+            "till_id": ctx.till.id,
             "seq": seq,
             "type": op.type.value,
             "payload_hash": payload_hash(op),
             "status": status.value,
             "reason": reason,
-            "result": result,
+            "result": outcome.result,
             "applied_at": ctx.at,
         },
     )
-    return OpResult(op_id=op.op_id, seq=op.seq, status=status, reason=reason, result=result)
+    return OpResult(op_id=op.op_id, seq=op.seq, status=status, reason=reason, result=outcome.result)

@@ -28,7 +28,7 @@ from tillcrm.domain import (
 )
 from tillcrm.server.customer_rows import stored_profile
 from tillcrm.server.customer_view import points_account_key
-from tillcrm.server.db import next_number
+from tillcrm.server.db import insert_later, next_number
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.ledgers import (
     current_event,
@@ -50,7 +50,7 @@ from tillcrm.server.ops.registry import (
     applies,
     visible_customer,
 )
-from tillcrm.server.tables import authorized_users, transactions
+from tillcrm.server.tables import authorized_users, customers, transactions
 
 __all__ = ["TRANSACTION_NUMBER", "record_sale"]
 
@@ -158,7 +158,9 @@ def _insert_transaction(
     """The receipt row; returns its number (a push reserves its sales' numbers ahead).
 
     A transaction id already recorded is refused by the table's key rather than looked up
-    first: one statement less for every sale, and the op's savepoint undoes the attempt.
+    first: one statement less for every sale, and the op's savepoint undoes the attempt. In
+    an all-or-nothing push the row goes in at the COMMIT (`db.insert_later`), and a refused
+    key fails that try of the batch instead.
     """
     number = f"T{next_number(ctx.conn, TRANSACTION_NUMBER):010d}"
     row = {
@@ -180,10 +182,19 @@ def _insert_transaction(
         "op_id": ctx.op_id,
     }
     try:
-        ctx.conn.execute(_RECEIPT, row)
+        insert_later(ctx.conn, _RECEIPT, row)
     except IntegrityError as exc:  # the only key a new op can meet is the transaction id
         raise Rejection(f"transaction {payload.transaction_id} is already recorded") from exc
     return number
+
+
+_BUYER_COLUMNS = (
+    customers.c.org_id,
+    customers.c.active,
+    customers.c.profile,
+    customers.c.store_credit_owed,
+)
+"""What a sale reads of its customer (`_Buyer`, `promotion_category`)."""
 
 
 @dataclass(frozen=True)
@@ -241,7 +252,7 @@ def record_sale(ctx: OpContext, payload: SalePayload) -> Outcome:
     the op's supervisor override (bound to kind `sale` and the sale's account charge); an
     overdraft taken offline is applied and flagged for review.
     """
-    row = visible_customer(ctx)
+    row = visible_customer(ctx, *_BUYER_COLUMNS)
     total = sum(line.total for line in payload.lines)
     paid = sum(tender.amount for tender in payload.tenders)
     if paid != total:

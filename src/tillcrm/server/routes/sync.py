@@ -1,10 +1,10 @@
 """Sync protocol v1: a till pushes its outbox and pulls the changes in its scope.
 
-Push applies a batch in one transaction, each op in its own savepoint, in the till's seq order,
-holding the till's `till_sync` row: two connections pushing the same batch at once queue on that
-row, and the second finds every op already answered. Pull pages through customers by
-`change_seq`, a counter the CRM assigns at commit, so the cursor is the CRM's and never the
-till's clock.
+Push applies a batch in one transaction in the till's seq order (all or nothing first; if
+anything in it failed, again with each op in its own savepoint), holding the till's `till_sync`
+row: two connections pushing the same batch at once queue on that row, and the second finds
+every op already answered. Pull pages through customers by `change_seq`, a counter the CRM
+assigns at commit, so the cursor is the CRM's and never the till's clock.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection, Engine, Row
 
 from tillcrm.api import Op, OpResult, OpStatus, OpType, PullResponse, PushRequest, PushResponse
 from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import customers_json
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
-from tillcrm.server.ops import answer_again, execute_op
+from tillcrm.server.ops import answer_again, execute_op, lock_customers
 from tillcrm.server.ops.sales import TRANSACTION_NUMBER
 from tillcrm.server.scope import visible_to
 from tillcrm.server.tables import applied_ops, customers, till_sync
@@ -97,7 +97,24 @@ def push(till: CurrentTill, request: Request, body: PushRequest) -> PushResponse
     A rejection is an answer like any other: it is stored and the seq advances, so one bad op
     never blocks the queue behind it.
 
-    The whole batch is ONE database transaction, with a SAVEPOINT around each op:
+    The batch is first applied all or nothing (see `db.writing`): no savepoint per op, and
+    the rows nothing reads back (answers, receipts, ledger lines) inserted together at the
+    COMMIT, so an op costs a few round trips instead of ten. Almost every batch goes through
+    like that. If anything in it fails (an op rejected, a receipt's key refused at the COMMIT,
+    an unexpected error) none of it is kept, and the batch is applied again op by op, each in
+    its own savepoint (`_apply`), which answers it exactly as if the first try never
+    happened.
+    """
+    engine = engine_of(request)
+    try:
+        return _apply(engine, till, body.ops, all_or_nothing=True)
+    except Exception:  # whatever it was, the op-by-op pass answers it
+        return _apply(engine, till, body.ops, all_or_nothing=False)
+
+
+def _apply(engine: Engine, till: Till, ops: list[Op], *, all_or_nothing: bool) -> PushResponse:
+    """Apply the ops in one database transaction, all or nothing (whatever fails, fails all of
+    it: see `push`), or else with each op in a SAVEPOINT of its own:
     - a commit is an fsync (SQLite `synchronous=FULL`, PostgreSQL's WAL flush), so one commit
       per op capped push at a few dozen ops a second; one per batch of 200 does not;
     - the savepoint (`execute_op`'s) keeps the ops apart: a business rejection rolls back only
@@ -119,16 +136,20 @@ def push(till: CurrentTill, request: Request, body: PushRequest) -> PushResponse
     """
     results: list[OpResult] = []
     failure: Exception | None = None
-    sales = sum(op.type is OpType.SALE for op in body.ops)
-    with writing(engine_of(request), reserve={TRANSACTION_NUMBER: sales}) as conn:
+    sales = sum(op.type is OpType.SALE for op in ops)
+    reserve = {TRANSACTION_NUMBER: sales}
+    with writing(engine, reserve=reserve, all_or_nothing=all_or_nothing) as conn:
         first_seq = last_seq = _locked_last_seq(conn, till)
-        answered = _answered(conn, till, body.ops)
-        for op in body.ops:
+        answered = _answered(conn, till, ops)
+        lock_customers(conn, till, {op.entity_id for op in ops if op.op_id not in answered})
+        for op in ops:
             if op.seq is None:  # PushRequest refuses such a batch; this narrows the type
                 raise ApiError(422, "invalid", f"op {op.op_id} has no seq")
             try:
                 result = _push_one(conn, till, op, op.seq, last_seq, answered.get(op.op_id))
             except Exception as exc:  # re-raised once the ops before it are committed
+                if all_or_nothing:
+                    raise
                 failure = exc
                 break
             if result is None:
