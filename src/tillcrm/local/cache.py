@@ -151,15 +151,15 @@ class CustomerCache:
         """The cached customer with this id, active or not (history still opens)."""
         return self._one("SELECT record FROM customers WHERE id = ?", (str(customer_id),))
 
-    def by_identifier(
-        self, kind: IdentifierKind, value: str, *, include_inactive: bool = False
-    ) -> CustomerOut | None:
+    def by_identifier(self, kind: IdentifierKind, value: str) -> CustomerOut | None:
         """The customer an active card, tag or phone identifier belongs to; a blocked one
-        identifies nobody."""
+        identifies nobody. An inactive customer's card still identifies them, as the CRM's
+        identify does: the till shows them as inactive (no transactions without a supervisor)
+        rather than as a stranger whose card could be registered again."""
         return self._one(
             "SELECT c.record FROM identifiers i JOIN customers c ON c.id = i.customer_id "
-            "WHERE i.kind = ? AND i.value = ? AND i.status = ? AND (c.active OR ?)",
-            (kind.value, value, IdentifierStatus.ACTIVE.value, include_inactive),
+            "WHERE i.kind = ? AND i.value = ? AND i.status = ?",
+            (kind.value, value, IdentifierStatus.ACTIVE.value),
         )
 
     def by_number(self, number: str, *, include_inactive: bool = False) -> CustomerOut | None:
