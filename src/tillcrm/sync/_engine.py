@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from tillcrm.api import Op, OpStatus, PushResponse
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient, CrmError, CrmRejected, CrmUnauthorized, CrmUnavailable
-from tillcrm.local import CustomerCache, Meta, OpState, Outbox, TillDatabase
+from tillcrm.local import CustomerCache, Meta, OpState, Outbox, TillDatabase, bulk_load
 from tillcrm.sync._backoff import retry_delay
 from tillcrm.sync._breaker import CircuitBreaker
 from tillcrm.sync._status import SyncStatus
@@ -175,16 +175,20 @@ class SyncEngine:
     async def pull_once(self) -> int:
         """Store every page of changes since the last cursor; returns how many customers.
 
-        The first sync has no cursor and so loads the whole scope. The next page is asked for
-        while this one is stored (in a worker thread, so the event loop stays free): the CRM
-        builds a page while the till parses and stores the previous one.
+        The first sync has no cursor and so loads the whole scope, into an empty cache as a
+        bulk load (`bulk_load`): its indexes are built once, when this pull ends however it
+        ends, so search is complete again after it. The next page is asked for while this one
+        is stored (in a worker thread, so the event loop stays free): the CRM builds a page
+        while the till parses and stores the previous one.
         """
         stored = 0
         if not await self._reachable():
             self._publish()
             return stored
         limit = self._settings.pull_page_size
-        asking = asyncio.ensure_future(self._client.pull(self._meta.cursor(), limit=limit))
+        cursor = self._meta.cursor()
+        first = cursor is None
+        asking = asyncio.ensure_future(self._client.pull(cursor, limit=limit))
         try:
             while True:
                 try:
@@ -199,7 +203,9 @@ class SyncEngine:
                 if page.more:
                     asking = asyncio.ensure_future(self._client.pull(page.cursor, limit=limit))
                 try:
-                    stored += await asyncio.to_thread(self._store_page, page.body, page.cursor)
+                    stored += await asyncio.to_thread(
+                        self._store_page, page.body, page.cursor, bulk=first
+                    )
                 except ValueError as exc:
                     # A customer the cache cannot index: the page rolled back whole, and the
                     # same cursor asks for it again next round.
@@ -217,19 +223,29 @@ class SyncEngine:
             asking.cancel()
             with contextlib.suppress(asyncio.CancelledError, CrmError):
                 await asking
+        await asyncio.to_thread(self._finish_bulk_load)
         self._publish()
         return stored
 
-    def _store_page(self, body: bytes, cursor: str) -> int:
+    def _finish_bulk_load(self) -> None:
+        """Build the indexes a bulk load left out (a transaction that writes nothing without
+        one)."""
+        with self._db.write() as conn:
+            bulk_load.finish(conn)
+
+    def _store_page(self, body: bytes, cursor: str, *, bulk: bool) -> int:
         """One page and its cursor in one transaction: a failed page leaves the cache as it was.
 
         A customer with ops still waiting in the outbox (an offline edit, a points change) is
         not overwritten: the cache shows what the cashier saved until those ops sync, and the
         CRM's record comes back with the pull after it applies them (an applied op is a change
         there). One whose op the CRM rejects is fetched again then (`_refresh_rejected`).
+        A `bulk` page (of a first pull) starts a bulk load if the cache is still empty.
         """
         page = CustomerCache.parse_page(body)  # outside the write lock: the UI reads on
         with self._db.write() as conn:
+            if bulk:
+                bulk_load.begin(conn)
             held = Outbox.customers_with_unsent(conn, page.ids)
             stored = CustomerCache.store_page(conn, page, skip=held)
             Meta.set_cursor(conn, cursor)
