@@ -11,6 +11,7 @@ from tillcrm.local.cache import (
     STORED_VALUE,
     CachedBalance,
     CustomerCache,
+    CustomerPage,
     phone_shape,
     points_account,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Batch",
     "CachedBalance",
     "CustomerCache",
+    "CustomerPage",
     "LoginRefusal",
     "LoginRefused",
     "Meta",
