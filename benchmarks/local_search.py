@@ -138,9 +138,7 @@ def main() -> None:
         lookups = {
             "identifier": timed(
                 args.samples,
-                lambda k: cache.by_identifier(
-                    IdentifierKind.BARCODE, f"LOY-{picks[k]:07d}", include_inactive=True
-                ),
+                lambda k: cache.by_identifier(IdentifierKind.BARCODE, f"LOY-{picks[k]:07d}"),
             ),
             "phone_exact": timed(args.samples, lambda k: cache.by_phone(f"(415) {picks[k]:07d}")),
             "phone_last4": timed(

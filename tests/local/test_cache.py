@@ -74,6 +74,7 @@ GONE = customer(
     first_name="Anne",
     last_name="Gone",
     mobile="+14155550999",
+    cards=[Identifier(kind=IdentifierKind.BARCODE, value="LOY-0003")],
     flags={"active": False},
 )
 
@@ -159,6 +160,10 @@ def test_inactive_customers_are_hidden_unless_asked(cache: CustomerCache) -> Non
     assert cache.by_number("C-1003") is None
     assert cache.get(GONE.id) == GONE
     assert cache.by_last_digits("0999") == []
+
+
+def test_an_inactive_customers_card_still_identifies_them(cache: CustomerCache) -> None:
+    assert cache.by_identifier(IdentifierKind.BARCODE, "LOY-0003") == GONE
 
 
 def test_search_box_combines_phone_digits_and_text(cache: CustomerCache) -> None:

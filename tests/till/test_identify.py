@@ -114,3 +114,31 @@ async def test_typed_phone_and_number_identify_from_the_cache(
     assert by_number.customer.id == customer_id
     assert by_number.visit.op.payload == {"method": None}
     assert customer_id in {row.id for row in await service.search("Linus")}
+
+
+async def test_an_inactive_customers_card_identifies_them_with_the_crm_down(
+    till: Till, loopback_world: World
+) -> None:
+    card = _card()
+    customer_id = put_customer(
+        loopback_world,
+        "brand",
+        cards={IdentifierKind.BARCODE: card},
+        first_name="Ida",
+        flags={"active": False},
+    )
+    online = till.service()
+    await online.login("brand-100", CASHIER_PIN)
+    seen_online = await online.identify(IdentifierKind.BARCODE, card)
+    await till.sync()
+    offline = till.service(down=True)
+    await offline.login("brand-100", CASHIER_PIN)
+
+    found = await offline.identify(IdentifierKind.BARCODE, card)
+
+    assert isinstance(seen_online, Identification)
+    assert seen_online.customer.id == customer_id
+    assert isinstance(found, Identification)
+    assert (found.source, found.customer.id) == ("cache", customer_id)
+    assert not found.customer.profile.flags.active
+    assert found.visit.queued

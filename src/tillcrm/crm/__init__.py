@@ -1,6 +1,6 @@
 """The till's client for the CRM's HTTP API v1: typed calls, typed errors, the token store."""
 
-from tillcrm.crm._client import CrmClient, Health
+from tillcrm.crm._client import CrmClient, Health, PulledPage
 from tillcrm.crm._errors import (
     CrmConflict,
     CrmError,
@@ -32,6 +32,7 @@ __all__ = [
     "CrmUnavailable",
     "Health",
     "NoTokenError",
+    "PulledPage",
     "keyring_problem",
     "load_token",
     "store_token",

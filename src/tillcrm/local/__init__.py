@@ -4,12 +4,14 @@ Every write is one `BEGIN IMMEDIATE` transaction; the UI may say "saved" only af
 Only one till process may write (a lock file), so the outbox's seq stays gap-free.
 """
 
+from tillcrm.local import bulk_load
 from tillcrm.local.audit import AuditLog, AuditRecord
 from tillcrm.local.cache import (
     STORE_CREDIT_OWED,
     STORED_VALUE,
     CachedBalance,
     CustomerCache,
+    CustomerPage,
     phone_shape,
     points_account,
 )
@@ -28,6 +30,7 @@ __all__ = [
     "Batch",
     "CachedBalance",
     "CustomerCache",
+    "CustomerPage",
     "LoginRefusal",
     "LoginRefused",
     "Meta",
@@ -40,6 +43,7 @@ __all__ = [
     "TillDatabase",
     "TillLock",
     "TillLockedError",
+    "bulk_load",
     "open_database",
     "phone_shape",
     "points_account",

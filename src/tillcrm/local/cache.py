@@ -34,6 +34,8 @@ from tillcrm.domain import (
     reversed_digits,
 )
 from tillcrm.domain.customer import E164
+from tillcrm.local import bulk_load
+from tillcrm.local.bulk_load import SEARCH_ROWS
 from tillcrm.local.db import TillDatabase
 
 __all__ = [
@@ -151,15 +153,15 @@ class CustomerCache:
         """The cached customer with this id, active or not (history still opens)."""
         return self._one("SELECT record FROM customers WHERE id = ?", (str(customer_id),))
 
-    def by_identifier(
-        self, kind: IdentifierKind, value: str, *, include_inactive: bool = False
-    ) -> CustomerOut | None:
+    def by_identifier(self, kind: IdentifierKind, value: str) -> CustomerOut | None:
         """The customer an active card, tag or phone identifier belongs to; a blocked one
-        identifies nobody."""
+        identifies nobody. An inactive customer's card still identifies them, as the CRM's
+        identify does: the till shows them as inactive (no transactions without a supervisor)
+        rather than as a stranger whose card could be registered again."""
         return self._one(
             "SELECT c.record FROM identifiers i JOIN customers c ON c.id = i.customer_id "
-            "WHERE i.kind = ? AND i.value = ? AND i.status = ? AND (c.active OR ?)",
-            (kind.value, value, IdentifierStatus.ACTIVE.value, include_inactive),
+            "WHERE i.kind = ? AND i.value = ? AND i.status = ?",
+            (kind.value, value, IdentifierStatus.ACTIVE.value),
         )
 
     def by_number(self, number: str, *, include_inactive: bool = False) -> CustomerOut | None:
@@ -374,7 +376,8 @@ def _store(
 
     A replaced customer's identifiers, balances and search row are rebuilt from the new
     record, so nothing stale survives (a blocked card, a changed name). The statements work on
-    the whole batch at once: this is also the bulk path of the first pull.
+    the whole batch at once: this is also the path of the first pull, which a bulk load
+    (`bulk_load`) spares the search rows and the secondary indexes.
     """
     if not indexed:
         return
@@ -417,13 +420,11 @@ def _store(
         "INSERT INTO accounts (customer_id, account, balance, read_at) VALUES (?, ?, ?, ?)",
         [row for key, c in zip(keys, indexed, strict=True) for row in _account_rows(key, c)],
     )
-    # The search rows in one statement, from the columns just written.
-    conn.execute(
-        "INSERT INTO customer_text (rowid, name, email, company, number) "
-        "SELECT rowid, trim(first_name || ' ' || last_name), coalesce(email, ''), company, "
-        "customer_number FROM customers WHERE id IN (SELECT value FROM json_each(?))",
-        (ids,),
-    )
+    # The search rows in one statement, from the columns just written; a bulk load makes
+    # them all when it finishes.
+    if not bulk_load.in_progress(conn):
+        these = f"{SEARCH_ROWS} WHERE id IN (SELECT value FROM json_each(?))"  # noqa: S608
+        conn.execute(these, (ids,))
 
 
 def _customer_row(key: str, customer: _Indexed, record: str, synced_at: str) -> tuple[object, ...]:

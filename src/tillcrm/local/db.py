@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tillcrm.local import bulk_load
+
 __all__ = ["SCHEMA_VERSION", "Params", "TillDatabase", "open_database"]
 
 Params = tuple[object, ...] | dict[str, object]
@@ -189,15 +191,8 @@ class TillDatabase:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One durable write transaction: committed (and fsynced) when the block ends."""
-        with self._lock:
-            conn = self.connection
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._lock, _immediate(self.connection) as conn:
+            yield conn
 
     def read(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """All rows of one query."""
@@ -208,6 +203,18 @@ class TillDatabase:
         """Close the connection (a checkpoint folds the WAL back into the database)."""
         with self._lock:
             self.connection.close()
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """`BEGIN IMMEDIATE ... COMMIT` around the block, rolled back if it raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _create_private(path: Path) -> None:
@@ -226,15 +233,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
             "upgrade tillcrm"
         )
     for number in range(version, SCHEMA_VERSION):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             for statement in _statements(_MIGRATIONS[number]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number + 1}")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
 
 def _statements(script: str) -> list[str]:
@@ -258,4 +260,12 @@ def open_database(path: Path) -> TillDatabase:
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")
     _migrate(conn)
+    _finish_interrupted_bulk_load(conn)
     return TillDatabase(conn, path)
+
+
+def _finish_interrupted_bulk_load(conn: sqlite3.Connection) -> None:
+    """A first pull killed mid-way left its indexes unbuilt: build them before anyone searches."""
+    if bulk_load.in_progress(conn):
+        with _immediate(conn):
+            bulk_load.finish(conn)

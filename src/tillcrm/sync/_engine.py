@@ -25,8 +25,23 @@ from datetime import UTC, datetime
 
 from tillcrm.api import Op, OpStatus, PushResponse
 from tillcrm.config import SyncSettings
-from tillcrm.crm import CrmClient, CrmError, CrmRejected, CrmUnauthorized, CrmUnavailable
-from tillcrm.local import CustomerCache, Meta, OpState, Outbox, TillDatabase
+from tillcrm.crm import (
+    CrmClient,
+    CrmError,
+    CrmRejected,
+    CrmUnauthorized,
+    CrmUnavailable,
+    PulledPage,
+)
+from tillcrm.local import (
+    CustomerCache,
+    CustomerPage,
+    Meta,
+    OpState,
+    Outbox,
+    TillDatabase,
+    bulk_load,
+)
 from tillcrm.sync._backoff import retry_delay
 from tillcrm.sync._breaker import CircuitBreaker
 from tillcrm.sync._status import SyncStatus
@@ -175,39 +190,45 @@ class SyncEngine:
     async def pull_once(self) -> int:
         """Store every page of changes since the last cursor; returns how many customers.
 
-        The first sync has no cursor and so loads the whole scope. The next page is asked for
-        while this one is stored (in a worker thread, so the event loop stays free): the CRM
-        builds a page while the till parses and stores the previous one.
+        The first sync has no cursor and so loads the whole scope, into an empty cache as a
+        bulk load (`bulk_load`): its indexes are built once, when this pull ends however it
+        ends, so search is complete again after it. The next page is asked for, and checked
+        in a worker thread, while this one is stored in another: the CRM builds a page while
+        the till checks the one before and stores the one before that (SQLite lets go of the
+        GIL while it works), and the event loop stays free.
         """
         stored = 0
         if not await self._reachable():
             self._publish()
             return stored
         limit = self._settings.pull_page_size
-        asking = asyncio.ensure_future(self._client.pull(self._meta.cursor(), limit=limit))
+        cursor = self._meta.cursor()
+        first = cursor is None
+        asking = asyncio.ensure_future(self._checked_page(cursor, limit))
         try:
             while True:
                 try:
-                    page = await asking
+                    page, customers = await asking
                 except CrmUnauthorized as exc:
                     self._unauthorized(exc)
                     break
                 except CrmError as exc:
                     self._failed(exc, time.time())
                     break
-                self._succeeded()
-                if page.more:
-                    asking = asyncio.ensure_future(self._client.pull(page.cursor, limit=limit))
-                try:
-                    stored += await asyncio.to_thread(self._store_page, page.body, page.cursor)
                 except ValueError as exc:
-                    # A customer the cache cannot index: the page rolled back whole, and the
+                    # A customer the cache cannot index: nothing of the page is stored, and the
                     # same cursor asks for it again next round.
                     self._failed(
                         CrmError(f"the CRM sent a customer the cache cannot store: {exc}"),
                         time.time(),
                     )
                     break
+                self._succeeded()
+                if page.more:
+                    asking = asyncio.ensure_future(self._checked_page(page.cursor, limit))
+                stored += await asyncio.to_thread(
+                    self._store_page, customers, page.cursor, bulk=first
+                )
                 if not page.more:
                     self._last_pull_at = datetime.now(UTC)
                     break
@@ -215,21 +236,38 @@ class SyncEngine:
             # A page asked for ahead and not wanted any more: stop it, and take its outcome so
             # no failure of it goes unheard.
             asking.cancel()
-            with contextlib.suppress(asyncio.CancelledError, CrmError):
+            with contextlib.suppress(asyncio.CancelledError, CrmError, ValueError):
                 await asking
+        await asyncio.to_thread(self._finish_bulk_load)
         self._publish()
         return stored
 
-    def _store_page(self, body: bytes, cursor: str) -> int:
+    def _finish_bulk_load(self) -> None:
+        """Build the indexes a bulk load left out (a transaction that writes nothing without
+        one)."""
+        with self._db.write() as conn:
+            bulk_load.finish(conn)
+
+    async def _checked_page(
+        self, cursor: str | None, limit: int
+    ) -> tuple[PulledPage, CustomerPage]:
+        """One page from the CRM and its customers checked for the cache (`ValueError` when it
+        cannot index one), in a worker thread: outside the write lock, so the UI reads on."""
+        page = await self._client.pull(cursor, limit=limit)
+        return page, await asyncio.to_thread(CustomerCache.parse_page, page.body)
+
+    def _store_page(self, page: CustomerPage, cursor: str, *, bulk: bool) -> int:
         """One page and its cursor in one transaction: a failed page leaves the cache as it was.
 
         A customer with ops still waiting in the outbox (an offline edit, a points change) is
         not overwritten: the cache shows what the cashier saved until those ops sync, and the
         CRM's record comes back with the pull after it applies them (an applied op is a change
         there). One whose op the CRM rejects is fetched again then (`_refresh_rejected`).
+        A `bulk` page (of a first pull) starts a bulk load if the cache is still empty.
         """
-        page = CustomerCache.parse_page(body)  # outside the write lock: the UI reads on
         with self._db.write() as conn:
+            if bulk:
+                bulk_load.begin(conn)
             held = Outbox.customers_with_unsent(conn, page.ids)
             stored = CustomerCache.store_page(conn, page, skip=held)
             Meta.set_cursor(conn, cursor)

@@ -36,7 +36,7 @@ class CustomerEditing(TillCore):
         """A new customer, offline too; `Saved.op.entity_id` is their (client-made) id."""
         operator = self._session.require()
         for card in identifiers:
-            if self._cache.by_identifier(card.kind, card.value, include_inactive=True):
+            if self._cache.by_identifier(card.kind, card.value):
                 return Declined(f"this {card.kind.value} already belongs to a customer")
         now = self._now()
         customer = new_customer(

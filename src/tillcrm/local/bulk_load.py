@@ -1,0 +1,75 @@
+"""A first full pull into an empty cache, stored without index upkeep on every row.
+
+Keeping the cache's secondary B-tree indexes and its trigram search index up to date row by
+row cost more than storing the rows themselves; building them once from the finished table is
+cheaper. So the first pull `begin`s a bulk load: the secondary indexes are dropped (their
+`CREATE INDEX` statements kept in `meta`, in the same transaction) and pages are stored
+without search rows (`in_progress`); `finish` builds the indexes and every search row again
+and clears the mark, in one transaction.
+
+Crash safety rests on the mark in `meta`: while it is there the cache may answer lookups
+slowly and text search incompletely, never wrongly once finished. A process that dies mid-load
+leaves the mark, and the next `open_database` finishes the load before anyone searches. This
+module knows only SQLite: `open_database` calls it, so it must not import the rest of `local`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+__all__ = ["begin", "finish", "in_progress"]
+
+_MARK = "bulk_load_indexes"
+"""The `meta` key of a bulk load in progress; its value is the dropped indexes' statements."""
+
+_INDEXED_TABLES = ("customers", "identifiers")
+"""The tables whose secondary indexes a bulk load drops (their keys stay: upserts need them)."""
+
+SEARCH_ROWS = (
+    "INSERT INTO customer_text (rowid, name, email, company, number) "
+    "SELECT rowid, trim(first_name || ' ' || last_name), coalesce(email, ''), company, "
+    "customer_number FROM customers"
+)
+"""The trigram index's rows, made from the customers' columns (a caller may add a WHERE)."""
+
+
+def in_progress(conn: sqlite3.Connection) -> bool:
+    """Whether a bulk load is under way: pages are then stored without search rows."""
+    return conn.execute("SELECT 1 FROM meta WHERE key = ?", (_MARK,)).fetchone() is not None
+
+
+def begin(conn: sqlite3.Connection) -> bool:
+    """Start a bulk load inside the caller's write transaction if the cache is empty (a first
+    pull); returns whether one is under way now."""
+    if in_progress(conn):
+        return True
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]:
+        return False
+    marks = ", ".join("?" for _ in _INDEXED_TABLES)
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "  # noqa: S608
+        f"AND tbl_name IN ({marks}) ORDER BY name",
+        _INDEXED_TABLES,
+    ).fetchall()
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)",
+        (_MARK, json.dumps([sql for _, sql in indexes])),
+    )
+    return True
+
+
+def finish(conn: sqlite3.Connection) -> None:
+    """Build the dropped indexes and every search row inside the caller's write transaction,
+    and clear the mark; nothing to do when no bulk load is under way."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_MARK,)).fetchone()
+    if row is None:
+        return
+    for statement in json.loads(row[0]):
+        conn.execute(statement)
+    # Customers stored beside the load (an offline edit) already have their search rows.
+    conn.execute("DELETE FROM customer_text")
+    conn.execute(SEARCH_ROWS)
+    conn.execute("DELETE FROM meta WHERE key = ?", (_MARK,))
