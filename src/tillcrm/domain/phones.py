@@ -24,7 +24,7 @@ def normalize_phone(raw: str, region: str = "US") -> str:
 
 def phone_digits(text: str) -> str:
     """The digits of `text`, for last-digits lookups typed with spaces or dashes."""
-    return "".join(ch for ch in text if ch.isdigit())
+    return "".join(filter(str.isdigit, text))
 
 
 def reversed_digits(e164: str) -> str:

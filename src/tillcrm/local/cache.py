@@ -109,7 +109,7 @@ class CustomerCache:
         """Insert or replace the till's own view of `customers` (an offline edit, a debit, a
         customer fetched online) inside the caller's write transaction."""
         records = [c.model_dump_json(exclude_defaults=True) for c in customers]
-        _store(conn, [_ONE.validate_json(r) for r in records], records, now)
+        _store(conn, CustomerPage.of([_ONE.validate_json(r) for r in records], records), now)
 
     @staticmethod
     def parse_page(body: bytes | str) -> CustomerPage:
@@ -128,7 +128,7 @@ class CustomerCache:
                 row[0]
                 for row in scratch.execute("SELECT value FROM json_each(?, '$.customers')", (text,))
             ]
-        return CustomerPage(indexed, records)
+        return CustomerPage.of(indexed, records)
 
     @staticmethod
     def store_page(
@@ -142,9 +142,12 @@ class CustomerCache:
         the caller's write transaction (with the page's cursor); returns how many."""
         kept = [i for i, key in enumerate(page.ids) if key not in skip]
         if len(kept) < len(page.ids):
-            _store(conn, [page.indexed[i] for i in kept], [page.records[i] for i in kept], now)
-        else:
-            _store(conn, page.indexed, page.records, now)
+            page = CustomerPage(
+                [page.indexed[i] for i in kept],
+                [page.records[i] for i in kept],
+                [page.ids[i] for i in kept],
+            )
+        _store(conn, page, now)
         return len(kept)
 
     # -- single customers --------------------------------------------------------------------
@@ -359,30 +362,31 @@ class CustomerPage:
 
     indexed: list[_Indexed]
     records: list[str]
+    ids: list[str]
+    """The customers' ids as text, in page order (made once: the outbox check and every
+    statement of `_store` use them)."""
 
-    @property
-    def ids(self) -> list[str]:
-        """The customers' ids, in page order."""
-        return [str(c["id"]) for c in self.indexed]
+    @classmethod
+    def of(cls, indexed: list[_Indexed], records: list[str]) -> CustomerPage:
+        """The page of these checked customers and their JSON texts."""
+        return cls(indexed, records, [str(c["id"]) for c in indexed])
 
     def __len__(self) -> int:
         return len(self.indexed)
 
 
-def _store(
-    conn: sqlite3.Connection, indexed: list[_Indexed], records: list[str], now: datetime | None
-) -> None:
-    """Insert or replace customers, each given as its checked indexed part and its JSON text.
+def _store(conn: sqlite3.Connection, page: CustomerPage, now: datetime | None) -> None:
+    """Insert or replace the customers of a checked page.
 
     A replaced customer's identifiers, balances and search row are rebuilt from the new
     record, so nothing stale survives (a blocked card, a changed name). The statements work on
     the whole batch at once: this is also the path of the first pull, which a bulk load
     (`bulk_load`) spares the search rows and the secondary indexes.
     """
-    if not indexed:
+    if not page.ids:
         return
     synced_at = (now or datetime.now(UTC)).isoformat()
-    keys = [str(c["id"]) for c in indexed]
+    indexed, records, keys = page.indexed, page.records, page.ids
     ids = json.dumps(keys)
     replaced = conn.execute(
         "SELECT rowid FROM customers WHERE id IN (SELECT value FROM json_each(?))", (ids,)
