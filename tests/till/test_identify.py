@@ -142,3 +142,26 @@ async def test_an_inactive_customers_card_identifies_them_with_the_crm_down(
     assert (found.source, found.customer.id) == ("cache", customer_id)
     assert not found.customer.profile.flags.active
     assert found.visit.queued
+
+
+async def test_an_inactive_customers_phone_identifies_them_with_the_crm_down(
+    till: Till, loopback_world: World
+) -> None:
+    mobile = f"+1202556{uuid.uuid4().int % 10**4:04d}"
+    customer_id = put_customer(
+        loopback_world, "brand", mobile=mobile, first_name="Ines", flags={"active": False}
+    )
+    await till.sync()
+    online = till.service()
+    await online.login("brand-100", CASHIER_PIN)
+    offline = till.service(down=True)
+    await offline.login("brand-100", CASHIER_PIN)
+
+    seen_online = await online.identify_typed(mobile)
+    found = await offline.identify_typed(mobile)
+
+    assert isinstance(seen_online, Identification)
+    assert seen_online.customer.id == customer_id
+    assert isinstance(found, Identification)
+    assert (found.source, found.customer.id) == ("cache", customer_id)
+    assert not found.customer.profile.flags.active

@@ -93,7 +93,9 @@ class CustomerLookup(TillCore):
         self, raw: str, operator: Operator
     ) -> Identification | Ambiguous | NotFound:
         try:
-            rows = self._cache.by_phone(raw)
+            # Active customers first, as the CRM answers: an inactive one is still identified
+            # (and shown as such) when nobody active has the number.
+            rows = self._cache.by_phone(raw) or self._cache.by_phone(raw, include_inactive=True)
             e164 = normalize_phone(raw, self._phone_region)
         except InvalidPhoneError:
             return NotFound("not a phone number")
