@@ -91,6 +91,24 @@ def test_the_same_op_id_with_another_payload_is_rejected_and_blocks_nothing(
     assert _points(world, customer) == 17
 
 
+def test_a_seq_applied_under_another_op_refuses_the_batch_whole(world: World) -> None:
+    """A batch reusing an applied seq for another op is refused before anything applies, even
+    when its other ops are resends of answered ops and new ones."""
+    customer = put_customer(world, "pool", None, first_name="Seqs")
+    with Outbox(world, "pool.a") as till:
+        first, second = (till.op(OpType.SALE, customer, sale(("cash", 100))) for _ in (1, 2))
+        till.apply(first, second)
+        impostor = {**till.op(OpType.SALE, customer, sale(("cash", 200))), "seq": second["seq"]}
+        fresh = till.op(OpType.SALE, customer, sale(("cash", 400)))
+        response = till.push(first, impostor, fresh)
+        assert response.status_code == 422
+        assert response.json()["detail"] == (
+            f"seq {second['seq']} was already used by op {second['op_id']}"
+        )
+        assert till.last_seq() == second["seq"]
+    assert _points(world, customer) == 2
+
+
 def test_a_gap_stops_the_batch_until_the_missing_op_arrives(world: World) -> None:
     customer = put_customer(world, "pool", None, first_name="Gappy")
     with Outbox(world, "pool.a") as till:
