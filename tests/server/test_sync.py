@@ -19,7 +19,7 @@ from tests.support.outbox import Outbox, put_card, sale
 from tests.support.world import ORGS, World
 from tillcrm.api import CustomerOut, OpType, PullResponse, SalePayload
 from tillcrm.domain import IdentifierKind
-from tillcrm.server.db import reading, writing
+from tillcrm.server.db import insert_later, reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.ops import APPLIERS, OpContext, Outcome
 from tillcrm.server.tables import (
@@ -89,6 +89,24 @@ def test_the_same_op_id_with_another_payload_is_rejected_and_blocks_nothing(
         assert till.last_seq() == fresh["seq"]
     assert _points_rows(world, customer) == 2
     assert _points(world, customer) == 17
+
+
+def test_a_seq_applied_under_another_op_refuses_the_batch_whole(world: World) -> None:
+    """A batch reusing an applied seq for another op is refused before anything applies, even
+    when its other ops are resends of answered ops and new ones."""
+    customer = put_customer(world, "pool", None, first_name="Seqs")
+    with Outbox(world, "pool.a") as till:
+        first, second = (till.op(OpType.SALE, customer, sale(("cash", 100))) for _ in (1, 2))
+        till.apply(first, second)
+        impostor = {**till.op(OpType.SALE, customer, sale(("cash", 200))), "seq": second["seq"]}
+        fresh = till.op(OpType.SALE, customer, sale(("cash", 400)))
+        response = till.push(first, impostor, fresh)
+        assert response.status_code == 422
+        assert response.json()["detail"] == (
+            f"seq {second['seq']} was already used by op {second['op_id']}"
+        )
+        assert till.last_seq() == second["seq"]
+    assert _points(world, customer) == 2
 
 
 def test_a_gap_stops_the_batch_until_the_missing_op_arrives(world: World) -> None:
@@ -624,3 +642,35 @@ def test_a_change_committed_after_a_later_numbered_one_is_not_skipped(world: Wor
         after, _ = _pull_all(http, cursor)
     assert [UUID(c["id"]) for c in before] == [fast]
     assert {UUID(c["id"]) for c in after} == {slow, held}
+
+
+def test_answers_held_for_the_commit_read_back_as_they_were_written(world: World) -> None:
+    """The rows an all-or-nothing push holds back go in at its COMMIT with one statement (COPY
+    on PostgreSQL): awkward text, a missing seq and nested JSON come back unchanged."""
+    rows = [
+        {
+            "op_id": uuid4(),
+            "till_id": "held-answers",
+            "seq": seq,
+            "type": "sale",
+            "payload_hash": "0" * 64,
+            "status": "rejected",
+            "reason": reason,
+            "result": result,
+        }
+        for seq, reason, result in (
+            (None, "tab\there, new\nline, back\\slash, \\N, «quotes» 'and' \"these\"", {}),
+            (10**12, "", {"lines": [{"x": [1, None, "\\t"]}], "é": None}),
+        )
+    ]
+    with writing(world.crm.engine, all_or_nothing=True) as conn:
+        for row in rows:
+            insert_later(conn, applied_ops.insert(), {**row, "applied_at": datetime.now(UTC)})
+    with reading(world.crm.engine) as conn:
+        stored = conn.execute(
+            sa.select(applied_ops).where(applied_ops.c.op_id.in_([row["op_id"] for row in rows]))
+        ).mappings()
+        by_id = {row["op_id"]: {**row} for row in stored}
+    for row in by_id.values():
+        del row["applied_at"]  # SQLite gives it back without its time zone
+    assert [by_id[row["op_id"]] for row in rows] == rows

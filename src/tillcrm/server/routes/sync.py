@@ -37,22 +37,23 @@ def _answered(conn: Connection, till: Till, ops: list[Op]) -> dict[UUID, OpResul
 
     An op id used before with another payload is answered as rejected (see
     `_again_or_refused`); 422 before anything applies when a seq already applied belongs to
-    another op. One query
-    for the whole batch instead of one per op.
+    another op. One query for the whole batch: its op ids (one may have been answered for
+    another till or a REST write), and the till's answers in the batch's range of seqs rather
+    than a second list of them.
     """
     by_id = {op.op_id: op for op in ops}
-    answered = {
-        row.op_id: _again_or_refused(by_id[row.op_id], row)
-        for row in conn.execute(sa.select(applied_ops).where(applied_ops.c.op_id.in_(by_id)))
-    }
-    by_seq = {op.seq: op.op_id for op in ops}
-    for row in conn.execute(
-        sa.select(applied_ops.c.seq, applied_ops.c.op_id).where(
-            applied_ops.c.till_id == till.id, applied_ops.c.seq.in_(list(by_seq))
+    by_seq = {op.seq: op.op_id for op in ops if op.seq is not None}
+    found: sa.ColumnElement[bool] = applied_ops.c.op_id.in_(by_id)
+    if by_seq:
+        found |= (applied_ops.c.till_id == till.id) & applied_ops.c.seq.between(
+            min(by_seq), max(by_seq)
         )
-    ):
-        if by_seq[row.seq] != row.op_id:
+    answered: dict[UUID, OpResult] = {}
+    for row in conn.execute(sa.select(applied_ops).where(found)):
+        if row.till_id == till.id and by_seq.get(row.seq, row.op_id) != row.op_id:
             raise ApiError(422, "seq_reused", f"seq {row.seq} was already used by op {row.op_id}")
+        if row.op_id in by_id:
+            answered[row.op_id] = _again_or_refused(by_id[row.op_id], row)
     return answered
 
 
