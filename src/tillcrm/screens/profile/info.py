@@ -51,9 +51,8 @@ class InfoTab(ProfileTab):
         yield Static("", id="info-org")
         yield Static("", id="info-activity")
 
-    def show_customer(self, customer: CustomerOut) -> None:
+    def draw(self, customer: CustomerOut) -> None:
         """Render the record now: this is the scan path, no waiting on anything."""
-        super().show_customer(customer)
         p = customer.profile
         address = ", ".join(
             part
