@@ -124,7 +124,7 @@ class ProfileScreen(TillScreen[None]):
             tabs.active = _pane_id(_TABS[0][0])
         self.customer = customer
         header = self._title
-        header.update(_header(customer))
+        header.update(_header(customer), layout=False)  # one line high, whatever it says
         header.set_class(not customer.profile.flags.active, "inactive")
         for tab in self._tabs.values():
             tab.show_customer(customer)
