@@ -43,7 +43,11 @@ async def test_keys_typed_before_the_till_is_open_log_the_cashier_in_once_it_is(
             "the check",
         )
         gate.set()
-        await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "identify screen")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, IdentifyScreen) and bool(app.screen.query("#place")),
+            "identify screen, composed",
+        )
         assert app.till.operator is not None
         assert app.till.operator.code == CASHIER
         place = app.screen.query_one("#place", Static)

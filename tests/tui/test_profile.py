@@ -472,3 +472,32 @@ async def test_the_info_tab_names_the_customers_promotion_category(
         flags = _text(profile, "#info-flags")
         assert "Promotion Gold" in flags
         assert "brand-gold" not in flags
+
+
+async def test_a_tab_opened_again_or_for_the_first_time_shows_the_customer_scanned_last(
+    till: TuiTill, loopback_world: World
+) -> None:
+    """A scan draws only the tab on screen; the others draw the new customer when opened, never
+    the one they last showed."""
+    first, first_card = new_customer(loopback_world, first_name="First", last_name="Guest")
+    second, second_card = new_customer(loopback_world, first_name="Second", last_name="Guest")
+    put_card(loopback_world, first, 1_000, per_event_limit=5_000, per_season_limit=50_000)
+    put_card(loopback_world, second, 2_000, per_event_limit=5_000, per_season_limit=50_000)
+    await _sold(till, second, 4_200)
+    app = till.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        profile = await scan_to_profile(pilot, till, first, first_card)
+        await _tab(pilot, profile, "stored-value")
+        await until(pilot, lambda: "Per event" in _text(profile, "#sv-limits"), "the limits")
+        assert _text(profile, "#sv-balance") == "Balance $10.00"
+
+        await scan_to_profile(pilot, till, second, second_card)
+        await _tab(pilot, profile, "stored-value")
+        await until(pilot, lambda: "Per event" in _text(profile, "#sv-limits"), "the limits")
+        assert _text(profile, "#sv-balance") == "Balance $20.00"
+
+        await _tab(pilot, profile, "history")
+        history = profile.query_one("#history-table", DataTable)
+        await _rows(pilot, history, 1, "the second customer's sale")
+        assert history.get_row_at(0)[3] == "$42.00"

@@ -9,6 +9,7 @@ and what does not fit is left out rather than cut mid-word.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 from textual.app import App
@@ -86,12 +87,19 @@ class KeyBar(Static):
         return tuple(fitting)
 
     def _draw(self) -> None:
-        parts = []
-        for key in self.shown:
-            style = "b $accent" if key.enabled else "$text-disabled"
-            text = f"[{style}]{escape(key.key)}[/] {escape(key.description)}"
-            parts.append(f"[@click={key.action}]{text}[/]" if key.action else text)
-        self.update(Content.from_markup(_GAP.join(parts)), layout=False)
+        self.update(_bar(self.shown), layout=False)
+
+
+@lru_cache(maxsize=64)
+def _bar(keys: tuple[ShownKey, ...]) -> Content:
+    """The bar's text for `keys`. Remembered: showing a screen again redraws its bar with the
+    keys it had before, and parsing the markup was most of a redraw on the scan path."""
+    parts = []
+    for key in keys:
+        style = "b $accent" if key.enabled else "$text-disabled"
+        text = f"[{style}]{escape(key.key)}[/] {escape(key.description)}"
+        parts.append(f"[@click={key.action}]{text}[/]" if key.action else text)
+    return Content.from_markup(_GAP.join(parts))
 
 
 def _active_keys(screen: Screen[object]) -> tuple[ShownKey, ...]:

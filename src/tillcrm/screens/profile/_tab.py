@@ -1,8 +1,9 @@
 """What every profile tab shares: the customer it shows, and loading its data only when seen.
 
 The profile screen is built once; per customer it hands each tab the new record and marks it
-stale. Only the tab on screen loads (in a worker, so a slow CRM never blocks a keypress); the
-others load when the cashier opens them.
+stale, which costs nothing. Only the tab on screen draws the record and loads its data (in a
+worker, so a slow CRM never blocks a keypress); the others do both when the cashier opens them,
+so a scan redraws one tab, not seven.
 """
 
 from __future__ import annotations
@@ -55,29 +56,39 @@ class ProfileTab(VerticalScroll):
         self.money = context.money
         self.customer: CustomerOut | None = None
         self.stale = True
+        self._drawn: CustomerOut | None = None
+        """The customer whose record the tab last drew (their notices are the ones shown)."""
 
     def show_customer(self, customer: CustomerOut) -> None:
-        """Take the new customer; the data loads when the tab is (or becomes) visible.
-
-        Another customer clears the tab's notices; the same customer reloaded after an action
-        keeps them, so the cashier still reads what the action did.
-        """
-        if self.customer is None or self.customer.id != customer.id:
-            for notice in self.query(".notice").results(Static):
-                notice.update("")
+        """Take the new customer; the tab draws and loads when it is (or becomes) visible."""
         self.customer = customer
         self.stale = True
 
     def reload(self) -> None:
-        """Load this tab's data now, in a worker; a newer load cancels an older one."""
-        if self.customer is None:
+        """Draw the record and load this tab's data now, in a worker; a newer load cancels an
+        older one.
+
+        Another customer clears the tab's notices; the same customer reloaded after an action
+        keeps them, so the cashier still reads what the action did.
+        """
+        customer = self.customer
+        if customer is None:
             return
+        if self._drawn is None or self._drawn.id != customer.id:
+            for notice in self.query(".notice").results(Static):
+                notice.update("")
+        self._drawn = customer
         self.stale = False
-        self.run_worker(self.load(self.customer), group=f"load-{self.id}", exclusive=True)
+        self.draw(customer)
+        self.run_worker(self.load(customer), group=f"load-{self.id}", exclusive=True)
+
+    def draw(self, customer: CustomerOut) -> None:
+        """Show what the record alone says, synchronously (the first paint has it); a tab
+        whose data all comes from `load` draws nothing."""
 
     async def load(self, customer: CustomerOut) -> None:
         """Fetch and show what this tab needs beyond the customer record; a tab that shows
-        only the record (drawn in `show_customer`) needs nothing more."""
+        only the record (drawn in `draw`) needs nothing more."""
 
     @property
     def zone(self) -> ZoneInfo:

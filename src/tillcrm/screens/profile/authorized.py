@@ -163,9 +163,8 @@ class AuthorizedUsersTab(ProfileTab):
         yield table
         yield Static("a: add or assign   Delete: unassign", classes="actions")
 
-    def show_customer(self, customer: CustomerOut) -> None:
+    def draw(self, customer: CustomerOut) -> None:
         """The authorized users on the customer record (cached, so offline too)."""
-        super().show_customer(customer)
         table = self.query_one("#users-table", DataTable)
         table.clear()
         for user in customer.authorized_users:

@@ -21,6 +21,7 @@ from tillcrm.domain import PromotionCategory, mask_license, mask_tail
 from tillcrm.screens.profile._tab import ProfileTab
 from tillcrm.till import Offline, OrgProfile
 from tillcrm.widgets.money import MoneyFormat
+from tillcrm.widgets.redraw import redraw
 
 __all__ = ["Activity", "InfoTab", "summarize"]
 
@@ -51,9 +52,8 @@ class InfoTab(ProfileTab):
         yield Static("", id="info-org")
         yield Static("", id="info-activity")
 
-    def show_customer(self, customer: CustomerOut) -> None:
+    def draw(self, customer: CustomerOut) -> None:
         """Render the record now: this is the scan path, no waiting on anything."""
-        super().show_customer(customer)
         p = customer.profile
         address = ", ".join(
             part
@@ -95,7 +95,7 @@ class InfoTab(ProfileTab):
         ]
         if p.comments:
             details.append(f"Comments  {p.comments}")
-        self.query_one("#info-details", Static).update("\n".join(details))
+        redraw(self.query_one("#info-details", Static), "\n".join(details))
         flags = p.flags
         category = _category_name(self.till.promotion_category(customer), p.promotion_category_id)
         flag_lines = [
@@ -107,10 +107,10 @@ class InfoTab(ProfileTab):
             f"Promotion {category}",
         ]
         flags_widget = self.query_one("#info-flags", Static)
-        flags_widget.update("\n".join(flag_lines))
+        redraw(flags_widget, "\n".join(flag_lines))
         flags_widget.set_class(not flags.active, "inactive")
-        self.query_one("#info-org", Static).update(_org_lines(self.till.org_profile(customer)))
-        self.query_one("#info-activity", Static).update("")
+        redraw(self.query_one("#info-org", Static), _org_lines(self.till.org_profile(customer)))
+        redraw(self.query_one("#info-activity", Static), "")
 
     async def load(self, customer: CustomerOut) -> None:
         """Transactions, average spend, last purchase and touchpoints, from the history."""

@@ -51,9 +51,8 @@ class LoyaltyTab(ProfileTab):
         table.add_columns("When", "Points", "Reason", "Brand")
         yield table
 
-    def show_customer(self, customer: CustomerOut) -> None:
+    def draw(self, customer: CustomerOut) -> None:
         """The cached balances at once; the ledger when the tab loads."""
-        super().show_customer(customer)
         flags = customer.profile.flags
         lines = [f"{_account_name(p.brand_id)}: {p.balance}" for p in customer.balances.points]
         if not lines:

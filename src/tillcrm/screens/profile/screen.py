@@ -2,12 +2,14 @@
 
 Composing a seven-tab screen costs ~130 ms; showing one already built and updating its
 widgets ~26 ms. So the app installs one `ProfileScreen` and calls `show_customer` for every
-identification: the header and the visible tab refresh in place, the other tabs load only when
-the cashier opens them.
+identification: the header and the visible tab refresh in place (its widgets looked up once,
+not queried per scan), the other tabs only take the record and draw and load it when the
+cashier opens them.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import ClassVar
 from uuid import UUID
 
@@ -43,6 +45,13 @@ _TABS: list[tuple[str, str, type[ProfileTab]]] = [
 ]
 
 
+def _pane_id(tab_id: str) -> str:
+    return f"pane-{tab_id}"
+
+
+_PANES = [_pane_id(tab_id) for tab_id, _, _ in _TABS]
+
+
 class ProfileScreen(TillScreen[None]):
     """One customer's profile. Install it once; call `show_customer(id)` to show a customer."""
 
@@ -74,6 +83,7 @@ class ProfileScreen(TillScreen[None]):
         self._money = money
         self._profile_context = ProfileContext(till, money, phone_region, printer)
         self.customer: CustomerOut | None = None
+        self._mounted = False
 
     def compose_body(self) -> ComposeResult:
         """Header and tabs; the tabs stay empty until a customer is shown (Escape, the app's
@@ -81,8 +91,15 @@ class ProfileScreen(TillScreen[None]):
         yield Static("", id="customer")
         with TabbedContent(id="tabs"):
             for tab_id, title, tab in _TABS:
-                with TabPane(title, id=f"pane-{tab_id}"):
+                with TabPane(title, id=_pane_id(tab_id)):
                     yield tab(self._profile_context, id=tab_id)
+
+    def on_mount(self) -> None:
+        """Show the customer a scan brought while the screen was being composed."""
+        self._mounted = True
+        if self.customer is not None:
+            customer, self.customer = self.customer, None
+            self.show(customer)
 
     def show_customer(self, customer_id: UUID) -> None:
         """Show `customer_id` from the till's cache at once, then refresh from the CRM."""
@@ -96,16 +113,35 @@ class ProfileScreen(TillScreen[None]):
 
         Another customer opens on the first tab (Info: flags, tags, VIP), not on whichever tab
         the last customer was left on; a refresh of the same customer keeps the cashier's tab.
+        A customer scanned while the screen is still being composed (right after login) is
+        shown once it is mounted.
         """
+        if not self._mounted:
+            self.customer = customer
+            return
+        tabs = self._tabbed
         if self.customer is None or self.customer.id != customer.id:
-            self.query_one(TabbedContent).active = f"pane-{_TABS[0][0]}"
+            tabs.active = _pane_id(_TABS[0][0])
         self.customer = customer
-        header = self.query_one("#customer", Static)
-        header.update(_header(customer))
+        header = self._title
+        header.update(_header(customer), layout=False)  # one line high, whatever it says
         header.set_class(not customer.profile.flags.active, "inactive")
-        for tab in self.query(ProfileTab):
+        for tab in self._tabs.values():
             tab.show_customer(customer)
-        self._active_tab().reload()
+        self._tabs[tabs.active].reload()
+
+    @cached_property
+    def _tabbed(self) -> TabbedContent:
+        return self.query_one(TabbedContent)
+
+    @cached_property
+    def _title(self) -> Static:
+        return self.query_one("#customer", Static)
+
+    @cached_property
+    def _tabs(self) -> dict[str, ProfileTab]:
+        """Each tab by the id of its pane (a scan looks them up here, not in the DOM)."""
+        return {pane_id: self.query_one(f"#{pane_id} ProfileTab", ProfileTab) for pane_id in _PANES}
 
     @work(group="profile-refresh", exclusive=True)
     async def _refresh_from_crm(self, customer_id: UUID) -> None:
@@ -118,14 +154,9 @@ class ProfileScreen(TillScreen[None]):
         if current != self.customer:
             self.show(current)
 
-    def _active_tab(self) -> ProfileTab:
-        pane = self.query_one(TabbedContent).active_pane
-        assert pane is not None
-        return pane.query_one(ProfileTab)
-
     @on(TabbedContent.TabActivated)
     def _load_opened_tab(self, event: TabbedContent.TabActivated) -> None:
-        tab = event.pane.query_one(ProfileTab)
+        tab = self._tabs[event.pane.id or ""]
         if tab.stale:
             tab.reload()
 
@@ -176,9 +207,8 @@ class ProfileScreen(TillScreen[None]):
         self._step_tab(-1)
 
     def _step_tab(self, step: int) -> None:
-        tabs = self.query_one(TabbedContent)
-        ids = [f"pane-{tab_id}" for tab_id, _, _ in _TABS]
-        tabs.active = ids[(ids.index(tabs.active) + step) % len(ids)]
+        tabs = self._tabbed
+        tabs.active = _PANES[(_PANES.index(tabs.active) + step) % len(_PANES)]
 
     def _after_change(self) -> None:
         if self.customer is not None:

@@ -70,10 +70,9 @@ class StoredValueTab(ProfileTab):
             yield Button("Load", id="sv-load", compact=True)
         yield Static("", id="sv-notice", classes="notice")
 
-    def show_customer(self, customer: CustomerOut) -> None:
+    def draw(self, customer: CustomerOut) -> None:
         """The balance at once, from the till's record (which counts this till's queued
         charges); the card and its limits when the tab loads."""
-        super().show_customer(customer)
         self._card = None
         self.notice("sv-card", "")
         self.notice("sv-limits", "")
