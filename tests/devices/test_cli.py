@@ -116,9 +116,12 @@ def test_devices_test_prints_one_json_line_per_event(
             "detail": "payment card, not a loyalty card",
         }
         process.send_signal(signal.SIGINT)
-        assert json.loads(lines.next())["detail"] == "stopped"
-        _, err = process.communicate(timeout=WAIT)
-    assert process.returncode == 0, err
+        # Its exit and stderr first, so a run that ends without its last line says why.
+        returncode = process.wait(timeout=WAIT)
+        assert process.stderr is not None
+        err = process.stderr.read()
+        assert returncode == 0, err
+        assert json.loads(lines.next())["detail"] == "stopped", err
     assert "4111111111111111" not in err
 
 
