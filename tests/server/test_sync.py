@@ -22,6 +22,7 @@ from tillcrm.domain import IdentifierKind
 from tillcrm.server.db import insert_later, reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.ops import APPLIERS, OpContext, Outcome
+from tillcrm.server.routes.sync import PUSH_SLOTS
 from tillcrm.server.tables import (
     applied_ops,
     audit_log,
@@ -642,6 +643,43 @@ def test_a_change_committed_after_a_later_numbered_one_is_not_skipped(world: Wor
         after, _ = _pull_all(http, cursor)
     assert [UUID(c["id"]) for c in before] == [fast]
     assert {UUID(c["id"]) for c in after} == {slow, held}
+
+
+def test_pushes_beyond_the_process_slots_wait_outside_the_database(world: World) -> None:
+    """A CRM process applies `PUSH_SLOTS` pushes at once: with both slots held by pushes
+    queued on a customer's lock, a third till's push (its customer unlocked) waits for a slot
+    instead of applying, and applies once the slots free up."""
+    if world.crm.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: the slots are never all held")
+    assert PUSH_SLOTS == 2  # the two held pushes below fill them
+    held = put_customer(world, "pool", None, first_name="Held")
+    free = put_customer(world, "wallets", None, first_name="Free")
+    pushed: dict[str, httpx.Response] = {}
+    with (
+        Outbox(world, "pool.a") as first,
+        Outbox(world, "pool.b") as second,
+        Outbox(world, "wallets.a") as third,
+    ):
+
+        def push(name: str, till: Outbox, customer: UUID) -> threading.Thread:
+            op = till.op(OpType.SALE, customer, sale(("cash", 100)))
+            thread = threading.Thread(target=lambda: pushed.update({name: till.push(op)}))
+            thread.start()
+            return thread
+
+        with _customer_locked(world, held) as wait_for:
+            threads = [push("first", first, held), push("second", second, held)]
+            wait_for(2)  # both slots are inside the database, queued on the lock
+            threads.append(push("third", third, free))
+            time.sleep(1)  # time enough for the third to apply, if it did not wait
+            assert "third" not in pushed
+            assert _points_rows(world, free) == 0
+        for thread in threads:
+            thread.join()
+    assert {name: r.status_code for name, r in pushed.items()} == dict.fromkeys(pushed, 200)
+    assert len(pushed) == 3
+    assert _points_rows(world, held) == 2
+    assert _points_rows(world, free) == 1
 
 
 def test_answers_held_for_the_commit_read_back_as_they_were_written(world: World) -> None:

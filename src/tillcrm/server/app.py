@@ -36,6 +36,7 @@ def create_app(db_url: str, *, migrate: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine = create_db_engine(db_url)
+    app.state.push_limiter = sync.push_limiter()
     install_error_handlers(app)
 
     @app.middleware("http")
