@@ -7,8 +7,8 @@ from tillcrm.domain import ChargeContext, check_limits
 from tillcrm.server.customer_view import points_account_key
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.ledgers import (
+    PointsMove,
     points_balance,
-    post_points,
     post_store_credit,
     post_stored_value,
     stored_value_card,
@@ -39,8 +39,8 @@ def redeem_points(ctx: OpContext, payload: PointsRedeem) -> Outcome:
         balance=points_balance(ctx.conn, ctx.entity_id, account),
     )
     review = settle_breaches(ctx, OpType.POINTS_REDEEM.value, payload.points, check_limits(charge))
-    post_points(ctx, account, -payload.points, payload.reason)
-    return Outcome(touched_balances(ctx), needs_review=review)
+    moved = touched_balances(ctx, PointsMove(-payload.points, payload.reason))
+    return Outcome(moved, needs_review=review)
 
 
 @applies(OpType.STORED_VALUE_LOAD)

@@ -7,11 +7,13 @@ and the ledger's primary key would refuse a second row for the same op anyway.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
 
 from tillcrm.domain import PromotionCategory
@@ -33,11 +35,11 @@ from tillcrm.server.tables import (
 )
 
 __all__ = [
+    "PointsMove",
     "current_event",
     "current_season",
     "event_of",
     "points_balance",
-    "post_points",
     "post_store_credit",
     "post_stored_value",
     "promotion_category",
@@ -103,32 +105,43 @@ _POINTS_LEDGER_INSERT = points_ledger.insert()
 """Built once (see `registry._touch`)."""
 
 
-def post_points(ctx: OpContext, account: str, delta: int, reason: str) -> int:
-    """Move a points account by `delta` for this op; returns the new balance."""
+@dataclass(frozen=True)
+class PointsMove:
+    """Points an op moves on the account this till earns into and redeems from."""
+
+    delta: int
+    reason: str
+
+
+def _post_points(ctx: OpContext, move: PointsMove) -> None:
+    """Write `move`'s ledger row (at the COMMIT of a push, see `db.insert_later`)."""
     insert_later(
         ctx.conn,
         _POINTS_LEDGER_INSERT,
         {
             "op_id": ctx.op_id,
             "customer_id": ctx.entity_id,
-            "account": account,
-            "delta": delta,
-            "reason": reason,
+            "account": points_account_key(ctx.till),
+            "delta": move.delta,
+            "reason": move.reason,
             "till_id": ctx.till.id,
             "at": ctx.at,
         },
     )
-    balance = ctx.conn.execute(
+
+
+def _move_points(ctx: OpContext, move: PointsMove) -> None:
+    """Move the account's balance by `move.delta`, opening the account on its first move."""
+    account = points_account_key(ctx.till)
+    moved = ctx.conn.execute(
         _MOVE_POINTS,
-        {"moved_customer": ctx.entity_id, "moved_account": account, "moved_by": delta},
+        {"moved_customer": ctx.entity_id, "moved_account": account, "moved_by": move.delta},
     ).scalar_one_or_none()
-    if balance is None:  # the account's first movement (the customer row is locked: no race)
+    if moved is None:  # the account's first movement (the customer row is locked: no race)
         ctx.conn.execute(
             points_accounts.insert(),
-            {"customer_id": ctx.entity_id, "account": account, "balance": delta},
+            {"customer_id": ctx.entity_id, "account": account, "balance": move.delta},
         )
-        return delta
-    return int(balance)
 
 
 def stored_value_card(conn: Connection, customer_id: UUID) -> Row[Any]:
@@ -276,12 +289,16 @@ def post_store_credit(
     return int(owed)
 
 
-_BALANCES = (
-    customers.c.store_credit_owed,
+_STORED_VALUE_BALANCE = (
     sa.select(stored_value_cards.c.balance)
     .where(stored_value_cards.c.customer_id == customers.c.id)
     .scalar_subquery()
-    .label("stored_value"),
+    .label("stored_value")
+)
+
+_BALANCES = (
+    customers.c.store_credit_owed,
+    _STORED_VALUE_BALANCE,
     sa.select(points_accounts.c.balance)
     .where(
         points_accounts.c.customer_id == customers.c.id,
@@ -292,18 +309,50 @@ _BALANCES = (
 )
 """The balances an account op answers with, read as `touch_customer_returning` columns."""
 
+_MOVED = (
+    postgresql.insert(points_accounts)
+    .values(
+        customer_id=sa.bindparam("moved_customer", type_=sa.Uuid),
+        account=sa.bindparam("balances_account", type_=points_accounts.c.account.type),
+        balance=sa.bindparam("moved_by", type_=sa.BigInteger),
+    )
+    .on_conflict_do_update(
+        index_elements=[points_accounts.c.customer_id, points_accounts.c.account],
+        set_={"balance": points_accounts.c.balance + sa.literal_column("excluded.balance")},
+    )
+    .returning(points_accounts.c.balance)
+    .cte("moved_points")
+)
+_BALANCES_AFTER_MOVE = (
+    customers.c.store_credit_owed,
+    _STORED_VALUE_BALANCE,
+    sa.select(_MOVED.c.balance).scalar_subquery().label("points"),
+)
+"""`_BALANCES` with the points account moved by the same statement (PostgreSQL): the move is a
+data-modifying WITH, whose new balance the rest of the statement reads from its RETURNING (it
+sees the snapshot from before the statement)."""
 
-def touched_balances(ctx: OpContext) -> dict[str, Any]:
-    """Mark the customer changed for pull (`touch_customer`) and return an account op's
-    result: the customer's version and balances as the till's cache needs them, read by the
-    same statement.
 
-    `points_account` is the account this till earns into and redeems from ("" is the pool).
+def touched_balances(ctx: OpContext, points: PointsMove | None = None) -> dict[str, Any]:
+    """Move the points (`points`, if any) on the account this till earns into and redeems
+    from ("" is the pool), mark the customer changed for pull (`touch_customer`) and return an
+    account op's result: the customer's version and balances as the till's cache needs them.
+
+    On PostgreSQL the points move, the touch and the read are one statement (a push applies
+    hundreds of ops, each statement a round trip and the Python around it); SQLite moves the
+    points first, then touches and reads.
     """
     account = points_account_key(ctx.till)
-    row = touch_customer_returning(
-        ctx, new_version=False, returning=_BALANCES, params={"balances_account": account}
-    )
+    returning = _BALANCES
+    params: dict[str, Any] = {"balances_account": account}
+    if points is not None:
+        _post_points(ctx, points)
+        if ctx.conn.dialect.name == "postgresql":
+            returning = _BALANCES_AFTER_MOVE
+            params.update(moved_customer=ctx.entity_id, moved_by=points.delta)
+        else:
+            _move_points(ctx, points)
+    row = touch_customer_returning(ctx, new_version=False, returning=returning, params=params)
     return {
         "version": int(row.version),
         "points_account": account,

@@ -31,11 +31,11 @@ from tillcrm.server.customer_view import points_account_key
 from tillcrm.server.db import insert_later, next_number
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.ledgers import (
+    PointsMove,
     current_event,
     current_season,
     event_of,
     points_balance,
-    post_points,
     post_store_credit,
     post_stored_value,
     promotion_category,
@@ -273,8 +273,6 @@ def record_sale(ctx: OpContext, payload: SalePayload) -> Outcome:
         loyalty_enabled=buyer.profile.flags.loyalty_enabled,
     )
     number = _insert_transaction(ctx, payload, total, earned, charges.points)
-    if earned or charges.points:
-        post_points(ctx, account, earned - charges.points, f"sale {number}")
     if charges.stored_value:
         post_stored_value(
             ctx,
@@ -285,7 +283,8 @@ def record_sale(ctx: OpContext, payload: SalePayload) -> Outcome:
         )
     if charges.store_credit:
         post_store_credit(ctx, charges.store_credit, f"sale {number}", payload.authorized_user_id)
-    result = touched_balances(ctx)
+    moved = PointsMove(earned - charges.points, f"sale {number}")
+    result = touched_balances(ctx, moved if earned or charges.points else None)
     result.update(
         transaction_id=str(payload.transaction_id),
         number=number,
