@@ -210,6 +210,24 @@ def test_store_credit_payment_pays_down_at_most_what_is_owed(world: World) -> No
         assert list(deltas) == [1800, -1000]
 
 
+def test_each_op_of_a_batch_reads_the_customer_as_the_ops_before_it_left_them(
+    world: World,
+) -> None:
+    """No op of this batch is refused, so it applies in its all-or-nothing try, where the
+    customer's row is read once and kept from op to op: each op must still see the balance
+    the one before it left (a payment of more than is owed would be refused)."""
+    customer = put_customer(world, "brand", "a", store_credit_limit=5000)
+    with Outbox(world, "brand.a") as till:
+        results = till.apply(
+            till.op(OpType.SALE, customer, sale(("store_credit", 1800))),
+            till.op(OpType.STORE_CREDIT_PAYMENT, customer, {"amount": 1000}),
+            till.op(OpType.SALE, customer, sale(("store_credit", 4200))),
+            till.op(OpType.STORE_CREDIT_PAYMENT, customer, {"amount": 5000}),
+        )
+    assert [r["status"] for r in results] == ["applied"] * 4
+    assert [r["result"]["store_credit_owed"] for r in results] == [1800, 800, 5000, 0]
+
+
 def test_a_visit_records_till_store_operator_and_method(world: World) -> None:
     customer = put_customer(world, "brand", "a")
     with Outbox(world, "brand.a") as till:

@@ -31,7 +31,7 @@ __all__ = [
     "advance_counter",
     "all_or_nothing",
     "change_seq",
-    "changed_here",
+    "changes_here",
     "create_db_engine",
     "default_db_url",
     "insert_later",
@@ -110,8 +110,9 @@ _WRITE_STATE = "tillcrm_write_state"
 class _WriteState:
     """What a `writing()` transaction settles just before its COMMIT, and numbers it reserved."""
 
-    changed: dict[UUID, None] = field(default_factory=dict)
-    """Customers it inserted or changed, in order (see `change_seq`)."""
+    changed: dict[UUID, int] = field(default_factory=dict)
+    """Customers it inserted or changed, in order, each with how many times (see
+    `change_seq`)."""
     reserved: dict[str, Iterator[int]] = field(default_factory=dict)
     """Counter values taken for it in one go (see `_reserved`)."""
     later: dict[Insert, list[dict[str, Any]]] | None = None
@@ -201,11 +202,11 @@ def insert_later(conn: Connection, statement: Insert, row: dict[str, Any]) -> No
         state.later.setdefault(statement, []).append(row)
 
 
-def changed_here(conn: Connection, customer_id: UUID) -> bool:
-    """Whether `conn`'s `writing()` transaction has changed the customer (see `change_seq`):
-    a copy of the customer's row read before then may be out of date."""
+def changes_here(conn: Connection, customer_id: UUID) -> int:
+    """How many times `conn`'s `writing()` transaction has changed the customer so far (see
+    `change_seq`): a copy of the customer's row read at another count may be out of date."""
     state: _WriteState | None = conn.info.get(_WRITE_STATE)
-    return state is not None and customer_id in state.changed
+    return state.changed.get(customer_id, 0) if state is not None else 0
 
 
 def memo_of(conn: Connection) -> dict[Any, Any] | None:
@@ -301,7 +302,7 @@ def change_seq(conn: Connection, customer_id: UUID) -> int | None:
     state: _WriteState | None = conn.info.get(_WRITE_STATE)
     if state is None:
         return next_counter(conn, "changes")
-    state.changed[customer_id] = None
+    state.changed[customer_id] = state.changed.get(customer_id, 0) + 1
     return None
 
 

@@ -297,7 +297,6 @@ _STORED_VALUE_BALANCE = (
 )
 
 _BALANCES = (
-    customers.c.store_credit_owed,
     _STORED_VALUE_BALANCE,
     sa.select(points_accounts.c.balance)
     .where(
@@ -307,7 +306,8 @@ _BALANCES = (
     .scalar_subquery()
     .label("points"),
 )
-"""The balances an account op answers with, read as `touch_customer_returning` columns."""
+"""The balances an account op answers with besides the customer's own (store credit), read
+as `touch_customer_returning` columns."""
 
 _MOVED = (
     postgresql.insert(points_accounts)
@@ -324,7 +324,6 @@ _MOVED = (
     .cte("moved_points")
 )
 _BALANCES_AFTER_MOVE = (
-    customers.c.store_credit_owed,
     _STORED_VALUE_BALANCE,
     sa.select(_MOVED.c.balance).scalar_subquery().label("points"),
 )
@@ -352,7 +351,9 @@ def touched_balances(ctx: OpContext, points: PointsMove | None = None) -> dict[s
             params.update(moved_customer=ctx.entity_id, moved_by=points.delta)
         else:
             _move_points(ctx, points)
-    row = touch_customer_returning(ctx, new_version=False, returning=returning, params=params)
+    row = touch_customer_returning(
+        ctx, new_version=False, returning=returning, params=params, ends_op=True
+    )
     return {
         "version": int(row.version),
         "points_account": account,

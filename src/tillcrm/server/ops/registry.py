@@ -25,7 +25,7 @@ from sqlalchemy.sql.dml import ReturningUpdate
 from tillcrm.api import Op, OpResult, OpStatus, OpType
 from tillcrm.domain import OverrideApproval, TillScope
 from tillcrm.server.context import Till
-from tillcrm.server.db import all_or_nothing, change_seq, changed_here, insert_later, memo_of
+from tillcrm.server.db import all_or_nothing, change_seq, changes_here, insert_later, memo_of
 from tillcrm.server.errors import ApiError, Rejection
 from tillcrm.server.scope import visible_in
 from tillcrm.server.tables import applied_ops, customers
@@ -139,26 +139,48 @@ def visible_customer(ctx: OpContext, *columns: ColumnElement[Any]) -> Row[Any]:
     see it. Out of scope reads exactly like absent, so a rejection never reveals a customer.
 
     `columns` (of `customers`) are the ones read, every column when none are named: an op
-    that reads a few names them, as each column costs on every op of a push. A customer that
-    `lock_customers` read and no op of the transaction has changed since is not read again.
+    that reads a few names them, as each column costs on every op of a push. A customer whose
+    whole row the transaction already holds as it is now (read by `lock_customers`, or
+    returned by the touch that ended an earlier op: see `touch_customer_returning`) is not
+    read again; any change since (`db.change_seq`) means it is.
 
     The lock (a no-op on SQLite, whose writers are already serialized) keeps two tills from
     both spending the same balance on PostgreSQL.
     """
     memo = memo_of(ctx.conn)
-    locked: dict[UUID, Row[Any]] = (memo or {}).get(_LOCKED, {})
-    found = locked.get(ctx.entity_id)
-    if found is not None and not changed_here(ctx.conn, ctx.entity_id):
-        return found
+    known: dict[UUID, _Known] = (memo or {}).get(_LOCKED, {})
+    row, at_changes = known.get(ctx.entity_id, (None, -1))
+    if row is not None and at_changes == changes_here(ctx.conn, ctx.entity_id):
+        return row
     statement = _locked_customer(ctx.till.scope, columns)
     found = ctx.conn.execute(statement, {"locked_id": ctx.entity_id}).one_or_none()
     if found is None:
         raise Rejection("customer not found")
+    if not columns:
+        _remember(ctx.conn, found)
     return found
 
 
 _LOCKED = "locked customers"
-"""`db.memo_of` key of the rows `lock_customers` read, by customer id."""
+"""`db.memo_of` key of the customers' whole rows the transaction holds, by customer id."""
+
+_Known = tuple[Row[Any], int]
+"""A customer's whole row and the count of the transaction's changes to the customer
+(`db.changes_here`) it is as of."""
+
+
+def _remember(conn: Connection, row: Row[Any]) -> None:
+    """Keep a customer's whole row, locked and as it is now, for `visible_customer`."""
+    memo = memo_of(conn)
+    if memo is not None:
+        memo.setdefault(_LOCKED, {})[row.id] = (row, changes_here(conn, row.id))
+
+
+def _forget(conn: Connection, customer_id: UUID) -> None:
+    """Drop the kept row of a customer whose op was undone: it may show the op's changes."""
+    memo = memo_of(conn)
+    if memo is not None:
+        memo.get(_LOCKED, {}).pop(customer_id, None)
 
 
 def lock_customers(conn: Connection, till: Till, ids: Collection[UUID]) -> None:
@@ -166,8 +188,7 @@ def lock_customers(conn: Connection, till: Till, ids: Collection[UUID]) -> None:
     till may see), for `visible_customer`: one round trip for the batch instead of one per
     op. The locks are taken in id order, so two batches locking some of the same customers
     queue rather than deadlock. Outside `writing()` this does nothing."""
-    memo = memo_of(conn)
-    if memo is None or not ids:
+    if memo_of(conn) is None or not ids:
         return
     rows = conn.execute(
         sa.select(customers)
@@ -175,7 +196,8 @@ def lock_customers(conn: Connection, till: Till, ids: Collection[UUID]) -> None:
         .order_by(customers.c.id)
         .with_for_update(of=customers)
     )
-    memo[_LOCKED] = {row.id: row for row in rows}
+    for row in rows:
+        _remember(conn, row)
 
 
 @lru_cache(maxsize=1024)
@@ -225,15 +247,29 @@ def touch_customer_returning(
     new_version: bool,
     returning: tuple[ColumnElement[Any], ...] = (),
     params: dict[str, Any] | None = None,
+    ends_op: bool = False,
 ) -> Row[Any]:
     """`touch_customer`, also returning the `returning` columns (of `customers`, or scalar
     subqueries whose parameters are in `params`) as they are after the change: one
-    statement where an op would otherwise read them again."""
+    statement where an op would otherwise read them again.
+
+    An op whose last write this touch is (`ends_op`) gets the customer's whole row back as
+    well, and the transaction keeps it for the next op about the same customer
+    (`visible_customer`): a till's batch often holds several sales to one customer.
+    """
     seq = change_seq(ctx.conn, ctx.entity_id)
-    return ctx.conn.execute(
-        _touch(new_version, seq is not None, returning),
+    whole = (*_REST_OF_ROW, *returning) if ends_op else returning
+    row = ctx.conn.execute(
+        _touch(new_version, seq is not None, whole),
         {"touched_id": ctx.entity_id, "touched_seq": seq, "touched_at": ctx.at, **(params or {})},
     ).one()
+    if ends_op:
+        _remember(ctx.conn, row)
+    return row
+
+
+_REST_OF_ROW = tuple(column for column in customers.c if column.name != "version")
+"""The customer's columns a touch returns besides the version, for a whole row."""
 
 
 _ANSWERED = applied_ops.insert()
@@ -245,10 +281,11 @@ _RELEASE_SAVEPOINT = "RELEASE SAVEPOINT tillcrm_op"
 savepoint anew, so every op's SAVEPOINT and RELEASE were new statements to the driver."""
 
 
-def _undo_op(conn: Connection) -> None:
+def _undo_op(ctx: OpContext) -> None:
     """Roll the op's writes back and leave the caller's transaction as it was before it."""
-    conn.exec_driver_sql("ROLLBACK TO SAVEPOINT tillcrm_op")
-    conn.exec_driver_sql(_RELEASE_SAVEPOINT)
+    ctx.conn.exec_driver_sql("ROLLBACK TO SAVEPOINT tillcrm_op")
+    ctx.conn.exec_driver_sql(_RELEASE_SAVEPOINT)
+    _forget(ctx.conn, ctx.entity_id)
 
 
 def execute_op(conn: Connection, till: Till, op: Op, *, seq: int | None) -> OpResult:
@@ -293,16 +330,16 @@ def _isolated(conn: Connection, till: Till, op: Op, seq: int | None) -> OpResult
     try:
         outcome = APPLIERS[op.type](ctx, op.typed_payload())
     except Conflict as exc:
-        _undo_op(conn)
+        _undo_op(ctx)
         return _answer(ctx, op, seq, Outcome({"current": exc.current}), rejected=exc.reason)
     except Rejection as exc:
-        _undo_op(conn)
+        _undo_op(ctx)
         return _answer(ctx, op, seq, Outcome(), rejected=exc.reason)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        _undo_op(conn)
+        _undo_op(ctx)
         return _answer(ctx, op, seq, Outcome(), rejected=f"invalid payload: {exc}")
     except BaseException:  # a failure, not an answer: undo the op, let the caller decide
-        _undo_op(conn)
+        _undo_op(ctx)
         raise
     conn.exec_driver_sql(_RELEASE_SAVEPOINT)
     return _answer(ctx, op, seq, outcome)
