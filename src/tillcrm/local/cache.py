@@ -415,7 +415,7 @@ def _store(conn: sqlite3.Connection, page: CustomerPage, now: datetime | None) -
         "ON CONFLICT (kind, value) DO UPDATE SET "
         "customer_id = excluded.customer_id, status = excluded.status",
         [
-            (card.kind, card.value, key, card.status)  # StrEnums: bound as their text
+            (card.kind.value, card.value, key, card.status.value)
             for key, c in zip(keys, indexed, strict=True)
             for card in c.identifiers
         ],
@@ -451,7 +451,7 @@ def _customer_row(key: str, customer: _Indexed, record: str, synced_at: str) -> 
         # The E.164 check passed: '+' and digits, so the digits reversed are all but the '+'.
         mobile[:0:-1] if mobile else None,
         profile.phone,
-        profile.flags.active,
+        int(profile.flags.active),  # sqlite3 binds a bool only after a failed adapter lookup
         points[0].balance if points else 0,
         customer.version,
         record,
