@@ -42,3 +42,18 @@ def test_a_customer_stored_beside_a_bulk_load_is_searchable_once_after_it(
     assert [row.id for row in cache.by_text("Jones")] == [BOB.id]
     assert [row.id for row in cache.by_text("Smithson")] == [ANNA.id]
     assert db.read("SELECT count(*) FROM customer_text")[0][0] == 3
+
+
+def test_finish_leaves_the_connection_and_the_search_index_settings_as_they_were(
+    db: TillDatabase,
+) -> None:
+    with db.write() as conn:
+        assert bulk_load.begin(conn)
+        CustomerCache.store(conn, [ANNA])
+    with db.write() as conn:
+        bulk_load.finish(conn)
+
+    assert db.read("PRAGMA mmap_size")[0][0] == 0
+    hashsize = db.read("SELECT v FROM customer_text_config WHERE k = 'hashsize'")
+    assert [row[0] for row in hashsize] == [1024 * 1024]
+    assert [row.id for row in CustomerCache(db).by_text("Smithson")] == [ANNA.id]

@@ -266,8 +266,16 @@ def test_a_pulled_record_is_indexed_and_kept_as_the_crm_sent_it(
         (("id",), "not-a-uuid"),
         (("version",), "two"),
         (("profile", "mobile"), "0123"),
+        (("profile", "phone"), "555-0101"),
+        (("profile", "last_name"), None),
+        (("profile", "flags"), {"active": "maybe"}),
         (("identifiers",), [{"kind": "retina", "value": "X"}]),
+        (("identifiers",), [{"kind": "rfid", "value": ""}]),
+        (("identifiers",), [{"kind": "rfid", "value": "X" * 129}]),
+        (("identifiers",), [{"kind": "rfid", "value": "X", "status": "lost"}]),
         (("balances", "as_of"), "yesterday"),
+        (("balances", "points"), [{"brand_id": "brand-a", "balance": 1.5}]),
+        (("balances", "stored_value"), "lots"),
     ],
 )
 def test_a_page_with_a_malformed_indexed_field_stores_nothing(

@@ -25,7 +25,9 @@ __all__ = [
 ShortText = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=4000)]
 FieldName = Annotated[str, Field(min_length=1, max_length=64)]
-E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$", description="E.164 phone number")]
+E164_PATTERN = r"^\+[1-9]\d{6,14}$"
+"""A phone number in E.164 form: `+`, a country code and up to fifteen digits in all."""
+E164 = Annotated[str, Field(pattern=E164_PATTERN, description="E.164 phone number")]
 
 
 class IdentifierKind(StrEnum):
