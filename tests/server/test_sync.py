@@ -19,10 +19,11 @@ from tests.support.customers import put_customer
 from tests.support.outbox import Outbox, put_card, sale
 from tests.support.world import ORGS, World
 from tillcrm.api import CustomerOut, OpType, PullResponse, SalePayload
-from tillcrm.domain import AuthorizedUser, IdentifierKind
+from tillcrm.domain import AuthorizedUser, IdentifierKind, TillScope
 from tillcrm.server.db import insert_later, reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.ops import APPLIERS, OpContext, Outcome
+from tillcrm.server.scope import visible_in
 from tillcrm.server.tables import (
     applied_ops,
     audit_log,
@@ -712,6 +713,40 @@ def test_the_database_writes_a_pulled_customer_as_the_api_model_reads_it(world: 
         assert (empty["identifiers"], empty["authorized_users"]) == ([], [])
         assert empty["balances"]["points"] == [{"brand_id": own, "balance": 0}]
         assert empty["balances"]["stored_value"] is None
+
+
+def test_a_child_pulls_its_own_and_its_registered_parent_customers_in_change_order(
+    world: World,
+) -> None:
+    """A connected child's scope is its own customers and its parent's registered at it; the
+    pull takes each part from its own change index and merges them: pages small enough to
+    split the parts must still give every customer in scope once, in change order."""
+    made: dict[str, UUID] = {}
+    for name, org in (("p1", "parent"), ("c1", "child1"), ("p2", "parent"), ("c2", "child1")):
+        made[name] = put_customer(world, org, "a", first_name=name)
+    made["p3"] = put_customer(world, "parent", "a", first_name="p3")
+    made["x"] = put_customer(world, "child2", "a", first_name="x")
+    with writing(world.crm.engine) as conn:
+        for name in ("p1", "p3"):
+            conn.execute(
+                customer_registrations.insert().values(
+                    customer_id=made[name],
+                    org_id=ORGS["child1"].id,
+                    custom_fields={},
+                    registered_at=datetime.now(UTC),
+                )
+            )
+    with world.client("child1.a") as http:
+        pulled, _ = _pull_all(http, limit=2)
+    ids = [UUID(c["id"]) for c in pulled]
+    scope = TillScope.of(ORGS["child1"], "child1-a")
+    with reading(world.crm.engine) as conn:
+        in_scope = conn.execute(
+            sa.select(customers.c.id).where(visible_in(scope)).order_by(customers.c.change_seq)
+        ).scalars()
+        assert ids == list(in_scope)
+    assert {made[n] for n in ("p1", "c1", "c2", "p3")} <= set(ids)
+    assert not {made["p2"], made["x"]} & set(ids)
 
 
 def test_a_change_committed_after_a_later_numbered_one_is_not_skipped(world: World) -> None:

@@ -26,7 +26,7 @@ from tillcrm.domain import CustomerScope, effective_scope, points_account_brand
 from tillcrm.domain.org_fields import subscription_scope_id
 from tillcrm.server.context import Till
 from tillcrm.server.customer_rows import stored_profile
-from tillcrm.server.scope import visible_to
+from tillcrm.server.scope import visible_parts
 from tillcrm.server.tables import (
     authorized_users,
     customer_registrations,
@@ -390,15 +390,23 @@ _CUSTOMER_ID = sa.bindparam("customer_id", type_=sa.Uuid)
 @lru_cache(maxsize=256)
 def _pull_statement(postgres: bool, till: Till) -> sa.Select[Any]:
     """The pull's page for this till: its customers in scope changed after `after`, the
-    first `limit` of them. Built once per till: building and hashing a statement this size
-    cost a few microseconds per customer of a page."""
-    page = (
-        sa.select(customers.c.id)
-        .where(visible_to(till), customers.c.change_seq > _AFTER)
+    first `limit` of them. Each part of the scope (`visible_parts`) takes its first `limit`
+    from its organization's change index and the page keeps the first `limit` of those: a
+    connected child's scope as one OR had the whole scope sorted for every page. Built once
+    per till: building and hashing a statement this size cost a few microseconds per
+    customer of a page."""
+    parts = [
+        sa.select(customers.c.id, customers.c.change_seq)
+        .where(part, customers.c.change_seq > _AFTER)
         .order_by(customers.c.change_seq)
         .limit(_LIMIT)
-        .subquery("page")
-    )
+        .subquery()
+        for part in visible_parts(till.scope)
+    ]
+    if len(parts) == 1:
+        return _page_statement(postgres, till, parts[0])
+    merged = sa.union_all(*(sa.select(part.c.id, part.c.change_seq) for part in parts)).subquery()
+    page = merged.select().order_by(merged.c.change_seq).limit(_LIMIT).subquery("page")
     return _page_statement(postgres, till, page)
 
 
