@@ -3,6 +3,7 @@ fresh PostgreSQL database, so the figures include real HTTP and a real server pr
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -20,7 +22,14 @@ from tillcrm.server import demo_data as demo
 from tillcrm.server.db import create_db_engine, writing
 from tillcrm.server.migrate import upgrade
 
-__all__ = ["demo_crm", "fresh_postgres", "served"]
+__all__ = [
+    "ServedCrm",
+    "demo_crm",
+    "fresh_postgres",
+    "postgres_cpu_seconds",
+    "served",
+    "served_crm",
+]
 
 
 def _free_port() -> int:
@@ -44,10 +53,53 @@ def fresh_postgres(base_url: str) -> Iterator[str]:
         admin_engine.dispose()
 
 
+@dataclass(frozen=True)
+class ServedCrm:
+    """A running `tillcrm crm serve`: its root URL (the API is under `/v1`) and process."""
+
+    root: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """The serve process's CPU time so far (user and system; Linux `/proc`)."""
+        return _process_cpu_seconds(self.pid)
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds(db_url: str) -> float | None:
+    """CPU time so far of the PostgreSQL backends connected to `db_url`'s database, when
+    PostgreSQL runs on this machine (its processes readable in `/proc`); None otherwise. A
+    CRM on PostgreSQL spends much of a request there, outside its own process."""
+    marker = f" {db_url.rsplit('/', 1)[1]} ".encode()
+    total, seen = 0.0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            if command.startswith(b"postgres:") and marker in command:
+                total += _process_cpu_seconds(int(entry.name))
+                seen = True
+        except OSError:  # the process ended meanwhile, or is not ours to read
+            continue
+    return total if seen else None
+
+
 @contextmanager
 def served(db_url: str, workdir: Path) -> Iterator[str]:
     """`tillcrm crm serve` on `db_url` until the block ends; yields its root URL (the API is
     under `/v1`)."""
+    with served_crm(db_url, workdir) as crm:
+        yield crm.root
+
+
+@contextmanager
+def served_crm(db_url: str, workdir: Path) -> Iterator[ServedCrm]:
+    """`served`, yielding the process too (to read its CPU time)."""
     port = _free_port()
     config = workdir / "config.toml"
     config.write_text("")
@@ -68,7 +120,7 @@ def served(db_url: str, workdir: Path) -> Iterator[str]:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield root
+        yield ServedCrm(root, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)

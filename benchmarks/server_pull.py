@@ -6,9 +6,11 @@ organization with one brand, store and till; its customers are bulk-inserted the
 stores them (`customer_rows.profile_columns`), each with its registration, a barcode card, a
 points balance and a full profile. The till then pulls everything from an empty cursor, page
 after page, as a till's first sync does; the clock covers the HTTP requests and the decoding of
-their JSON. Prints JSON:
+their JSON. Beside it, the CPU the CRM spent per customer: its serve process, and on
+PostgreSQL (run on this machine) the database's backends. Prints JSON:
 
-    {"sqlite": {"customers_per_s": ..., "customers": ..., "seconds": ..., "pages": ...}, ...}
+    {"sqlite": {"customers_per_s": ..., "customers": ..., "seconds": ..., "pages": ...,
+                "crm_cpu_us_per_customer": ..., "database_cpu_us_per_customer": ...}, ...}
 
 Run: .venv/bin/python benchmarks/server_pull.py [--customers 20000] [--page 1000] [--pg URL]
 """
@@ -26,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from _crm import fresh_postgres, served
+from _crm import fresh_postgres, postgres_cpu_seconds, served_crm
 from tillcrm.domain import Address, Brand, CustomerFlags, CustomerProfile, Organization, Store
 from tillcrm.server import admin
 from tillcrm.server.customer_rows import profile_columns
@@ -132,14 +134,28 @@ def _prepare(db_url: str, count: int) -> str:
     return code
 
 
+def _db_cpu(db_url: str) -> float:
+    """The database's CPU seconds so far: PostgreSQL's backends for `db_url` when they run on
+    this machine; SQLite's work is inside the CRM process, so 0."""
+    if db_url.startswith("sqlite"):
+        return 0.0
+    seconds = postgres_cpu_seconds(db_url)
+    if seconds is None:
+        raise RuntimeError("PostgreSQL's backends are not visible in /proc: run it locally")
+    return seconds
+
+
 def _run(db_url: str, workdir: Path, count: int, page: int) -> dict[str, Any]:
     code = _prepare(db_url, count)
-    with served(db_url, workdir) as root, httpx.Client(base_url=f"{root}/v1", timeout=300) as http:
+    with (
+        served_crm(db_url, workdir) as crm,
+        httpx.Client(base_url=f"{crm.root}/v1", timeout=300) as http,
+    ):
         enrolled = http.post("/tills/enroll", json={"code": code, "name": "Bench till"})
         enrolled.raise_for_status()
         http.headers["Authorization"] = f"Bearer {enrolled.json()['token']}"
         cursor, pulled, pages, slowest = "", 0, 0, 0.0
-        began = time.perf_counter()
+        began, crm_began, db_began = time.perf_counter(), crm.cpu_seconds(), _db_cpu(db_url)
         while True:
             asked = time.perf_counter()
             answer = http.get("/sync/pull", params={"cursor": cursor, "limit": page})
@@ -152,6 +168,7 @@ def _run(db_url: str, workdir: Path, count: int, page: int) -> dict[str, Any]:
             if not body["more"]:
                 break
         seconds = time.perf_counter() - began
+        crm_cpu, db_cpu = crm.cpu_seconds() - crm_began, _db_cpu(db_url) - db_began
     if pulled != count:
         raise RuntimeError(f"pulled {pulled} customers of {count}")
     return {
@@ -161,6 +178,8 @@ def _run(db_url: str, workdir: Path, count: int, page: int) -> dict[str, Any]:
         "pages": pages,
         "page_size": page,
         "slowest_page_ms": round(slowest * 1000, 1),
+        "crm_cpu_us_per_customer": round(crm_cpu / pulled * 1e6, 1),
+        "database_cpu_us_per_customer": round(db_cpu / pulled * 1e6, 1),
     }
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -18,18 +19,22 @@ from tests.support.customers import put_customer
 from tests.support.outbox import Outbox, put_card, sale
 from tests.support.world import ORGS, World
 from tillcrm.api import CustomerOut, OpType, PullResponse, SalePayload
-from tillcrm.domain import IdentifierKind
+from tillcrm.domain import AuthorizedUser, IdentifierKind, TillScope
 from tillcrm.server.db import insert_later, reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.ops import APPLIERS, OpContext, Outcome
 from tillcrm.server.routes.sync import PUSH_SLOTS
+from tillcrm.server.scope import visible_in
 from tillcrm.server.tables import (
     applied_ops,
     audit_log,
+    authorized_users,
     customer_registrations,
     customers,
+    identifiers,
     points_accounts,
     points_ledger,
+    stored_value_cards,
     stored_value_ledger,
     transactions,
 )
@@ -618,6 +623,131 @@ def test_each_pulled_customer_carries_only_their_own_cards_users_and_points(
     assert two.authorized_users == []
     assert [p.balance for p in one.balances.points] == [0]
     assert [p.balance for p in two.balances.points] == [30]
+
+
+def test_the_database_writes_a_pulled_customer_as_the_api_model_reads_it(world: World) -> None:
+    """The database writes each pulled customer's JSON text (Python only joins them): text
+    that needs escaping, nulls, booleans, UUIDs, several cards and authorized users in order,
+    and brand wallets in code point order ('W' before 'w', which a locale's collation puts
+    the other way round) must read exactly as the CRM's own models have them."""
+    awkward = 'Box "7" \\ é\t'
+    owner = put_customer(
+        world,
+        "wallets",
+        None,
+        cards={IdentifierKind.RFID: 'R-"é"\\1', IdentifierKind.BARCODE: "B-1"},
+        first_name="Zoë",
+    )
+    bare = put_customer(world, "wallets", None, first_name="Bare")
+    users = [
+        AuthorizedUser(id=uuid4(), first_name='Åsa "A"', last_name="Alpha", allow_invoicing=True),
+        AuthorizedUser(
+            id=uuid4(),
+            first_name="Bo\\b",
+            last_name="Beta",
+            phone="+14155550199",
+            allow_preorders=True,
+        ),
+    ]
+    with writing(world.crm.engine) as conn:
+        conn.execute(
+            customer_registrations.update()
+            .where(customer_registrations.c.customer_id == owner)
+            .values(label=awkward, status="gold\n")
+        )
+        conn.execute(
+            authorized_users.insert(),
+            [{**user.model_dump(), "customer_id": owner} for user in reversed(users)],
+        )
+        conn.execute(
+            points_accounts.insert(),
+            [
+                {"customer_id": owner, "account": account, "balance": balance}
+                for account, balance in (
+                    ("", 9),
+                    ("wallets-b", 6),
+                    ("wallets-a", 5),
+                    ("Wallets-Z", 7),
+                )
+            ],
+        )
+        conn.execute(
+            stored_value_cards.insert().values(
+                customer_id=owner,
+                card_number="SV-PULL-1",
+                currency="USD",
+                balance=1234,
+                reset_after_event=False,
+            )
+        )
+        cards = conn.execute(
+            sa.select(identifiers.c.kind, identifiers.c.value, identifiers.c.status)
+            .where(identifiers.c.customer_id == owner)
+            .order_by(identifiers.c.kind)
+        ).mappings()
+        expected_cards = [dict(card) for card in cards]
+    for till, own, other in (
+        ("wallets.a", "wallets-a", "wallets-b"),
+        ("wallets.b", "wallets-b", "wallets-a"),
+    ):
+        with world.client(till) as http:
+            pulled, _ = _pull_all(http)
+        PullResponse.model_validate({"customers": pulled, "cursor": "1", "more": False})
+        by_id = {UUID(c["id"]): c for c in pulled}
+        got, empty = by_id[owner], by_id[bare]
+        assert got["id"] == str(owner)
+        assert (got["org_id"], got["brand_id"]) == ("org-wallets", None)
+        assert got["profile"]["first_name"] == "Zoë"
+        assert got["identifiers"] == expected_cards
+        assert [c["value"] for c in got["identifiers"]] == ["B-1", 'R-"é"\\1']
+        written = [user.model_dump(mode="json") for user in users]  # true, not 1
+        assert json.dumps(got["authorized_users"]) == json.dumps(written)
+        assert got["balances"]["points"] == [
+            {"brand_id": own, "balance": {"wallets-a": 5, "wallets-b": 6}[own]},
+            {"brand_id": "Wallets-Z", "balance": 7},
+            {"brand_id": other, "balance": {"wallets-a": 5, "wallets-b": 6}[other]},
+        ]
+        assert (got["balances"]["stored_value"], got["balances"]["store_credit_owed"]) == (1234, 0)
+        assert (got["label"], got["status"]) == (awkward, "gold\n")
+        assert got["version"] == 1
+        assert datetime.fromisoformat(got["created_at"]).utcoffset() == timedelta(0)
+        assert (empty["identifiers"], empty["authorized_users"]) == ([], [])
+        assert empty["balances"]["points"] == [{"brand_id": own, "balance": 0}]
+        assert empty["balances"]["stored_value"] is None
+
+
+def test_a_child_pulls_its_own_and_its_registered_parent_customers_in_change_order(
+    world: World,
+) -> None:
+    """A connected child's scope is its own customers and its parent's registered at it; the
+    pull takes each part from its own change index and merges them: pages small enough to
+    split the parts must still give every customer in scope once, in change order."""
+    made: dict[str, UUID] = {}
+    for name, org in (("p1", "parent"), ("c1", "child1"), ("p2", "parent"), ("c2", "child1")):
+        made[name] = put_customer(world, org, "a", first_name=name)
+    made["p3"] = put_customer(world, "parent", "a", first_name="p3")
+    made["x"] = put_customer(world, "child2", "a", first_name="x")
+    with writing(world.crm.engine) as conn:
+        for name in ("p1", "p3"):
+            conn.execute(
+                customer_registrations.insert().values(
+                    customer_id=made[name],
+                    org_id=ORGS["child1"].id,
+                    custom_fields={},
+                    registered_at=datetime.now(UTC),
+                )
+            )
+    with world.client("child1.a") as http:
+        pulled, _ = _pull_all(http, limit=2)
+    ids = [UUID(c["id"]) for c in pulled]
+    scope = TillScope.of(ORGS["child1"], "child1-a")
+    with reading(world.crm.engine) as conn:
+        in_scope = conn.execute(
+            sa.select(customers.c.id).where(visible_in(scope)).order_by(customers.c.change_seq)
+        ).scalars()
+        assert ids == list(in_scope)
+    assert {made[n] for n in ("p1", "c1", "c2", "p3")} <= set(ids)
+    assert not {made["p2"], made["x"]} & set(ids)
 
 
 def test_a_change_committed_after_a_later_numbered_one_is_not_skipped(world: World) -> None:

@@ -2,16 +2,16 @@
 
 Identify, get, search-to-profile, the write paths and pull all answer with the same shape, so
 it is built in one place, `customers_json`: one statement for a whole page of customers, in
-which the database joins each customer's registration, subscription and stored-value card and
-hands over their cards, authorized users and points as JSON text it aggregated itself. Python
-then only formats a few scalars per customer and copies the rest into the answer: a till's
-first pull reads its whole scope, and anything done per customer in Python is what it costs.
+which the database joins each customer's registration, subscription and stored-value card,
+aggregates their cards, authorized users and points, and writes each customer's whole JSON
+text. Python only joins the texts: a till's first pull reads its whole scope, and anything
+done per customer in Python is what it costs.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -22,10 +22,11 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from tillcrm.api import CustomerOut, PointsBalance
-from tillcrm.domain import AuthorizedUser, CustomerScope, effective_scope, points_account_brand
+from tillcrm.domain import CustomerScope, effective_scope, points_account_brand
 from tillcrm.domain.org_fields import subscription_scope_id
 from tillcrm.server.context import Till
 from tillcrm.server.customer_rows import stored_profile
+from tillcrm.server.scope import visible_parts
 from tillcrm.server.tables import (
     authorized_users,
     customer_registrations,
@@ -67,27 +68,23 @@ def _shows_brand_wallets(till: Till) -> bool:
     return effective_scope(till.org) is CustomerScope.ORGANIZATION and own != POOL_ACCOUNT
 
 
-def _visible_points(till: Till, accounts: dict[str, int]) -> list[dict[str, Any]]:
-    """`visible_points_accounts` in JSON form."""
-    own = points_account_key(till)
-    shown: list[dict[str, Any]] = [{"brand_id": own or None, "balance": accounts.get(own, 0)}]
-    if _shows_brand_wallets(till):
-        shown.extend(
-            {"brand_id": account, "balance": balance}
-            for account, balance in sorted(accounts.items())
-            if account not in (own, POOL_ACCOUNT)
-        )
-    return shown
-
-
 def visible_points_accounts(till: Till, accounts: dict[str, int]) -> list[PointsBalance]:
     """The points balances the till may show, from a customer's `{account: balance}`.
 
     Brand scope and the shared pool: the one account the till's sales use (0 before the first
     sale). Brand wallets: every brand's wallet of the one account, the till's own first, since
-    the customer sees all their balances wherever they are.
+    the customer sees all their balances wherever they are. A pull has the database write
+    the same list (`_points_text`).
     """
-    return [PointsBalance.model_validate(shown) for shown in _visible_points(till, accounts)]
+    own = points_account_key(till)
+    shown = [PointsBalance(brand_id=own or None, balance=accounts.get(own, 0))]
+    if _shows_brand_wallets(till):
+        shown.extend(
+            PointsBalance(brand_id=account, balance=balance)
+            for account, balance in sorted(accounts.items())
+            if account not in (own, POOL_ACCOUNT)
+        )
+    return shown
 
 
 def own_org_ids(till: Till) -> list[str]:
@@ -113,26 +110,24 @@ def _label(name: str) -> ColumnElement[str]:
     return sa.literal_column(f"'{name}'")
 
 
-def _json_list(
+def _json_items(
     postgres: bool,
     fields: dict[str, ColumnElement[Any]],
     where: ColumnElement[bool],
     order_by: Sequence[ColumnElement[Any]],
 ) -> ColumnElement[str]:
-    """A customer's rows of a related table as JSON text: a list of objects, in order.
+    """A customer's rows of a related table as JSON objects in order, comma-separated: the
+    inside of a JSON list, NULL when there are none.
 
     PostgreSQL orders inside the aggregate; SQLite (3.40 has no ORDER BY in an aggregate)
-    aggregates an ordered subquery, `json()` keeping each item an object rather than a string.
+    concatenates an ordered subquery. Each object stays text: nothing parses it again.
     """
     pairs = [part for name, column in fields.items() for part in (_label(name), column)]
     if postgres:
-        item = sa.func.json_build_object(*pairs)
-        listed: ColumnElement[Any] = sa.func.json_agg(aggregate_order_by(item, *order_by))
-        return (
-            sa.select(sa.func.coalesce(sa.cast(listed, sa.Text), "[]"))
-            .where(where)
-            .scalar_subquery()
-        )
+        item = sa.cast(sa.func.json_build_object(*pairs), sa.Text)
+        comma: ColumnElement[str] = sa.literal_column("','")
+        joined = sa.func.string_agg(item, aggregate_order_by(comma, *order_by))
+        return sa.select(joined).where(where).scalar_subquery()
     ordered = (
         sa.select(sa.func.json_object(*pairs).label("item"))
         .where(where)
@@ -140,7 +135,69 @@ def _json_list(
         .correlate(customers)
     )
     inner = ordered.subquery()
-    return sa.select(sa.func.json_group_array(sa.func.json(inner.c.item))).scalar_subquery()
+    return sa.select(sa.func.group_concat(inner.c.item, ",")).scalar_subquery()
+
+
+def _json_list(
+    postgres: bool,
+    fields: dict[str, ColumnElement[Any]],
+    where: ColumnElement[bool],
+    order_by: Sequence[ColumnElement[Any]],
+) -> ColumnElement[str]:
+    """A customer's rows of a related table as JSON text: a list of objects, in order."""
+    items = _json_items(postgres, fields, where, order_by)
+    return "[" + sa.func.coalesce(items, "") + "]"
+
+
+def _json_object(postgres: bool, fields: dict[str, ColumnElement[str]]) -> ColumnElement[str]:
+    """A JSON object written by the database from its fields' JSON text, in this order.
+
+    One `format` (SQLite's `printf`) call writes it: chained `||` copied the growing text
+    once per field.
+    """
+    template = "{" + ",".join(f"{json.dumps(name)}:%s" for name in fields) + "}"
+    write = sa.func.format if postgres else sa.func.printf
+    return write(sa.literal(template, sa.Text), *fields.values(), type_=sa.Text)
+
+
+def _json_string(postgres: bool, value: ColumnElement[Any]) -> ColumnElement[str]:
+    """A text column as a JSON string, escaped by the database; NULL as null."""
+    if postgres:
+        return sa.func.coalesce(sa.cast(sa.func.to_json(value), sa.Text), "null")
+    return sa.func.json_quote(value)
+
+
+def _quoted(text: ColumnElement[str]) -> ColumnElement[str]:
+    """Text that never needs escaping (hex digits, dashes, an ISO timestamp) as a JSON string."""
+    return '"' + text + '"'
+
+
+def _number(value: ColumnElement[Any]) -> ColumnElement[str]:
+    """An integer column as JSON text; NULL as null."""
+    return sa.func.coalesce(sa.cast(value, sa.Text), "null")
+
+
+def _json_bool(postgres: bool, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A boolean column as a JSON object's value: SQLite keeps booleans as 0 and 1."""
+    if postgres:
+        return value
+    return sa.func.json(sa.case((value, "true"), else_="false"))
+
+
+def _uuid_text(postgres: bool, value: ColumnElement[Any]) -> ColumnElement[str]:
+    """A UUID column as its dashed text: SQLite keeps UUIDs as 32 hex digits."""
+    if postgres:
+        return sa.cast(value, sa.Text)
+    h = sa.type_coerce(value, sa.String)
+    parts = [sa.func.substr(h, start, length) for start, length in _UUID_PARTS]
+    dashed: ColumnElement[str] = parts[0]
+    for part in parts[1:]:
+        dashed = dashed + "-" + part
+    return dashed
+
+
+_UUID_PARTS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+"""Where the dashed groups of a UUID's 32 hex digits start (from 1) and how long they are."""
 
 
 def _iso_utc(postgres: bool, moment: ColumnElement[datetime]) -> ColumnElement[str]:
@@ -156,18 +213,29 @@ def _iso_utc(postgres: bool, moment: ColumnElement[datetime]) -> ColumnElement[s
     return sa.func.replace(stored, " ", "T", type_=sa.String) + "+00:00"
 
 
-def _points_json(postgres: bool) -> ColumnElement[str]:
-    """A customer's points balances as a JSON object `{account: balance}` (brand wallets)."""
+def _points_text(postgres: bool, till: Till) -> ColumnElement[str]:
+    """`visible_points_accounts` as JSON text written by the database: the own account's
+    balance (0 before the first sale) and, where brand wallets show, every other brand's
+    wallet by brand id (in code point order on PostgreSQL too, as Python sorts them)."""
+    own = points_account_key(till)
     of_customer = points_accounts.c.customer_id == customers.c.id
-    if postgres:
-        listed = sa.func.json_object_agg(points_accounts.c.account, points_accounts.c.balance)
-        return (
-            sa.select(sa.func.coalesce(sa.cast(listed, sa.Text), "{}"))
-            .where(of_customer)
-            .scalar_subquery()
+    balance = (
+        sa.select(sa.cast(points_accounts.c.balance, sa.Text))
+        .where(of_customer, points_accounts.c.account == own)
+        .scalar_subquery()
+    )
+    first = f'[{{"brand_id":{json.dumps(own or None)},"balance":'
+    listed = sa.literal(first, sa.Text) + sa.func.coalesce(balance, "0") + "}"
+    if _shows_brand_wallets(till):
+        account: ColumnElement[str] = points_accounts.c.account
+        others = _json_items(
+            postgres,
+            {"brand_id": account, "balance": points_accounts.c.balance},
+            sa.and_(of_customer, account.not_in([own, POOL_ACCOUNT])),
+            [sa.collate(account, "C") if postgres else account],
         )
-    listed = sa.func.json_group_object(points_accounts.c.account, points_accounts.c.balance)
-    return sa.select(listed).where(of_customer).scalar_subquery()
+        listed = listed + sa.func.coalesce("," + others, "")
+    return listed + "]"
 
 
 def _seen_profile(
@@ -216,8 +284,9 @@ class CustomerJson(NamedTuple):
 
 
 def _page_statement(postgres: bool, till: Till, page: sa.Subquery) -> sa.Select[Any]:
-    """Every column `customers_json` formats, for the customers of `page` (a subquery of their
-    `id`s), in change order.
+    """Each customer of `page` (a subquery of their `id`s) as its `CustomerOut` JSON text,
+    written by the database, with its `change_seq`, in change order; the `as_of` parameter
+    is when the balances were read, as JSON text.
 
     The page is chosen first, on its own: computed beside the filter, the related columns
     were worked out for every customer in scope before the sort and limit kept a page of them.
@@ -225,7 +294,8 @@ def _page_statement(postgres: bool, till: Till, page: sa.Subquery) -> sa.Select[
     The customer's registration at the till's organization (label, status, private fields),
     its subscription there and its stored-value card are joined one row each; its cards,
     authorized users and points come as JSON text from correlated subqueries on each table's
-    customer index, so the page is one statement however many customers it holds.
+    customer index, so the page is one statement however many customers it holds. Python
+    only joins the texts: anything done per customer in Python is what a first pull costs.
     """
     joined = (
         page.join(customers, customers.c.id == page.c.id)
@@ -259,144 +329,113 @@ def _page_statement(postgres: bool, till: Till, page: sa.Subquery) -> sa.Select[
         ),
         [identifiers.c.kind, identifiers.c.value],
     )
+    user = authorized_users.c
     users = _json_list(
         postgres,
         {
-            column.name: column
-            for column in authorized_users.columns
-            if column is not authorized_users.c.customer_id
+            "id": _uuid_text(postgres, user.id),
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "phone": user.phone,
+            "allow_invoicing": _json_bool(postgres, user.allow_invoicing),
+            "allow_preorders": _json_bool(postgres, user.allow_preorders),
         },
-        authorized_users.c.customer_id == customers.c.id,
-        [authorized_users.c.last_name, authorized_users.c.first_name],
+        user.customer_id == customers.c.id,
+        [user.last_name, user.first_name],
     )
-    if _shows_brand_wallets(till):
-        points = _points_json(postgres)
-    else:
-        points = sa.func.coalesce(
-            sa.select(points_accounts.c.balance)
-            .where(
-                points_accounts.c.customer_id == customers.c.id,
-                points_accounts.c.account == points_account_key(till),
-            )
-            .scalar_subquery(),
-            0,
-        )
+    balances = _json_object(
+        postgres,
+        {
+            "points": _points_text(postgres, till),
+            "stored_value": _number(stored_value_cards.c.balance),
+            "store_credit_owed": _number(customers.c.store_credit_owed),
+            "as_of": _AS_OF,
+        },
+    )
+    customer = _json_object(
+        postgres,
+        {
+            "profile": _seen_profile(postgres, till, subscribed),
+            "id": _quoted(_uuid_text(postgres, customers.c.id)),
+            "version": _number(customers.c.version),
+            "org_id": _json_string(postgres, customers.c.org_id),
+            "brand_id": _json_string(postgres, customers.c.brand_id),
+            "identifiers": cards,
+            "authorized_users": users,
+            "balances": balances,
+            "label": _json_string(postgres, sa.func.coalesce(_REGISTRATION.c.label, "")),
+            "status": _json_string(postgres, sa.func.coalesce(_REGISTRATION.c.status, "")),
+            "created_at": _quoted(_iso_utc(postgres, customers.c.created_at)),
+            "updated_at": _quoted(_iso_utc(postgres, customers.c.updated_at)),
+        },
+    )
     return (
-        sa.select(
-            sa.cast(customers.c.id, sa.String).label("id"),
-            customers.c.org_id,
-            customers.c.brand_id,
-            customers.c.version,
-            customers.c.change_seq,
-            customers.c.store_credit_owed,
-            _iso_utc(postgres, customers.c.created_at).label("created_at"),
-            _iso_utc(postgres, customers.c.updated_at).label("updated_at"),
-            _seen_profile(postgres, till, subscribed).label("profile"),
-            _REGISTRATION.c.label,
-            _REGISTRATION.c.status,
-            stored_value_cards.c.balance.label("stored_value"),
-            cards.label("identifiers"),
-            users.label("authorized_users"),
-            points.label("points"),
-        )
+        sa.select(customers.c.change_seq, customer)
         .select_from(joined)
         .order_by(customers.c.change_seq)
     )
 
 
-def _authorized_users_json(listed: str) -> str:
-    """The aggregated authorized users in their API form (SQLite aggregates booleans as 0/1
-    and UUIDs without dashes); most customers have none, so the usual case costs nothing."""
-    if listed == "[]":
-        return listed
-    users = [AuthorizedUser.model_validate(user) for user in json.loads(listed)]
-    return json.dumps([user.model_dump(mode="json") for user in users])
+_NO_JIT = sa.text("SET LOCAL jit = off")
+"""PostgreSQL compiles a statement it expects to cost much (`jit_above_cost`) to machine code
+first. A page never repays it: a million customers loaded and not yet analyzed made each
+page's estimate that high, and compiling took 0.47 s of a 0.52 s page."""
+
+_AS_OF = sa.bindparam("as_of", type_=sa.Text)
+_AFTER = sa.bindparam("after", type_=sa.BigInteger)
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)
+_CUSTOMER_ID = sa.bindparam("customer_id", type_=sa.Uuid)
 
 
-def _points_writer(till: Till) -> Callable[[Any], str]:
-    """Writes the till's visible points balances as JSON text from a page's `points` column:
-    the own account's balance, or every account as a JSON object where brand wallets show."""
-    if _shows_brand_wallets(till):
-
-        def wallets(points: Any) -> str:
-            accounts = {account: int(balance) for account, balance in json.loads(points).items()}
-            return json.dumps(_visible_points(till, accounts))
-
-        return wallets
-    own = f'[{{"brand_id":{json.dumps(points_account_key(till) or None)},"balance":'
-    return lambda points: f"{own}{int(points)}}}]"
-
-
-@lru_cache(maxsize=4096)
-def _json_string(value: str | None) -> str:
-    """A short repeated string (an organization, brand, label or status) as JSON."""
-    return json.dumps(value)
-
-
-def _dashed(customer_id: str) -> str:
-    """A customer id in its API form: SQLite keeps UUIDs as 32 hex digits, PostgreSQL's text
-    is already dashed."""
-    if len(customer_id) != 32:
-        return customer_id
-    h = customer_id
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+@lru_cache(maxsize=256)
+def _pull_statement(postgres: bool, till: Till) -> sa.Select[Any]:
+    """The pull's page for this till: its customers in scope changed after `after`, the
+    first `limit` of them. Each part of the scope (`visible_parts`) takes its first `limit`
+    from its organization's change index and the page keeps the first `limit` of those: a
+    connected child's scope as one OR had the whole scope sorted for every page. Built once
+    per till: building and hashing a statement this size cost a few microseconds per
+    customer of a page."""
+    parts = [
+        sa.select(customers.c.id, customers.c.change_seq)
+        .where(part, customers.c.change_seq > _AFTER)
+        .order_by(customers.c.change_seq)
+        .limit(_LIMIT)
+        .subquery()
+        for part in visible_parts(till.scope)
+    ]
+    if len(parts) == 1:
+        return _page_statement(postgres, till, parts[0])
+    merged = sa.union_all(*(sa.select(part.c.id, part.c.change_seq) for part in parts)).subquery()
+    page = merged.select().order_by(merged.c.change_seq).limit(_LIMIT).subquery("page")
+    return _page_statement(postgres, till, page)
 
 
-def _stored_value_json(balance: Any) -> str:
-    """The stored-value balance as JSON: null when the customer has no card."""
-    return "null" if balance is None else str(int(balance))
+@lru_cache(maxsize=256)
+def _one_statement(postgres: bool, till: Till) -> sa.Select[Any]:
+    """One customer, `customer_id`, as this till sees them."""
+    page = sa.select(customers.c.id).where(customers.c.id == _CUSTOMER_ID).subquery("page")
+    return _page_statement(postgres, till, page)
 
 
-def customers_json(
-    conn: Connection, till: Till, where: ColumnElement[bool], limit: int
-) -> list[CustomerJson]:
-    """The first `limit` customers matching `where`, by change, each as `CustomerOut` JSON.
+def _read(conn: Connection, statement: sa.Select[Any], **params: Any) -> list[CustomerJson]:
+    """The customers `statement` writes, their balances read now."""
+    as_of = json.dumps(datetime.now(UTC).isoformat())
+    rows = conn.execute(statement, {**params, "as_of": as_of}).all()
+    return [CustomerJson(int(change_seq), text) for change_seq, text in rows]
+
+
+def customers_json(conn: Connection, till: Till, after: int, limit: int) -> list[CustomerJson]:
+    """The first `limit` customers in the till's scope changed after `after`, by change,
+    each as `CustomerOut` JSON.
 
     This is the pull's path: a till's first sync reads the whole scope, so nothing here
     validates what the CRM validated when it stored it, and the profile and cards are copied
-    as the database hands them over. `where` must include the till's scope.
+    as the database hands them over.
     """
     postgres = conn.dialect.name == "postgresql"
-    points_json = _points_writer(till)
-    page = (
-        sa.select(customers.c.id)
-        .where(where)
-        .order_by(customers.c.change_seq)
-        .limit(limit)
-        .subquery("page")
-    )
-    rows = conn.execute(_page_statement(postgres, till, page))
-    as_of = datetime.now(UTC).isoformat()
-    found = []
-    for (
-        customer_id,
-        org_id,
-        brand_id,
-        version,
-        change_seq,
-        owed,
-        created_at,
-        updated_at,
-        profile,
-        label,
-        status,
-        stored_value,
-        cards,
-        users,
-        points,
-    ) in rows:
-        text = (
-            f'{{"profile":{profile},"id":"{_dashed(customer_id)}","version":{version},'
-            f'"org_id":{_json_string(org_id)},"brand_id":{_json_string(brand_id)},'
-            f'"identifiers":{cards},"authorized_users":{_authorized_users_json(users)},'
-            f'"balances":{{"points":{points_json(points)},'
-            f'"stored_value":{_stored_value_json(stored_value)},'
-            f'"store_credit_owed":{int(owed)},"as_of":"{as_of}"}},'
-            f'"label":{_json_string(label or "")},"status":{_json_string(status or "")},'
-            f'"created_at":"{created_at}","updated_at":"{updated_at}"}}'
-        )
-        found.append(CustomerJson(int(change_seq), text))
-    return found
+    if postgres:
+        conn.execute(_NO_JIT)
+    return _read(conn, _pull_statement(postgres, till), after=after, limit=limit)
 
 
 def customer_out(conn: Connection, till: Till, row: Row[Any]) -> CustomerOut:
@@ -404,7 +443,8 @@ def customer_out(conn: Connection, till: Till, row: Row[Any]) -> CustomerOut:
 
     The stored profile is taken as stored (`stored_profile`), not validated again.
     """
-    (customer,) = customers_json(conn, till, customers.c.id == row.id, 1)
+    postgres = conn.dialect.name == "postgresql"
+    (customer,) = _read(conn, _one_statement(postgres, till), customer_id=row.id)
     fields = json.loads(customer.text)
     fields["profile"] = stored_profile(fields["profile"])
     return CustomerOut.model_validate(fields)

@@ -180,6 +180,7 @@ customers = sa.Table(
     sa.Index("ix_customers_org_mobile", "org_id", "mobile"),
     sa.Index("ix_customers_org_mobile_rev", "org_id", "mobile_rev"),
     sa.Index("ix_customers_org_change_seq", "org_id", "change_seq"),
+    sa.Index("ix_customers_org_brand_change_seq", "org_id", "brand_id", "change_seq"),
     sa.Index("ix_customers_org_phone", "org_id", "phone"),
 )
 """`profile` holds the whole `CustomerProfile`; the columns beside it are what is searched and
@@ -255,7 +256,7 @@ identifiers = sa.Table(
     _customer_fk(),
     sa.Column("status", sa.String(16), nullable=False),
     sa.PrimaryKeyConstraint("org_id", "kind", "value"),
-    sa.Index("ix_identifiers_customer", "customer_id"),
+    sa.Index("ix_identifiers_customer_cards", "customer_id", "kind", "value", "org_id", "status"),
 )
 
 authorized_users = sa.Table(
