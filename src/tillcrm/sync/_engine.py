@@ -192,10 +192,10 @@ class SyncEngine:
 
         The first sync has no cursor and so loads the whole scope, into an empty cache as a
         bulk load (`bulk_load`): its indexes are built once, when this pull ends however it
-        ends, so search is complete again after it. The next page is asked for, and checked
-        in a worker thread, while this one is stored in another: the CRM builds a page while
-        the till checks the one before and stores the one before that (SQLite lets go of the
-        GIL while it works), and the event loop stays free.
+        ends, so search is complete again after it. Three pages are in hand at once: the
+        next one is asked for as soon as this one's bytes arrive (the CRM builds it while the
+        till works), this one is checked in a worker thread while the one before it is stored
+        in another (SQLite lets go of the GIL while it works), and the event loop stays free.
         """
         stored = 0
         if not await self._reachable():
@@ -204,7 +204,15 @@ class SyncEngine:
         limit = self._settings.pull_page_size
         cursor = self._meta.cursor()
         first = cursor is None
-        asking = asyncio.ensure_future(self._checked_page(cursor, limit))
+        # The pages asked for and not yet in hand (those in hand were awaited: let go).
+        fetches: list[asyncio.Future[PulledPage]] = []
+
+        def fetch(after: str | None) -> asyncio.Future[PulledPage]:
+            fetches[:] = [pending for pending in fetches if not pending.done()]
+            fetches.append(asyncio.ensure_future(self._client.pull(after, limit=limit)))
+            return fetches[-1]
+
+        asking = asyncio.ensure_future(self._checked_page(fetch(cursor), fetch))
         try:
             while True:
                 try:
@@ -225,7 +233,7 @@ class SyncEngine:
                     break
                 self._succeeded()
                 if page.more:
-                    asking = asyncio.ensure_future(self._checked_page(page.cursor, limit))
+                    asking = asyncio.ensure_future(self._checked_page(fetches[-1], fetch))
                 stored += await asyncio.to_thread(
                     self._store_page, customers, page.cursor, bulk=first
                 )
@@ -233,11 +241,14 @@ class SyncEngine:
                     self._last_pull_at = datetime.now(UTC)
                     break
         finally:
-            # A page asked for ahead and not wanted any more: stop it, and take its outcome so
-            # no failure of it goes unheard.
+            # Pages asked for ahead and not wanted any more: stop them, and take their
+            # outcomes so no failure of them goes unheard.
             asking.cancel()
+            for pending in fetches:
+                pending.cancel()
             with contextlib.suppress(asyncio.CancelledError, CrmError, ValueError):
                 await asking
+            await asyncio.gather(*fetches, return_exceptions=True)
         await asyncio.to_thread(self._finish_bulk_load)
         self._publish()
         return stored
@@ -248,12 +259,17 @@ class SyncEngine:
         with self._db.write() as conn:
             bulk_load.finish(conn)
 
+    @staticmethod
     async def _checked_page(
-        self, cursor: str | None, limit: int
+        fetching: asyncio.Future[PulledPage],
+        fetch: Callable[[str | None], asyncio.Future[PulledPage]],
     ) -> tuple[PulledPage, CustomerPage]:
-        """One page from the CRM and its customers checked for the cache (`ValueError` when it
-        cannot index one), in a worker thread: outside the write lock, so the UI reads on."""
-        page = await self._client.pull(cursor, limit=limit)
+        """The page `fetching` brings and its customers checked for the cache (`ValueError`
+        when it cannot index one). The page after it is asked for (`fetch`) before this one
+        is checked, in a worker thread: outside the write lock, so the UI reads on."""
+        page = await fetching
+        if page.more:
+            fetch(page.cursor)
         return page, await asyncio.to_thread(CustomerCache.parse_page, page.body)
 
     def _store_page(self, page: CustomerPage, cursor: str, *, bulk: bool) -> int:
