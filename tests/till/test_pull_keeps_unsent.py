@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import pytest
+
 from tests.support.outbox import Outbox as CrmOutbox
 from tests.support.outbox import sale
 from tests.support.world import CASHIER_PIN, World
@@ -87,3 +89,32 @@ async def test_a_rejected_op_brings_the_crms_record_back(till: Till, loopback_wo
     cached = CustomerCache(till.db).get(customer_id)
     assert cached is not None
     assert cached.profile.comments == "theirs"
+
+
+async def test_a_record_read_before_the_tills_own_op_applied_is_not_cached(
+    till: Till, loopback_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile refresh's answer can be on its way while the till pushes an op for the
+    customer and the CRM applies it: the answer was read before the op, and caching it would
+    take the op back out of the cache (a redemption's points reappeared)."""
+    customer_id = await customer_with_points(till, loopback_world, first_name="Rae")
+    service = till.service()
+    await service.login("brand-100", CASHIER_PIN)
+    client = till.clients[-1]
+    ask = client.customer
+    interleaved: list[CustomerOut] = []
+
+    async def answered_after_a_redemption_synced(customer: UUID) -> CustomerOut:
+        record = await ask(customer)  # the CRM reads the customer: 100 points
+        if not interleaved:
+            interleaved.append(record)
+            assert isinstance(await service.redeem_points(customer, 30, "free drink"), Saved)
+            await till.sync()  # pushed and applied: the CRM has 70 now
+        return record
+
+    monkeypatch.setattr(client, "customer", answered_after_a_redemption_synced)
+    refreshed = await service.profile(customer_id)
+    assert refreshed is not None
+    assert refreshed.balances.points[0].balance == 100  # the answer, as the CRM read it
+    assert _points(till, customer_id) == 70
+    assert Outbox(till.db).depth() == 0

@@ -329,6 +329,18 @@ class Outbox:
         """Whether this customer has unanswered ops (see `customers_with_unsent`)."""
         return bool(self._db.read(_UNSENT_CHANGES, _unsent_params([str(customer_id)])))
 
+    def changes_of(self, customer_id: UUID) -> tuple[int, int]:
+        """The seq of this customer's newest op that changes what the cache shows, and how
+        many of those the CRM has not answered yet. Read before and after asking the CRM for
+        the customer, it tells whether the answer can be stored: only if both readings are
+        the same and nothing is unanswered, the CRM's record holds every op of this till."""
+        row = self._db.read(
+            "SELECT coalesce(max(seq), 0), coalesce(sum(state IN (?, ?)), 0) FROM outbox "
+            "WHERE entity_id = ? AND type != ?",
+            (*_UNSENT, str(customer_id), OpType.VISIT.value),
+        )[0]
+        return int(row[0]), int(row[1])
+
 
 _UNSENT_CHANGES = (
     "SELECT DISTINCT entity_id FROM outbox WHERE state IN (?, ?) AND type != ? "

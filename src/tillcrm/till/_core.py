@@ -163,15 +163,23 @@ class TillCore:
 
     async def _fresh(self, customer_id: UUID) -> CustomerOut | None:
         """The CRM's record, stored in the cache; None offline or when the CRM lacks it
-        (a customer created here and not yet synced)."""
+        (a customer created here and not yet synced).
+
+        Not stored when this till has ops for the customer the record may lack: unanswered
+        ones, or one pushed and answered while the CRM's answer was on its way (the record
+        was read before the op applied: storing it took a redemption back out of the cache).
+        """
         client = self._client
         if client is None:
             return None
+        before = self._outbox.changes_of(customer_id)
         try:
             customer = await self._reach(lambda: client.customer(customer_id))
         except CrmNotFound:
             return None
-        if customer is not None and not self._has_unsent(customer_id):
+        _, unanswered = before
+        holds_ours = unanswered == 0 and self._outbox.changes_of(customer_id) == before
+        if customer is not None and holds_ours:
             with self._db.write() as conn:
                 CustomerCache.store(conn, [customer])
         return customer
