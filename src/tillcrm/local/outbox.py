@@ -327,16 +327,18 @@ class Outbox:
 
     def has_unsent(self, customer_id: UUID) -> bool:
         """Whether this customer has unanswered ops (see `customers_with_unsent`)."""
-        return bool(self._db.read(_UNSENT_CHANGES, _unsent_params([str(customer_id)])))
+        return self.changes_of(customer_id)[1] > 0
 
     def changes_of(self, customer_id: UUID) -> tuple[int, int]:
-        """The seq of this customer's newest op that changes what the cache shows, and how
-        many of those the CRM has not answered yet. Read before and after asking the CRM for
-        the customer, it tells whether the answer can be stored: only if both readings are
-        the same and nothing is unanswered, the CRM's record holds every op of this till."""
+        """The seq of the till's newest op, and how many of this customer's ops that change
+        what the cache shows the CRM has not answered yet. Read before and after asking the
+        CRM for the customer, it tells whether the answer can be stored: only if both readings
+        are the same and nothing is unanswered, the CRM's record holds every op of this till.
+        Both are index reads (the seq is the rowid; unanswered ops by state), however long
+        the outbox's history."""
         row = self._db.read(
-            "SELECT coalesce(max(seq), 0), coalesce(sum(state IN (?, ?)), 0) FROM outbox "
-            "WHERE entity_id = ? AND type != ?",
+            "SELECT (SELECT coalesce(max(seq), 0) FROM outbox), "
+            "(SELECT count(*) FROM outbox WHERE state IN (?, ?) AND entity_id = ? AND type != ?)",
             (*_UNSENT, str(customer_id), OpType.VISIT.value),
         )[0]
         return int(row[0]), int(row[1])

@@ -113,15 +113,16 @@ class PointsMove:
     reason: str
 
 
-def _post_points(ctx: OpContext, move: PointsMove) -> None:
-    """Write `move`'s ledger row (at the COMMIT of a push, see `db.insert_later`)."""
+def _post_points(ctx: OpContext, account: str, move: PointsMove) -> None:
+    """Write `move`'s ledger row on `account` (at the COMMIT of a push, see
+    `db.insert_later`)."""
     insert_later(
         ctx.conn,
         _POINTS_LEDGER_INSERT,
         {
             "op_id": ctx.op_id,
             "customer_id": ctx.entity_id,
-            "account": points_account_key(ctx.till),
+            "account": account,
             "delta": move.delta,
             "reason": move.reason,
             "till_id": ctx.till.id,
@@ -130,9 +131,8 @@ def _post_points(ctx: OpContext, move: PointsMove) -> None:
     )
 
 
-def _move_points(ctx: OpContext, move: PointsMove) -> None:
-    """Move the account's balance by `move.delta`, opening the account on its first move."""
-    account = points_account_key(ctx.till)
+def _move_points(ctx: OpContext, account: str, move: PointsMove) -> None:
+    """Move `account`'s balance by `move.delta`, opening the account on its first move."""
     moved = ctx.conn.execute(
         _MOVE_POINTS,
         {"moved_customer": ctx.entity_id, "moved_account": account, "moved_by": move.delta},
@@ -345,12 +345,12 @@ def touched_balances(ctx: OpContext, points: PointsMove | None = None) -> dict[s
     returning = _BALANCES
     params: dict[str, Any] = {"balances_account": account}
     if points is not None:
-        _post_points(ctx, points)
+        _post_points(ctx, account, points)
         if ctx.conn.dialect.name == "postgresql":
             returning = _BALANCES_AFTER_MOVE
             params.update(moved_customer=ctx.entity_id, moved_by=points.delta)
         else:
-            _move_points(ctx, points)
+            _move_points(ctx, account, points)
     row = touch_customer_returning(
         ctx, new_version=False, returning=returning, params=params, ends_op=True
     )
