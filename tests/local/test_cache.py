@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from tests.support.search_index import assert_search_index_matches_the_customers
 from tillcrm.api import AccountBalances, CustomerOut, PointsBalance
 from tillcrm.domain import (
     CustomerProfile,
@@ -184,6 +185,7 @@ def test_a_replaced_customer_is_found_only_by_the_new_values(
     assert cache.by_text("Jones") == []
     assert ids(cache.by_text("Keller")) == {BOB.id}
     assert cache.count() == 3
+    assert_search_index_matches_the_customers(db)
 
 
 def test_balances_keep_the_time_the_crm_read_them(cache: CustomerCache) -> None:
@@ -232,6 +234,7 @@ def test_a_schema_1_cache_is_migrated_and_still_found(tmp_path: Path) -> None:
         CustomerCache.store(conn, [ANNA])
     assert cache.by_text("Oldtab") == []
     assert ids(cache.by_text("Smithson")) == {ANNA.id}
+    assert_search_index_matches_the_customers(db)
     db.close()
 
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from tests.support.customers import put_customer
+from tests.support.search_index import assert_search_index_matches_the_customers
 from tests.support.world import World
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
@@ -72,8 +73,7 @@ def _assert_fully_indexed(db: TillDatabase, tmp_path: Path) -> None:
     finally:
         fresh.close()
     assert not bulk_load.in_progress(db.connection)
-    (search_rows,) = db.read("SELECT count(*) FROM customer_text")[0]
-    assert search_rows == CustomerCache(db).count()
+    assert_search_index_matches_the_customers(db)
 
 
 def _names(world: World, count: int, prefix: str) -> list[str]:

@@ -4,8 +4,8 @@ Keeping the cache's secondary B-tree indexes and its trigram search index up to 
 row cost more than storing the rows themselves; building them once from the finished table is
 cheaper. So the first pull `begin`s a bulk load: the secondary indexes are dropped (their
 `CREATE INDEX` statements kept in `meta`, in the same transaction) and pages are stored
-without search rows (`in_progress`); `finish` builds the indexes and every search row again
-and clears the mark, in one transaction.
+without search rows (`in_progress`), neither added nor taken out; `finish` builds the indexes,
+rebuilds the search index from the customers, and clears the mark, in one transaction.
 
 Crash safety rests on the mark in `meta`: while it is there the cache may answer lookups
 slowly and text search incompletely, never wrongly once finished. A process that dies mid-load
@@ -30,10 +30,10 @@ _INDEXED_TABLES = ("customers", "identifiers")
 
 SEARCH_ROWS = (
     "INSERT INTO customer_text (rowid, name, email, company, number) "
-    "SELECT rowid, trim(first_name || ' ' || last_name), coalesce(email, ''), company, "
-    "customer_number FROM customers"
+    "SELECT customer_rowid, name, email, company, number FROM customer_text_source"
 )
-"""The trigram index's rows, made from the customers' columns (a caller may add a WHERE)."""
+"""The trigram index's rows, made from the customers' columns by the view it reads its text
+from (a caller adds a WHERE on the view's `id`)."""
 
 _SEARCH_BUFFER_BYTES = 16 * 1024 * 1024
 """The trigram index's buffer of pending terms while `finish` makes every search row: with
@@ -84,10 +84,10 @@ def finish(conn: sqlite3.Connection) -> None:
     with _mapped(conn):
         for statement in json.loads(row[0]):
             conn.execute(statement)
-        # Customers stored beside the load (an offline edit) already have their search rows.
-        conn.execute("DELETE FROM customer_text")
+        # Every customer's search row, from the text the index reads from the customers
+        # (`customer_text_source`): those stored beside the load (an offline edit) included.
         _set_search_buffer(conn, _SEARCH_BUFFER_BYTES)
-        conn.execute(SEARCH_ROWS)
+        conn.execute("INSERT INTO customer_text (customer_text) VALUES ('rebuild')")
         _set_search_buffer(conn, _DEFAULT_SEARCH_BUFFER_BYTES)
     conn.execute("DELETE FROM meta WHERE key = ?", (_MARK,))
 

@@ -391,11 +391,16 @@ def _store(conn: sqlite3.Connection, page: CustomerPage, now: datetime | None) -
     synced_at = (now or datetime.now(UTC)).isoformat()
     indexed, records, keys = page.indexed, page.records, page.ids
     ids = json.dumps(keys)
+    bulk = bulk_load.in_progress(conn)
     replaced = conn.execute(
         "SELECT rowid FROM customers WHERE id IN (SELECT value FROM json_each(?))", (ids,)
     ).fetchall()
     if replaced:
-        conn.executemany("DELETE FROM customer_text WHERE rowid = ?", replaced)
+        if not bulk:
+            # The search index reads a row's old text from the customer to take it out, so
+            # this comes before the customer changes; during a bulk load the customer has no
+            # search row yet (taking out one never put in would corrupt the index).
+            conn.executemany("DELETE FROM customer_text WHERE rowid = ?", replaced)
         conn.execute(
             "DELETE FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?))",
             (ids,),
@@ -431,7 +436,7 @@ def _store(conn: sqlite3.Connection, page: CustomerPage, now: datetime | None) -
     )
     # The search rows in one statement, from the columns just written; a bulk load makes
     # them all when it finishes.
-    if not bulk_load.in_progress(conn):
+    if not bulk:
         these = f"{SEARCH_ROWS} WHERE id IN (SELECT value FROM json_each(?))"  # noqa: S608
         conn.execute(these, (ids,))
 
