@@ -15,7 +15,7 @@ from tests.till.conftest import Till, customer_with_points
 from tillcrm.api import CustomerOut, OpType
 from tillcrm.local import CustomerCache, OpState, Outbox
 from tillcrm.sync import SyncEngine
-from tillcrm.till import Saved, TillService
+from tillcrm.till import OverrideRequired, Saved, TillService
 
 
 async def _offline_with_customer(till: Till, world: World) -> tuple[UUID, TillService, CustomerOut]:
@@ -118,3 +118,30 @@ async def test_a_record_read_before_the_tills_own_op_applied_is_not_cached(
     assert refreshed.balances.points[0].balance == 100  # the answer, as the CRM read it
     assert _points(till, customer_id) == 70
     assert Outbox(till.db).depth() == 0
+
+
+async def test_a_charge_is_not_checked_against_a_record_read_before_the_tills_own_op(
+    till: Till, loopback_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same race on the way to a charge: a redemption checked against the CRM's answer
+    read before the till's last redemption applied would pass on points already spent."""
+    customer_id = await customer_with_points(till, loopback_world, first_name="Ras")
+    service = till.service()
+    await service.login("brand-100", CASHIER_PIN)
+    client = till.clients[-1]
+    ask = client.customer
+    interleaved: list[CustomerOut] = []
+
+    async def answered_after_a_redemption_synced(customer: UUID) -> CustomerOut:
+        record = await ask(customer)  # the CRM reads the customer: 100 points
+        if not interleaved:
+            interleaved.append(record)
+            assert isinstance(await service.redeem_points(customer, 30, "free drink"), Saved)
+            await till.sync()  # pushed and applied: the CRM has 70 now
+        return record
+
+    monkeypatch.setattr(client, "customer", answered_after_a_redemption_synced)
+    answer = await service.redeem_points(customer_id, 80, "a bigger prize")
+    assert isinstance(answer, OverrideRequired)
+    assert [breach.excess for breach in answer.breaches] == [10]
+    assert _points(till, customer_id) == 70

@@ -325,10 +325,6 @@ class Outbox:
             )
         )
 
-    def has_unsent(self, customer_id: UUID) -> bool:
-        """Whether this customer has unanswered ops (see `customers_with_unsent`)."""
-        return self.changes_of(customer_id)[1] > 0
-
     def changes_of(self, customer_id: UUID) -> tuple[int, int]:
         """The seq of the till's newest op, and how many of this customer's ops that change
         what the cache shows the CRM has not answered yet. Read before and after asking the

@@ -148,12 +148,10 @@ class Charging(TillCore):
     ) -> tuple[CustomerOut | None, StoredValueOut | None]:
         """The freshest record a charge can be checked against; with stored value spent
         online, the card's live limits and their use in this event and season too."""
-        fresh = await self._fresh(customer_id)
-        customer = (
-            self._cache.get(customer_id)
-            if fresh is None or self._has_unsent(customer_id)
-            else fresh
-        )
+        fresh, holds_ours = await self._crm_record(customer_id)
+        # A CRM record that may lack this till's own ops would let a charge past what they
+        # spent: the cache holds them.
+        customer = fresh if fresh is not None and holds_ours else self._cache.get(customer_id)
         client = self._client
         if fresh is None or not debits.stored_value or client is None:
             return customer, None

@@ -162,31 +162,35 @@ class TillCore:
         )
 
     async def _fresh(self, customer_id: UUID) -> CustomerOut | None:
-        """The CRM's record, stored in the cache; None offline or when the CRM lacks it
-        (a customer created here and not yet synced).
+        """The CRM's record, stored in the cache when it holds this till's own ops
+        (`_crm_record`); None offline or when the CRM lacks it (a customer created here and
+        not yet synced)."""
+        customer, _ = await self._crm_record(customer_id)
+        return customer
 
-        Not stored when this till has ops for the customer the record may lack: unanswered
-        ones, or one pushed and answered while the CRM's answer was on its way (the record
-        was read before the op applied: storing it took a redemption back out of the cache).
+    async def _crm_record(self, customer_id: UUID) -> tuple[CustomerOut | None, bool]:
+        """The CRM's record (None offline or when the CRM lacks it) and whether it holds every
+        op of this till's for the customer; only then is it stored in the cache.
+
+        It may lack ours when some were unanswered, or when one was pushed and answered while
+        the CRM's answer was on its way (the record was read before the op applied: storing
+        it took a redemption back out of the cache, and checking a charge against it let a
+        second redemption past the balance).
         """
         client = self._client
         if client is None:
-            return None
+            return None, False
         before = self._outbox.changes_of(customer_id)
         try:
             customer = await self._reach(lambda: client.customer(customer_id))
         except CrmNotFound:
-            return None
+            return None, False
         _, unanswered = before
         holds_ours = unanswered == 0 and self._outbox.changes_of(customer_id) == before
         if customer is not None and holds_ours:
             with self._db.write() as conn:
                 CustomerCache.store(conn, [customer])
-        return customer
-
-    def _has_unsent(self, customer_id: UUID) -> bool:
-        """Ops changing this customer wait in the outbox (`Outbox.customers_with_unsent`)."""
-        return self._outbox.has_unsent(customer_id)
+        return customer, holds_ours
 
     async def _online(self, what: str, call: Callable[[CrmClient], Awaitable[T]]) -> T | Offline:
         """An online-only read: the CRM's answer, or `Offline` naming `what` needs it. Answers
