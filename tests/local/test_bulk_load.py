@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.local.test_cache import ANNA, BOB, GONE
-from tests.support.search_index import assert_search_index_matches_the_customers
+from tests.support.till_db import assert_search_index_matches_the_customers
 from tillcrm.local import CustomerCache, TillDatabase, bulk_load, open_database
 
 

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from tests.support.search_index import assert_search_index_matches_the_customers
+from tests.support.till_db import assert_search_index_matches_the_customers
 from tillcrm.api import AccountBalances, CustomerOut, PointsBalance
 from tillcrm.domain import (
     CustomerProfile,

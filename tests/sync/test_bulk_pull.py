@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from tests.support.customers import put_customer
-from tests.support.search_index import assert_search_index_matches_the_customers
+from tests.support.till_db import assert_search_index_matches_the_customers, wal_folded_in
 from tests.support.world import World
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
@@ -97,6 +97,10 @@ async def test_a_first_pull_builds_its_indexes_once_and_search_finds_everyone(
         _assert_fully_indexed(db, tmp_path)
         for name in names:
             assert [row.first_name for row in cache.search(name)] == [name]
+        # Its WAL was folded in by the checkpointer aside, the last round included; the
+        # commits after it checkpoint for themselves again.
+        assert wal_folded_in(db)
+        assert db.read("PRAGMA wal_autocheckpoint")[0][0] == 1000
     finally:
         db.close()
 

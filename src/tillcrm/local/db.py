@@ -3,7 +3,8 @@
 The connection runs in autocommit mode (`isolation_level=None`) and every write is an explicit
 `BEGIN IMMEDIATE ... COMMIT`, so the write lock is taken up front (no deadlock upgrading a read
 lock) and a commit is a real fsync (`synchronous=FULL`): once `write()` returns, a power cut
-cannot lose the op.
+cannot lose the op. Only what the till can fetch again (a pull page) is written without waiting
+for the disk (`write(durable=False)`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tillcrm.local import bulk_load
+from tillcrm.local.checkpointer import WAL_BOUND_BYTES, Checkpointer
 
 __all__ = ["SCHEMA_VERSION", "Params", "TillDatabase", "open_database"]
 
@@ -203,12 +205,45 @@ class TillDatabase:
         self.connection = connection
         self.path = path
         self._lock = threading.RLock()
+        self._checkpointer: Checkpointer | None = None
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One durable write transaction: committed (and fsynced) when the block ends."""
-        with self._lock, _immediate(self.connection) as conn:
-            yield conn
+    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed when the block ends.
+
+        Durable (the default, and every op a cashier saves): fsynced before the block ends,
+        so a power cut cannot lose it. Not durable: for what the till can fetch again (a pull
+        page with its cursor), committed without waiting for the disk (`synchronous=NORMAL`).
+        A power cut may then take back the last such transactions, whole, in order, never
+        one committed before a durable one: the WAL is written in order and each durable
+        commit fsyncs all of it.
+        """
+        with self._lock:
+            if self._checkpointer is not None:
+                self._checkpointer.make_room()
+            with _synchronous(self.connection, durable), _immediate(self.connection) as conn:
+                yield conn
+            if self._checkpointer is not None:
+                self._checkpointer.nudge()
+
+    @contextmanager
+    def checkpoints_aside(self, *, wal_bound: int = WAL_BOUND_BYTES) -> Iterator[None]:
+        """Inside the block, the WAL is folded into the database by a thread of its own
+        (`Checkpointer`) after each commit, not by the committing one: for a first pull,
+        whose writer would otherwise stop every few pages to copy the pages before into the
+        database file. When the block ends, the last round runs and each commit checkpoints
+        again. The WAL grows to about `wal_bound` bytes at most (`Checkpointer.make_room`)."""
+        with self._lock:
+            (before,) = self.connection.execute("PRAGMA wal_autocheckpoint").fetchone()
+            self.connection.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = Checkpointer(self.path, wal_bound=wal_bound)
+        try:
+            yield
+        finally:
+            with self._lock:
+                checkpointer, self._checkpointer = self._checkpointer, None
+                self.connection.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
+            checkpointer.close()
 
     def read(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """All rows of one query."""
@@ -219,6 +254,19 @@ class TillDatabase:
         """Close the connection (a checkpoint folds the WAL back into the database)."""
         with self._lock:
             self.connection.close()
+
+
+@contextmanager
+def _synchronous(conn: sqlite3.Connection, durable: bool) -> Iterator[None]:
+    """`synchronous=NORMAL` for the block unless `durable`, FULL again after it."""
+    if durable:
+        yield
+        return
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA synchronous=FULL")
 
 
 @contextmanager

@@ -192,18 +192,34 @@ class SyncEngine:
 
         The first sync has no cursor and so loads the whole scope, into an empty cache as a
         bulk load (`bulk_load`): its indexes are built once, when this pull ends however it
-        ends, so search is complete again after it. Three pages are in hand at once: the
-        next one is asked for as soon as this one's bytes arrive (the CRM builds it while the
-        till works), this one is checked in a worker thread while the one before it is stored
-        in another (SQLite lets go of the GIL while it works), and the event loop stays free.
+        ends, so search is complete again after it. Its pages' WAL is folded into the
+        database by a thread of its own (`TillDatabase.checkpoints_aside`), not by the
+        thread storing them.
         """
-        stored = 0
         if not await self._reachable():
             self._publish()
-            return stored
-        limit = self._settings.pull_page_size
+            return 0
         cursor = self._meta.cursor()
         first = cursor is None
+        aside = contextlib.ExitStack()
+        if first:
+            await asyncio.to_thread(aside.enter_context, self._db.checkpoints_aside())
+        try:
+            stored = await self._pull_pages(cursor, bulk=first)
+            await asyncio.to_thread(self._finish_bulk_load)
+        finally:
+            await asyncio.to_thread(aside.close)
+        self._publish()
+        return stored
+
+    async def _pull_pages(self, cursor: str | None, *, bulk: bool) -> int:
+        """Store the pages after `cursor` until the last or a failure; returns how many
+        customers. Three pages are in hand at once: the next one is asked for as soon as this
+        one's bytes arrive (the CRM builds it while the till works), this one is checked in a
+        worker thread while the one before it is stored in another (SQLite lets go of the GIL
+        while it works), and the event loop stays free."""
+        stored = 0
+        limit = self._settings.pull_page_size
         # The pages asked for and not yet in hand (those in hand were awaited: let go).
         fetches: list[asyncio.Future[PulledPage]] = []
 
@@ -235,7 +251,7 @@ class SyncEngine:
                 if page.more:
                     asking = asyncio.ensure_future(self._checked_page(fetches[-1], fetch))
                 stored += await asyncio.to_thread(
-                    self._store_page, customers, page.cursor, bulk=first
+                    self._store_page, customers, page.cursor, bulk=bulk
                 )
                 if not page.more:
                     self._last_pull_at = datetime.now(UTC)
@@ -249,8 +265,6 @@ class SyncEngine:
             with contextlib.suppress(asyncio.CancelledError, CrmError, ValueError):
                 await asking
             await asyncio.gather(*fetches, return_exceptions=True)
-        await asyncio.to_thread(self._finish_bulk_load)
-        self._publish()
         return stored
 
     def _finish_bulk_load(self) -> None:
@@ -274,6 +288,8 @@ class SyncEngine:
 
     def _store_page(self, page: CustomerPage, cursor: str, *, bulk: bool) -> int:
         """One page and its cursor in one transaction: a failed page leaves the cache as it was.
+        It is not waited onto the disk (`durable=False`): a power cut may take back the last
+        pages, and their cursor with them, so the next pull asks for them again.
 
         A customer with ops still waiting in the outbox (an offline edit, a points change) is
         not overwritten: the cache shows what the cashier saved until those ops sync, and the
@@ -281,7 +297,7 @@ class SyncEngine:
         there). One whose op the CRM rejects is fetched again then (`_refresh_rejected`).
         A `bulk` page (of a first pull) starts a bulk load if the cache is still empty.
         """
-        with self._db.write() as conn:
+        with self._db.write(durable=False) as conn:
             if bulk:
                 bulk_load.begin(conn)
             held = Outbox.customers_with_unsent(conn, page.ids)
