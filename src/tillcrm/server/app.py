@@ -16,6 +16,7 @@ from tillcrm.api import API_PREFIX, ErrorBody
 from tillcrm.server.db import create_db_engine
 from tillcrm.server.errors import install_error_handlers
 from tillcrm.server.migrate import upgrade
+from tillcrm.server.pages_ahead import PagesAhead
 from tillcrm.server.routes import accounts, customers, sync, tills
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -37,6 +38,7 @@ def create_app(db_url: str, *, migrate: bool = True) -> FastAPI:
     )
     app.state.engine = create_db_engine(db_url)
     app.state.push_limiter = sync.push_limiter()
+    app.state.pages_ahead = PagesAhead()
     install_error_handlers(app)
 
     @app.middleware("http")

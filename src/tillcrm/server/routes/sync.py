@@ -24,6 +24,7 @@ from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.ops import answer_again, execute_op, lock_customers
 from tillcrm.server.ops.sales import TRANSACTION_NUMBER
+from tillcrm.server.pages_ahead import PagesAhead, PullPage
 from tillcrm.server.tables import applied_ops, till_sync
 
 router = APIRouter()
@@ -127,6 +128,8 @@ async def push(till: CurrentTill, request: Request, body: PushRequest) -> PushRe
     happened. It runs in a worker thread once one of the app's push slots is free.
     """
     limiter: CapacityLimiter = request.app.state.push_limiter
+    ahead: PagesAhead = request.app.state.pages_ahead
+    ahead.forget(till.id)
     return await to_thread.run_sync(_push, engine_of(request), till, body.ops, limiter=limiter)
 
 
@@ -205,13 +208,26 @@ def pull(
     The page is written as JSON text here rather than returned as a model: a first full pull
     reads the whole scope, and validating every stored customer again (on the way in and again
     in FastAPI) cost more than everything else. `PullResponse` is still the answer's schema.
+    When more follows, the next page is built while the till stores this one (`PagesAhead`).
     """
-    after = int(cursor or 0)
-    with reading(engine_of(request)) as conn:
+    engine = engine_of(request)
+    ahead: PagesAhead = request.app.state.pages_ahead
+    page = ahead.page(
+        till.id, int(cursor or 0), limit, lambda after, size: _pull_page(engine, till, after, size)
+    )
+    return Response(page.body, media_type="application/json")
+
+
+def _pull_page(engine: Engine, till: Till, after: int, limit: int) -> PullPage:
+    """The till's customers changed after change `after`, at most `limit`, as the answer's
+    JSON; built when asked for, or ahead of the request (`PagesAhead`)."""
+    with reading(engine) as conn:
         found = customers_json(conn, till, after, limit + 1)
     page = found[:limit]
-    next_cursor = str(page[-1].change_seq) if page else str(after)
-    more = "true" if len(found) > limit else "false"
+    next_cursor = page[-1].change_seq if page else after
+    more = len(found) > limit
     listed = ",".join(customer.text for customer in page)
-    body = f'{{"customers":[{listed}],"cursor":"{next_cursor}","more":{more}}}'
-    return Response(body, media_type="application/json")
+    body = (
+        f'{{"customers":[{listed}],"cursor":"{next_cursor}","more":{"true" if more else "false"}}}'
+    )
+    return PullPage(body, next_cursor, more)
