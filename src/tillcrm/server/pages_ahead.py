@@ -11,9 +11,11 @@ then: its cursor still says where the till's view stands, and a customer changed
 changes after that cursor, so the next pull brings it. The one exception is the till's own
 ops: a till stores a page over its cache once those ops are answered, so a page read before
 they applied would take them back out of its cache. A push therefore drops its till's page
-ahead (`forget`). Pages are kept only in this process's
-memory, one per till and for a bounded number of tills: a till that never asks (it crashed,
-or its next request reached another CRM process) costs one page of work, never an answer.
+ahead (`forget`).
+
+Pages are kept only in this process's memory, one per till and for a bounded number of
+tills: a till that never asks (it crashed, or its next request reached another CRM process)
+costs one page of work, never an answer.
 """
 
 from __future__ import annotations
