@@ -25,6 +25,7 @@ from tillcrm.server.migrate import upgrade
 __all__ = [
     "ServedCrm",
     "demo_crm",
+    "enrollment_code",
     "fresh_postgres",
     "postgres_cpu_seconds",
     "served",
@@ -134,6 +135,15 @@ def demo_crm(db_url: str, count: int) -> str:
     engine = create_db_engine(db_url)
     try:
         demo.load_demo_data(engine, customers_count=count, seed=1)
+    finally:
+        engine.dispose()
+    return enrollment_code(db_url)
+
+
+def enrollment_code(db_url: str) -> str:
+    """A new one-time code that enrolls a till at the demo store of the CRM at `db_url`."""
+    engine = create_db_engine(db_url)
+    try:
         with writing(engine) as conn:
             return admin.issue_enrollment_code(conn, demo.DEMO_STORE_ID)
     finally:
