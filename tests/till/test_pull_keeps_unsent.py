@@ -91,13 +91,12 @@ async def test_a_rejected_op_brings_the_crms_record_back(till: Till, loopback_wo
     assert cached.profile.comments == "theirs"
 
 
-async def test_a_record_read_before_the_tills_own_op_applied_is_not_cached(
-    till: Till, loopback_world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A profile refresh's answer can be on its way while the till pushes an op for the
-    customer and the CRM applies it: the answer was read before the op, and caching it would
-    take the op back out of the cache (a redemption's points reappeared)."""
-    customer_id = await customer_with_points(till, loopback_world, first_name="Rae")
+async def _redemption_synced_mid_answer(
+    till: Till, loopback_world: World, monkeypatch: pytest.MonkeyPatch, first_name: str
+) -> tuple[TillService, UUID]:
+    """A logged-in till and a customer with 100 points whose first CRM answer is held back
+    until a redemption of 30 has synced: the answer says 100, the CRM holds 70 by then."""
+    customer_id = await customer_with_points(till, loopback_world, first_name=first_name)
     service = till.service()
     await service.login("brand-100", CASHIER_PIN)
     client = till.clients[-1]
@@ -113,6 +112,18 @@ async def test_a_record_read_before_the_tills_own_op_applied_is_not_cached(
         return record
 
     monkeypatch.setattr(client, "customer", answered_after_a_redemption_synced)
+    return service, customer_id
+
+
+async def test_a_record_read_before_the_tills_own_op_applied_is_not_cached(
+    till: Till, loopback_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile refresh's answer can be on its way while the till pushes an op for the
+    customer and the CRM applies it: the answer was read before the op, and caching it would
+    take the op back out of the cache (a redemption's points reappeared)."""
+    service, customer_id = await _redemption_synced_mid_answer(
+        till, loopback_world, monkeypatch, "Rae"
+    )
     refreshed = await service.profile(customer_id)
     assert refreshed is not None
     assert refreshed.balances.points[0].balance == 100  # the answer, as the CRM read it
@@ -125,22 +136,9 @@ async def test_a_charge_is_not_checked_against_a_record_read_before_the_tills_ow
 ) -> None:
     """The same race on the way to a charge: a redemption checked against the CRM's answer
     read before the till's last redemption applied would pass on points already spent."""
-    customer_id = await customer_with_points(till, loopback_world, first_name="Ras")
-    service = till.service()
-    await service.login("brand-100", CASHIER_PIN)
-    client = till.clients[-1]
-    ask = client.customer
-    interleaved: list[CustomerOut] = []
-
-    async def answered_after_a_redemption_synced(customer: UUID) -> CustomerOut:
-        record = await ask(customer)  # the CRM reads the customer: 100 points
-        if not interleaved:
-            interleaved.append(record)
-            assert isinstance(await service.redeem_points(customer, 30, "free drink"), Saved)
-            await till.sync()  # pushed and applied: the CRM has 70 now
-        return record
-
-    monkeypatch.setattr(client, "customer", answered_after_a_redemption_synced)
+    service, customer_id = await _redemption_synced_mid_answer(
+        till, loopback_world, monkeypatch, "Ras"
+    )
     answer = await service.redeem_points(customer_id, 80, "a bigger prize")
     assert isinstance(answer, OverrideRequired)
     assert [breach.excess for breach in answer.breaches] == [10]
