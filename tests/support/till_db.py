@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
 from tillcrm.local import TillDatabase
 
 
@@ -15,8 +20,14 @@ def assert_search_index_matches_the_customers(db: TillDatabase) -> None:
         )
 
 
-def wal_folded_in(db: TillDatabase) -> bool:
-    """Whether the database file itself holds every page (nothing waits in the WAL only)."""
-    (pages,) = db.read("PRAGMA page_count")[0]
-    (page_size,) = db.read("PRAGMA page_size")[0]
-    return bool(db.path.stat().st_size == pages * page_size)
+def file_alone_answers(db: TillDatabase, sql: str) -> list[tuple[object, ...]]:
+    """`sql`'s rows from a copy of the database file without its WAL: what the file itself
+    holds, whatever still waits in the WAL left out."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "file-alone.sqlite3"
+        shutil.copyfile(db.path, copy)
+        conn = sqlite3.connect(copy)
+        try:
+            return [tuple(row) for row in conn.execute(sql)]
+        finally:
+            conn.close()

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from tests.support.customers import put_customer
-from tests.support.till_db import assert_search_index_matches_the_customers, wal_folded_in
+from tests.support.till_db import assert_search_index_matches_the_customers, file_alone_answers
 from tests.support.world import World
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
@@ -53,6 +53,9 @@ async def main() -> None:
 asyncio.run(main())
 """
 """A first pull that dies (SIGKILL) right after its second page committed."""
+
+
+_INDEX_NAMES = "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"
 
 
 def _indexes(conn: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -97,9 +100,10 @@ async def test_a_first_pull_builds_its_indexes_once_and_search_finds_everyone(
         _assert_fully_indexed(db, tmp_path)
         for name in names:
             assert [row.first_name for row in cache.search(name)] == [name]
-        # Its WAL was folded in by the checkpointer aside, the last round included; the
-        # commits after it checkpoint for themselves again.
-        assert wal_folded_in(db)
+        # Its WAL was folded in by the checkpointer aside, the last round included (the
+        # end-of-load indexes too); the commits after it checkpoint for themselves again.
+        assert file_alone_answers(db, "SELECT count(*) FROM customers") == [(pulled,)]
+        assert file_alone_answers(db, _INDEX_NAMES) == [tuple(row) for row in db.read(_INDEX_NAMES)]
         assert db.read("PRAGMA wal_autocheckpoint")[0][0] == 1000
     finally:
         db.close()

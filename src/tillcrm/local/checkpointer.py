@@ -7,11 +7,14 @@ storing thread 0.65 s, a quarter of the whole pull. A `Checkpointer` does that c
 connection while the writer stores the next page (SQLite works without the GIL), so the pull
 waits for neither.
 
-A PASSIVE checkpoint never blocks the writer, but the WAL can only start again from its
-beginning when a write transaction begins after a checkpoint has copied all of it. A writer
-that keeps writing would grow the WAL to the size of the whole load (gigabytes for a million
-customers), so once it passes `wal_bound` the writer waits for the round under way to end
-(`make_room`) and its next transaction reuses the file.
+A PASSIVE checkpoint never blocks the writer, but the WAL only starts again from its beginning
+when a write transaction begins after a checkpoint has copied all of it. A writer that keeps
+writing while rounds run would grow the WAL to the size of the whole load (gigabytes for a
+million customers). So once the WAL file is past `wal_bound` bytes, the writer waits for the
+rounds asked for to end (`make_room`), and its transaction then reuses the file from the
+start. The writer's connection keeps `journal_size_limit` at the bound meanwhile
+(`TillDatabase.checkpoints_aside`), so that transaction also cuts the file back to the bound:
+otherwise the file would keep its size and every later write would wait.
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ import sqlite3
 import threading
 from pathlib import Path
 
-__all__ = ["Checkpointer"]
+__all__ = ["WAL_BOUND_BYTES", "Checkpointer"]
 
 _log = logging.getLogger(__name__)
 
 WAL_BOUND_BYTES = 64 * 1024 * 1024
-"""How large the WAL may grow while checkpoints run aside: some forty pull pages of 1,000
-customers, so the writer waits for a round about once in forty pages."""
+"""How large the WAL file may grow while checkpoints run aside: some 25 pull pages of 1,000
+customers (2.4 MB of WAL each), so the writer waits for a round about once in 25 pages."""
 
 
 class Checkpointer:
@@ -35,12 +38,13 @@ class Checkpointer:
 
     def __init__(self, path: Path, *, wal_bound: int = WAL_BOUND_BYTES) -> None:
         self._path = path
-        self._wal = path.with_name(path.name + "-wal")
         self._bound = wal_bound
         self._wanted = threading.Condition()
         self._nudged = False
         self._busy = False
         self._closing = False
+        self._stopped = False
+        self._wal = path.with_name(path.name + "-wal")
         # A daemon: a process that ends without closing it must not hang on it; a checkpoint
         # cut short is safe (the WAL keeps every frame until one completes).
         self._thread = threading.Thread(target=self._run, name="tillcrm-checkpointer", daemon=True)
@@ -52,17 +56,21 @@ class Checkpointer:
             self._nudged = True
             self._wanted.notify_all()
 
-    def make_room(self) -> None:
-        """Before a write transaction: if the WAL has passed its bound, wait until no round is
-        asked for or under way, so the transaction starts the WAL again from its beginning."""
+    def make_room(self) -> bool:
+        """Before a write transaction: if the WAL file is past its bound, wait until no round
+        is asked for or under way, so the transaction starts the WAL again from its beginning.
+        Returns whether it waited. A stopped checkpointer never makes a writer wait."""
         try:
             size = self._wal.stat().st_size
         except FileNotFoundError:
-            return
+            return False
         if size <= self._bound:
-            return
+            return False
         with self._wanted:
-            self._wanted.wait_for(lambda: not (self._nudged or self._busy) or self._closing)
+            if self._stopped:
+                return False
+            self._wanted.wait_for(lambda: not (self._nudged or self._busy) or self._stopped)
+        return True
 
     def close(self) -> None:
         """Run the round asked for last (the writer nudges after each commit), then stop."""
@@ -72,22 +80,32 @@ class Checkpointer:
         self._thread.join()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
-            conn.execute("PRAGMA synchronous=FULL")  # the copy is fsynced before the WAL restarts
-            while self._next_round():
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error:
-                    # The writer's own checkpoints resume after the block; its next commit
-                    # meets the same disk and reports it where a cashier sees it.
-                    _log.exception("checkpointing the till database aside failed")
-                finally:
-                    with self._wanted:
-                        self._busy = False
-                        self._wanted.notify_all()
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            try:
+                self._rounds(conn)
+            finally:
+                conn.close()
+        except Exception:
+            # The writer's own checkpoints resume when the block ends; its next commit meets
+            # the same disk and reports it where a cashier sees it.
+            _log.exception("the till database's checkpointer stopped")
         finally:
-            conn.close()
+            with self._wanted:
+                self._stopped = True
+                self._busy = False
+                self._wanted.notify_all()
+
+    def _rounds(self, conn: sqlite3.Connection) -> None:
+        """A round per nudge until closed; a checkpoint that fails ends them (`_run`)."""
+        conn.execute("PRAGMA synchronous=FULL")  # the copy is fsynced before the WAL restarts
+        while self._next_round():
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                with self._wanted:
+                    self._busy = False
+                    self._wanted.notify_all()
 
     def _next_round(self) -> bool:
         """Wait for a nudge; returns whether to run a round (False: closed, nothing asked)."""

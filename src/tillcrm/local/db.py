@@ -232,17 +232,23 @@ class TillDatabase:
         (`Checkpointer`) after each commit, not by the committing one: for a first pull,
         whose writer would otherwise stop every few pages to copy the pages before into the
         database file. When the block ends, the last round runs and each commit checkpoints
-        again. The WAL grows to about `wal_bound` bytes at most (`Checkpointer.make_room`)."""
+        again. The WAL file stays near `wal_bound` bytes (`Checkpointer.make_room`)."""
         with self._lock:
+            if self._checkpointer is not None:
+                raise RuntimeError("checkpoints are already running aside")
             (before,) = self.connection.execute("PRAGMA wal_autocheckpoint").fetchone()
+            (limit,) = self.connection.execute("PRAGMA journal_size_limit").fetchone()
+            checkpointer = Checkpointer(self.path, wal_bound=wal_bound)
+            self._checkpointer = checkpointer
             self.connection.execute("PRAGMA wal_autocheckpoint = 0")
-            self._checkpointer = Checkpointer(self.path, wal_bound=wal_bound)
+            self.connection.execute(f"PRAGMA journal_size_limit = {int(wal_bound)}")
         try:
             yield
         finally:
             with self._lock:
-                checkpointer, self._checkpointer = self._checkpointer, None
                 self.connection.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
+                self.connection.execute(f"PRAGMA journal_size_limit = {int(limit)}")
+                self._checkpointer = None
             checkpointer.close()
 
     def read(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:

@@ -201,9 +201,9 @@ class SyncEngine:
         cursor = self._meta.cursor()
         first = cursor is None
         aside = contextlib.ExitStack()
-        if first:
-            await asyncio.to_thread(aside.enter_context, self._db.checkpoints_aside())
         try:
+            if first:
+                aside.enter_context(self._db.checkpoints_aside())  # a thread started, no wait
             stored = await self._pull_pages(cursor, bulk=first)
             await asyncio.to_thread(self._finish_bulk_load)
         finally:
@@ -231,10 +231,10 @@ class SyncEngine:
             while True:
                 try:
                     page = await asking
-                    self._succeeded()
                     if page.more:
                         asking = asyncio.ensure_future(self._arrived(fetches[-1], fetch))
                     stored += await asyncio.to_thread(self._store_page, page, bulk=bulk)
+                    self._succeeded()
                 except CrmUnauthorized as exc:
                     self._unauthorized(exc)
                     break
