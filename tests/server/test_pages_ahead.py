@@ -1,10 +1,10 @@
-"""The CRM builds a till's next pull page while the till stores the one it has, and drops it
-when that till pushes (the page was read before the till's own ops)."""
+"""The CRM builds a till's next pull page while the till stores the one it has, and never
+hands a till a page read before the till's own ops applied."""
 
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -19,24 +19,46 @@ from tillcrm.server.pages_ahead import PagesAhead, PullPage
 from tillcrm.server.tables import customers
 
 
-def test_the_next_page_is_built_in_a_thread_of_its_own_before_it_is_asked_for() -> None:
-    built: list[tuple[str, int, int]] = []
-    asked_before = threading.Event()
+def _pages_of_twenty(built: list[tuple[str, int]]) -> Callable[[int, int], PullPage]:
+    """Pages of a 40-customer scope as bodies naming them; records who built which."""
 
     def build(after: int, limit: int) -> PullPage:
-        built.append((threading.current_thread().name, after, limit))
-        if after == 20:
-            asked_before.set()
-        return PullPage(f"page after {after}", after + limit, more=after + limit < 40)
+        built.append((threading.current_thread().name, after))
+        return PullPage(f"page after {after}", after + limit, after + limit < 40, 0)
 
+    return build
+
+
+def test_the_next_page_is_built_in_a_thread_of_its_own_before_it_is_asked_for() -> None:
+    built: list[tuple[str, int]] = []
+    build = _pages_of_twenty(built)
     ahead = PagesAhead()
-    assert ahead.page("till-1", 0, 20, build).body == "page after 0"
-    assert asked_before.wait(5)  # page 2, built before anyone asked for it
-    assert ahead.page("till-1", 20, 20, build).body == "page after 20"
-    assert ahead.page("till-1", 0, 20, build).body == "page after 0"  # not the page ahead
-    assert [(after, limit) for _, after, limit in built] == [(0, 20), (20, 20), (0, 20)]
+    assert ahead.page("t1", "till 1", 0, 20, build=build, ops_applied=lambda: 0).body == (
+        "page after 0"
+    )
+    ahead.settled("t1")
+    assert [after for _, after in built] == [0, 20]  # page 2, before anyone asked for it
     assert built[1][0].startswith("tillcrm-page-ahead")
-    assert not built[0][0].startswith("tillcrm-page-ahead")
+    assert ahead.page("t1", "till 1", 20, 20, build=build, ops_applied=lambda: 0).body == (
+        "page after 20"
+    )
+    assert [after for _, after in built] == [0, 20]  # taken, not built again
+
+
+def test_a_page_ahead_is_built_again_for_another_cursor_view_or_applied_op() -> None:
+    built: list[tuple[str, int]] = []
+    build = _pages_of_twenty(built)
+    ahead = PagesAhead()
+    ahead.page("t1", "till 1", 0, 20, build=build, ops_applied=lambda: 0)
+    ahead.settled("t1")
+    ahead.page("t1", "till 1", 0, 20, build=build, ops_applied=lambda: 0)  # another cursor
+    ahead.settled("t1")
+    ahead.page("t1", "till 1 moved", 20, 20, build=build, ops_applied=lambda: 0)  # its scope
+    ahead.page("t2", "till 2", 0, 20, build=build, ops_applied=lambda: 0)
+    ahead.settled("t2")
+    ahead.page("t2", "till 2", 20, 20, build=build, ops_applied=lambda: 1)  # it pushed
+    requests = [after for name, after in built if not name.startswith("tillcrm-page-ahead")]
+    assert requests == [0, 0, 20, 0, 20]
 
 
 def _change_seqs(world: World, org: str) -> dict[UUID, int]:
@@ -49,14 +71,15 @@ def _change_seqs(world: World, org: str) -> dict[UUID, int]:
         return {UUID(str(row.id)): int(row.change_seq) for row in rows}
 
 
-def test_a_tills_push_drops_its_page_ahead_so_it_never_pulls_its_op_undone(world: World) -> None:
+def test_a_page_read_before_the_tills_own_op_applied_is_never_handed_to_it(
+    world: World,
+) -> None:
     for n in range(7):
         put_customer(world, "units", "a", first_name=f"Ahead{n}")
     with world.client("units.b") as http, Outbox(world, "units.b") as till:
         first = http.get("/sync/pull", params={"cursor": "", "limit": 2}).json()
         assert first["more"]
-        # The next page is built ahead now; give it time to be read before the push.
-        time.sleep(0.3)
+        world.crm.pages_ahead.settled(till.till_id)  # the next page, read before the sale
         seqs = _change_seqs(world, "units")
         pulled = {UUID(c["id"]) for c in first["customers"]}
         next_up = min((seq, c) for c, seq in seqs.items() if c not in pulled)[1]

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 import uvicorn
 
 from tillcrm.server.app import create_app
+from tillcrm.server.pages_ahead import PagesAhead
 
 PG_URL_ENV = "TILLCRM_TEST_PG_URL"
 
@@ -63,6 +64,7 @@ class RunningCrm:
     url: str
     db_url: str
     engine: sa.Engine
+    pages_ahead: PagesAhead
 
     def client(self, token: str | None = None) -> httpx.Client:
         """An HTTP client for this CRM, as the till holding `token`."""
@@ -85,7 +87,12 @@ def serve_crm(db_url: str, port: int | None = None) -> Iterator[RunningCrm]:
             raise RuntimeError("the CRM did not start")
         time.sleep(0.01)
     try:
-        yield RunningCrm(url=f"http://127.0.0.1:{port}", db_url=db_url, engine=app.state.engine)
+        yield RunningCrm(
+            url=f"http://127.0.0.1:{port}",
+            db_url=db_url,
+            engine=app.state.engine,
+            pages_ahead=app.state.pages_ahead,
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=10)

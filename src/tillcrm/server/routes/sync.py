@@ -128,8 +128,6 @@ async def push(till: CurrentTill, request: Request, body: PushRequest) -> PushRe
     happened. It runs in a worker thread once one of the app's push slots is free.
     """
     limiter: CapacityLimiter = request.app.state.push_limiter
-    ahead: PagesAhead = request.app.state.pages_ahead
-    ahead.forget(till.id)
     return await to_thread.run_sync(_push, engine_of(request), till, body.ops, limiter=limiter)
 
 
@@ -212,8 +210,18 @@ def pull(
     """
     engine = engine_of(request)
     ahead: PagesAhead = request.app.state.pages_ahead
+
+    def ops_applied() -> int:
+        with reading(engine) as conn:
+            return _ops_applied(conn, till)
+
     page = ahead.page(
-        till.id, int(cursor or 0), limit, lambda after, size: _pull_page(engine, till, after, size)
+        till.id,
+        till,
+        int(cursor or 0),
+        limit,
+        build=lambda after, size: _pull_page(engine, till, after, size),
+        ops_applied=ops_applied,
     )
     return Response(page.body, media_type="application/json")
 
@@ -222,6 +230,9 @@ def _pull_page(engine: Engine, till: Till, after: int, limit: int) -> PullPage:
     """The till's customers changed after change `after`, at most `limit`, as the answer's
     JSON; built when asked for, or ahead of the request (`PagesAhead`)."""
     with reading(engine) as conn:
+        # Read before the customers: a push committed between the two makes the page newer
+        # than this seq says, never older, so a page built ahead is at worst built again.
+        applied = _ops_applied(conn, till)
         found = customers_json(conn, till, after, limit + 1)
     page = found[:limit]
     next_cursor = page[-1].change_seq if page else after
@@ -230,4 +241,12 @@ def _pull_page(engine: Engine, till: Till, after: int, limit: int) -> PullPage:
     body = (
         f'{{"customers":[{listed}],"cursor":"{next_cursor}","more":{"true" if more else "false"}}}'
     )
-    return PullPage(body, next_cursor, more)
+    return PullPage(body, next_cursor, more, applied)
+
+
+def _ops_applied(conn: Connection, till: Till) -> int:
+    """The seq of the till's last answered op (0 before its first)."""
+    seq = conn.execute(
+        sa.select(till_sync.c.last_seq).where(till_sync.c.till_id == till.id)
+    ).scalar_one_or_none()
+    return int(seq or 0)
