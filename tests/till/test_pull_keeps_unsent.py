@@ -15,7 +15,7 @@ from tests.till.conftest import Till, customer_with_points
 from tillcrm.api import CustomerOut, OpType
 from tillcrm.local import CustomerCache, OpState, Outbox
 from tillcrm.sync import SyncEngine
-from tillcrm.till import OverrideRequired, Saved, TillService
+from tillcrm.till import BalanceInquiry, OverrideRequired, Saved, TillService
 
 
 async def _offline_with_customer(till: Till, world: World) -> tuple[UUID, TillService, CustomerOut]:
@@ -143,3 +143,16 @@ async def test_a_charge_is_not_checked_against_a_record_read_before_the_tills_ow
     assert isinstance(answer, OverrideRequired)
     assert [breach.excess for breach in answer.breaches] == [10]
     assert _points(till, customer_id) == 70
+
+
+async def test_a_balance_is_not_read_from_a_record_read_before_the_tills_own_op(
+    till: Till, loopback_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same race on a balance inquiry: the CRM's answer would show points already
+    spent as live; the cached balance, with its age, holds the redemption."""
+    service, customer_id = await _redemption_synced_mid_answer(
+        till, loopback_world, monkeypatch, "Rob"
+    )
+    answer = await service.balance(customer_id, "points")
+    assert isinstance(answer, BalanceInquiry)
+    assert (answer.balance, answer.live) == (70, False)

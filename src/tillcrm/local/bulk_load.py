@@ -28,13 +28,6 @@ _MARK = "bulk_load_indexes"
 _INDEXED_TABLES = ("customers", "identifiers")
 """The tables whose secondary indexes a bulk load drops (their keys stay: upserts need them)."""
 
-SEARCH_ROWS = (
-    "INSERT INTO customer_text (rowid, name, email, company, number) "
-    "SELECT customer_rowid, name, email, company, number FROM customer_text_source"
-)
-"""The trigram index's rows, made from the customers' columns by the view it reads its text
-from (a caller adds a WHERE on the view's `id`)."""
-
 _SEARCH_BUFFER_BYTES = 16 * 1024 * 1024
 """The trigram index's buffer of pending terms while `finish` makes every search row: with
 FTS5's default (1 MB) it writes a segment every few thousand customers and merges them again

@@ -33,7 +33,6 @@ from tillcrm.domain import (
 )
 from tillcrm.domain.customer import E164_PATTERN
 from tillcrm.local import bulk_load
-from tillcrm.local.bulk_load import SEARCH_ROWS
 from tillcrm.local.db import TillDatabase
 
 __all__ = [
@@ -437,8 +436,16 @@ def _store(conn: sqlite3.Connection, page: CustomerPage, now: datetime | None) -
     # The search rows in one statement, from the columns just written; a bulk load makes
     # them all when it finishes.
     if not bulk:
-        these = f"{SEARCH_ROWS} WHERE id IN (SELECT value FROM json_each(?))"  # noqa: S608
-        conn.execute(these, (ids,))
+        conn.execute(_SEARCH_ROWS, (ids,))
+
+
+_SEARCH_ROWS = (
+    "INSERT INTO customer_text (rowid, name, email, company, number) "
+    "SELECT customer_rowid, name, email, company, number FROM customer_text_source "
+    "WHERE id IN (SELECT value FROM json_each(?))"
+)
+"""The trigram index's rows of the customers whose ids are in the JSON array, made from their
+columns by the view the index reads its text from."""
 
 
 def _customer_row(key: str, customer: _Indexed, record: str, synced_at: str) -> tuple[object, ...]:

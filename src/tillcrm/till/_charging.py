@@ -261,8 +261,8 @@ class Charging(TillCore):
     ) -> BalanceInquiry | NotFound:
         """A balance: live from the CRM when reachable, else the cached balance with the time
         the CRM read it (less this till's own debits queued since)."""
-        fresh = await self._fresh(customer_id)
-        if fresh is not None:
+        fresh, holds_ours = await self._crm_record(customer_id)
+        if fresh is not None and holds_ours:  # else it may not show this till's own ops yet
             value = _record_balance(fresh, account, self._points_brand)
             return self._inquiry(value, fresh.balances.as_of, live=True)
         cached = self._cache.balance(customer_id, self._account_name(account))
