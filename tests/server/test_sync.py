@@ -34,7 +34,6 @@ from tillcrm.server.tables import (
     identifiers,
     points_accounts,
     points_ledger,
-    stored_value_cards,
     stored_value_ledger,
     transactions,
 )
@@ -671,21 +670,13 @@ def test_the_database_writes_a_pulled_customer_as_the_api_model_reads_it(world: 
                 )
             ],
         )
-        conn.execute(
-            stored_value_cards.insert().values(
-                customer_id=owner,
-                card_number="SV-PULL-1",
-                currency="USD",
-                balance=1234,
-                reset_after_event=False,
-            )
-        )
         cards = conn.execute(
             sa.select(identifiers.c.kind, identifiers.c.value, identifiers.c.status)
             .where(identifiers.c.customer_id == owner)
             .order_by(identifiers.c.kind)
         ).mappings()
         expected_cards = [dict(card) for card in cards]
+    put_card(world, owner, 1234, reset_after_event=False)
     for till, own, other in (
         ("wallets.a", "wallets-a", "wallets-b"),
         ("wallets.b", "wallets-b", "wallets-a"),

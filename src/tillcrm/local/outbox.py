@@ -312,7 +312,11 @@ class Outbox:
         """Which of these customers have ops the CRM has not answered yet that change what the
         cache shows (a visit changes nothing): their cached record holds those ops' effect,
         which the CRM's record lacks until they sync, so nothing may overwrite it before."""
-        rows = conn.execute(_UNSENT_CHANGES, _unsent_params(customer_ids)).fetchall()
+        rows = conn.execute(
+            f"SELECT DISTINCT entity_id FROM outbox WHERE {_UNSENT_CHANGE} "  # noqa: S608
+            "AND entity_id IN (SELECT value FROM json_each(?))",
+            (*_UNSENT_CHANGE_PARAMS, json.dumps(list(customer_ids))),
+        ).fetchall()
         return {row[0] for row in rows}
 
     def approval_used(self, approval_id: UUID) -> bool:
@@ -333,21 +337,18 @@ class Outbox:
         Both are index reads (the seq is the rowid; unanswered ops by state), however long
         the outbox's history."""
         row = self._db.read(
-            "SELECT (SELECT coalesce(max(seq), 0) FROM outbox), "
-            "(SELECT count(*) FROM outbox WHERE state IN (?, ?) AND entity_id = ? AND type != ?)",
-            (*_UNSENT, str(customer_id), OpType.VISIT.value),
+            "SELECT (SELECT coalesce(max(seq), 0) FROM outbox), "  # noqa: S608
+            f"(SELECT count(*) FROM outbox WHERE {_UNSENT_CHANGE} AND entity_id = ?)",
+            (*_UNSENT_CHANGE_PARAMS, str(customer_id)),
         )[0]
         return int(row[0]), int(row[1])
 
 
-_UNSENT_CHANGES = (
-    "SELECT DISTINCT entity_id FROM outbox WHERE state IN (?, ?) AND type != ? "
-    "AND entity_id IN (SELECT value FROM json_each(?))"
-)
-
-
-def _unsent_params(customer_ids: Sequence[str]) -> tuple[object, ...]:
-    return (*_UNSENT, OpType.VISIT.value, json.dumps(list(customer_ids)))
+_UNSENT_CHANGE = "state IN (?, ?) AND type != ?"
+"""An op the CRM has not answered yet that changes what the cache shows (a visit changes
+nothing), with `_UNSENT_CHANGE_PARAMS`: one condition for `customers_with_unsent` and
+`changes_of`."""
+_UNSENT_CHANGE_PARAMS = (*_UNSENT, OpType.VISIT.value)
 
 
 _OP_COLUMNS = (  # a constant column list: the f-strings above never take input
