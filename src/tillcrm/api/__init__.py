@@ -56,7 +56,7 @@ from tillcrm.api.sync import (
     StoredValueLoad,
     VisitPayload,
 )
-from tillcrm.api.tills import EnrollRequest, EnrollResponse, TillContext
+from tillcrm.api.tills import EnrollRequest, EnrollResponse, TillContext, TillRevoked
 
 __all__ = [
     "ACCOUNT_TENDERS",
@@ -108,6 +108,7 @@ __all__ = [
     "SuiteOut",
     "SuitesOut",
     "TillContext",
+    "TillRevoked",
     "TransactionSummary",
     "VisitPayload",
     "WalletAdd",

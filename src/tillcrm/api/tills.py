@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -9,7 +10,7 @@ from pydantic import BaseModel, Field
 from tillcrm.domain import Brand, Organization, PromotionCategory, Store
 from tillcrm.domain.org_fields import FieldDefinition
 
-__all__ = ["EnrollRequest", "EnrollResponse", "TillContext"]
+__all__ = ["EnrollRequest", "EnrollResponse", "TillContext", "TillRevoked"]
 
 
 class EnrollRequest(BaseModel):
@@ -43,3 +44,10 @@ class EnrollResponse(BaseModel):
 
     token: str
     context: TillContext
+
+
+class TillRevoked(BaseModel):
+    """A till whose token the CRM refuses from now on, and since when."""
+
+    till_id: str
+    revoked_at: datetime

@@ -174,6 +174,28 @@ def enroll_till(cli: CliContext, store_id: str, db_url: str | None) -> None:
     )
 
 
+@crm.command("revoke-till")
+@click.argument("till_id", metavar="TILL")
+@click.option("--db", "db_url", default=None, help=_DB_HELP)
+@pass_cli
+def revoke_till(cli: CliContext, till_id: str, db_url: str | None) -> None:
+    """Revoke TILL's token at once (a stolen or retired till): the CRM refuses its next
+    request. Its ops stay; to use the till again, enroll it with a new code."""
+    _require_server_extra()
+    from tillcrm.server import admin
+    from tillcrm.server.db import writing
+
+    engine = _migrated_engine(_database(cli, db_url))
+    try:
+        with writing(engine) as conn:
+            revoked_at = admin.revoke_till(conn, till_id)
+    finally:
+        engine.dispose()
+    if revoked_at is None:
+        raise click.ClickException(f"no till {till_id!r}")
+    click.echo(f"till {till_id} revoked since {revoked_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
 @crm.command()
 @click.option("--org", "org_id", required=True, help="The organization to report on.")
 @click.option("--db", "db_url", default=None, help=_DB_HELP)

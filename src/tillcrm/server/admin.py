@@ -9,11 +9,13 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tillcrm.domain import Brand, EventPeriod, Organization, PromotionCategory, Role, Season, Store
 from tillcrm.domain import hash_pin as _hash_pin
 from tillcrm.server.context import hash_token
+from tillcrm.server.customer_view import as_utc
 from tillcrm.server.tables import (
     brands,
     enrollment_codes,
@@ -23,6 +25,7 @@ from tillcrm.server.tables import (
     promotion_categories,
     seasons,
     stores,
+    tills,
 )
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "add_season",
     "add_store",
     "issue_enrollment_code",
+    "revoke_till",
 ]
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
@@ -112,3 +116,20 @@ def issue_enrollment_code(conn: Connection, store_id: str, *, now: datetime | No
         )
     )
     return code
+
+
+def revoke_till(conn: Connection, till_id: str, *, now: datetime | None = None) -> datetime | None:
+    """Revoke the till's token: its next request is refused (401). Returns when it was
+    revoked (the first time, for a till revoked before), None when there is no such till.
+
+    The till's row, its ops and their answers stay: they are history, attributed to it.
+    """
+    conn.execute(
+        tills.update()
+        .where(tills.c.id == till_id, tills.c.revoked_at.is_(None))
+        .values(revoked_at=now or datetime.now(UTC))
+    )
+    revoked = conn.execute(
+        sa.select(tills.c.revoked_at).where(tills.c.id == till_id)
+    ).scalar_one_or_none()
+    return as_utc(revoked) if revoked is not None else None

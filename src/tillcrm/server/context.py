@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import os
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -16,7 +18,16 @@ from tillcrm.server.db import reading
 from tillcrm.server.errors import ApiError
 from tillcrm.server.tables import brands, organizations, promotion_categories, stores, tills
 
-__all__ = ["CurrentTill", "Till", "engine_of", "hash_token", "load_organization", "till_context"]
+__all__ = [
+    "ADMIN_TOKEN_ENV",
+    "Admin",
+    "CurrentTill",
+    "Till",
+    "engine_of",
+    "hash_token",
+    "load_organization",
+    "till_context",
+]
 
 
 def hash_token(token: str) -> str:
@@ -92,20 +103,58 @@ def till_context(conn: Connection, till_id: str) -> Till:
     )
 
 
+def _bearer(authorization: str | None, who: str) -> str:
+    """The token of an `Authorization: Bearer ...` header; 401 naming `who` without one."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", f"{who} is not authorized: no bearer token")
+    return token.strip()
+
+
 def _authenticated_till(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Till:
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise ApiError(401, "unauthorized", "this till is not authorized: no bearer token")
-    token_hash = hash_token(authorization[7:].strip())
+    """The till holding the bearer token, looked up on every request: a till revoked a moment
+    ago (see `admin.revoke_till`) is refused on its very next one."""
+    token_hash = hash_token(_bearer(authorization, "this till"))
     with reading(engine_of(request)) as conn:
         till_id = conn.execute(
-            sa.select(tills.c.id).where(tills.c.token_hash == token_hash)
+            sa.select(tills.c.id).where(
+                tills.c.token_hash == token_hash, tills.c.revoked_at.is_(None)
+            )
         ).scalar_one_or_none()
         if till_id is None:
-            raise ApiError(401, "unauthorized", "this till is not authorized: unknown token")
+            raise ApiError(
+                401, "unauthorized", "this till is not authorized: unknown or revoked token"
+            )
         return till_context(conn, till_id)
 
 
 CurrentTill = Annotated[Till, Depends(_authenticated_till)]
 """A route parameter that authenticates the till from its bearer token."""
+
+ADMIN_TOKEN_ENV = "TILLCRM_CRM_ADMIN_TOKEN"  # noqa: S105 (a variable name, not a secret)
+MIN_ADMIN_TOKEN = 32
+"""The admin API is off unless the CRM's environment holds a token this long: a short one
+could be guessed, and no till token ever opens it."""
+
+
+def _authenticated_admin(authorization: Annotated[str | None, Header()] = None) -> None:
+    """Let through only a caller holding the CRM's admin token (`ADMIN_TOKEN_ENV`, read on
+    each request so a rotated token takes effect without a restart); 403 while none is set.
+    The comparison takes the same time whatever the guess."""
+    expected = os.environ.get(ADMIN_TOKEN_ENV, "")
+    if len(expected) < MIN_ADMIN_TOKEN:
+        raise ApiError(
+            403,
+            "admin_disabled",
+            f"the admin API is off: set {ADMIN_TOKEN_ENV} to a secret of at least "
+            f"{MIN_ADMIN_TOKEN} characters where the CRM runs",
+        )
+    given = _bearer(authorization, "this caller")
+    if not hmac.compare_digest(hash_token(given), hash_token(expected)):
+        raise ApiError(401, "unauthorized", "this caller is not authorized: not the admin token")
+
+
+Admin = Annotated[None, Depends(_authenticated_admin)]
+"""A route parameter that admits only the CRM's administrator (see `_authenticated_admin`)."""

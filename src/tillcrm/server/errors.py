@@ -50,6 +50,14 @@ def problems_of(error: ValidationError | RequestValidationError) -> list[FieldPr
     return problems
 
 
+def _headers(status: int, headers: dict[str, str] | None = None) -> dict[str, str] | None:
+    """`headers`, with the challenge every 401 must carry (RFC 9110 section 11.6.1): the CRM's
+    one scheme is a bearer token, a till's or the admin's."""
+    if status != 401:
+        return headers
+    return {**(headers or {}), "WWW-Authenticate": "Bearer"}
+
+
 def _body(code: str, detail: str, problems: list[FieldProblem]) -> dict[str, object]:
     return ErrorBody(detail=detail, code=code, problems=problems).model_dump()
 
@@ -59,7 +67,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, exc.detail, exc.problems), status_code=exc.status)
+        return JSONResponse(
+            _body(exc.code, exc.detail, exc.problems),
+            status_code=exc.status,
+            headers=_headers(exc.status),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -72,5 +84,5 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             _body("http_error", str(exc.detail), []),
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=_headers(exc.status_code, getattr(exc, "headers", None)),
         )

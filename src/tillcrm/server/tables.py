@@ -100,7 +100,9 @@ tills = sa.Table(
     sa.Column("name", sa.String(60), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("enrolled_at", When, nullable=False),
+    sa.Column("revoked_at", When),
 )
+"""A till whose `revoked_at` is set is refused at once: its token no longer authenticates."""
 
 till_sync = sa.Table(
     "till_sync",

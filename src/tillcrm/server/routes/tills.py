@@ -1,17 +1,20 @@
-"""Health, till enrollment, the till's own context, and its operators for offline login."""
+"""Health, till enrollment and revocation, the till's own context, and its operators for
+offline login."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Annotated
 
 import sqlalchemy as sa
 import uuid6
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 
-from tillcrm.api import EnrollRequest, EnrollResponse, TillContext
+from tillcrm.api import EnrollRequest, EnrollResponse, TillContext, TillRevoked
 from tillcrm.domain import Operator
-from tillcrm.server.context import CurrentTill, engine_of, hash_token, till_context
+from tillcrm.server.admin import revoke_till
+from tillcrm.server.context import Admin, CurrentTill, engine_of, hash_token, till_context
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.org_config import context_of
@@ -28,35 +31,59 @@ def health() -> dict[str, str]:
 
 @router.post("/tills/enroll", status_code=201)
 def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
-    """Exchange a one-time code for a till token. The code cannot be used again."""
+    """Exchange a one-time code for a till token. The code cannot be used again.
+
+    The code is compared exactly as issued, and claimed by one conditional UPDATE before
+    anything else is written, so of many requests racing with one code exactly one enrolls a
+    till: on PostgreSQL the others wait on the claimer's row lock and then find the code used
+    (READ COMMITTED checks the WHERE again on the row as committed), or claim it themselves if
+    the claimer rolled back; on SQLite writers take turns anyway.
+    """
     now = datetime.now(UTC)
+    till_id = str(uuid6.uuid7())
+    token = secrets.token_urlsafe(32)
     with writing(engine_of(request)) as conn:
-        code = conn.execute(
-            sa.select(enrollment_codes).where(
-                enrollment_codes.c.code_hash == hash_token(body.code.strip().upper())
+        store_id = conn.execute(
+            enrollment_codes.update()
+            .where(
+                enrollment_codes.c.code_hash == hash_token(body.code.strip()),
+                enrollment_codes.c.used_by_till.is_(None),
+                enrollment_codes.c.expires_at > now,
             )
-        ).one_or_none()
-        expires_at = code.expires_at.replace(tzinfo=UTC) if code else None
-        if code is None or code.used_by_till is not None or expires_at is None or expires_at < now:
+            .values(used_by_till=till_id)
+            .returning(enrollment_codes.c.store_id)
+        ).scalar_one_or_none()
+        if store_id is None:
             raise ApiError(401, "bad_code", "enrollment code is unknown, used or expired")
-        till_id = str(uuid6.uuid7())
-        token = secrets.token_urlsafe(32)
         conn.execute(
             tills.insert().values(
                 id=till_id,
-                store_id=code.store_id,
+                store_id=store_id,
                 name=body.name,
                 token_hash=hash_token(token),
                 enrolled_at=now,
             )
         )
         conn.execute(till_sync.insert().values(till_id=till_id, last_seq=0))
-        conn.execute(
-            enrollment_codes.update()
-            .where(enrollment_codes.c.code_hash == code.code_hash)
-            .values(used_by_till=till_id)
-        )
         return EnrollResponse(token=token, context=context_of(conn, till_context(conn, till_id)))
+
+
+@router.post("/admin/tills/{till_id}/revoke")
+def revoke(
+    till_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")],
+    _admin: Admin,
+    request: Request,
+) -> TillRevoked:
+    """Revoke a till's token at once (a stolen or retired till): its next request gets 401.
+
+    For the CRM's administrator only (its admin token, see `context.Admin`). Revoking a
+    revoked till again answers when it was first revoked.
+    """
+    with writing(engine_of(request)) as conn:
+        revoked_at = revoke_till(conn, till_id)
+    if revoked_at is None:
+        raise ApiError.not_found("till")
+    return TillRevoked(till_id=till_id, revoked_at=revoked_at)
 
 
 @router.get("/tills/me")
