@@ -67,7 +67,7 @@ def apply_op(conn: Connection, till: Till, op: Op) -> JSONResponse | None:
 
     Returns the HTTP answer when the op was refused, None when it went through.
     """
-    stored = stored_result(conn, op)
+    stored = stored_result(conn, till, op)
     return _refusal(stored if stored is not None else _execute_once(conn, till, op))
 
 
@@ -85,7 +85,7 @@ def _execute_once(conn: Connection, till: Till, op: Op) -> OpResult:
         result = execute_op(conn, till, op, seq=None)
     except IntegrityError:
         savepoint.rollback()
-        first = stored_result(conn, op)
+        first = stored_result(conn, till, op)
         if first is None:  # a unique violation of its own, not a concurrent retry
             raise
         return first

@@ -106,21 +106,26 @@ def payload_hash(op: Op) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def stored_result(conn: Connection, op: Op) -> OpResult | None:
+def stored_result(conn: Connection, till: Till, op: Op) -> OpResult | None:
     """The answer already given for this op id (see `answer_again`); None for a new op."""
     row = conn.execute(sa.select(applied_ops).where(applied_ops.c.op_id == op.op_id)).one_or_none()
-    return answer_again(op, row) if row is not None else None
+    return answer_again(till, op, row) if row is not None else None
 
 
-def answer_again(op: Op, row: Row[Any]) -> OpResult:
-    """The answer recorded in `row` (op's `applied_ops` row) for a resend; 422 if the payload
-    differs.
+def answer_again(till: Till, op: Op, row: Row[Any]) -> OpResult:
+    """The answer recorded in `row` (op's `applied_ops` row) for `till`'s resend; 422 if the
+    payload differs.
 
     An applied op answers `duplicate`. A rejected or flagged op answers `rejected` or
     `needs_review` again: a till whose first answer was lost must still put the op among its
     dead letters or review items, never take it for acknowledged.
+
+    Answers are per till: an op id another till used is refused exactly like a different
+    payload (the till is part of what a resend must repeat), so a replayed or cloned op gets
+    nothing of the first till's answer (no balances, no result) nor learns whose op it was.
+    The op id stays unique among all tills' answers: the replay is not applied either.
     """
-    if row.payload_hash != payload_hash(op):
+    if row.till_id != till.id or row.payload_hash != payload_hash(op):
         raise ApiError(
             422, "op_id_reused", f"op {op.op_id} was already used with a different payload"
         )

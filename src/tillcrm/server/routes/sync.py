@@ -36,11 +36,12 @@ MAX_PULL_PAGE = 5000
 def _answered(conn: Connection, till: Till, ops: list[Op]) -> dict[UUID, OpResult]:
     """The batch's ops the CRM has already answered, by op id, as duplicates.
 
-    An op id used before with another payload is answered as rejected (see
-    `_again_or_refused`); 422 before anything applies when a seq already applied belongs to
-    another op. One query for the whole batch: its op ids (one may have been answered for
-    another till or a REST write), and the till's answers in the batch's range of seqs rather
-    than a second list of them.
+    An op id used before with another payload, or by another till, is answered as rejected
+    (see `_again_or_refused`); 422 before anything applies when a seq already applied belongs
+    to another op of the till (named in the message: only ever the till's own). One query for
+    the whole batch: its op ids (one may have been answered for a REST write of the till, or
+    be another till's), and the till's answers in the batch's range of seqs rather than a
+    second list of them.
     """
     by_id = {op.op_id: op for op in ops}
     by_seq = {op.seq: op.op_id for op in ops if op.seq is not None}
@@ -54,17 +55,17 @@ def _answered(conn: Connection, till: Till, ops: list[Op]) -> dict[UUID, OpResul
         if row.till_id == till.id and by_seq.get(row.seq, row.op_id) != row.op_id:
             raise ApiError(422, "seq_reused", f"seq {row.seq} was already used by op {row.op_id}")
         if row.op_id in by_id:
-            answered[row.op_id] = _again_or_refused(by_id[row.op_id], row)
+            answered[row.op_id] = _again_or_refused(till, by_id[row.op_id], row)
     return answered
 
 
-def _again_or_refused(op: Op, row: Row[Any]) -> OpResult:
-    """The stored answer for a resent op; an op id already used with another payload is
-    refused as that op's answer (its seq still advances), so one poison op never blocks the
-    till's queue behind it. Not recorded (the op id is the other op's): a resend is refused
-    the same way."""
+def _again_or_refused(till: Till, op: Op, row: Row[Any]) -> OpResult:
+    """The stored answer for a resent op; an op id already used with another payload (or by
+    another till) is refused as that op's answer (its seq still advances), so one poison op
+    never blocks the till's queue behind it. Not recorded (the op id is the other op's): a
+    resend is refused the same way."""
     try:
-        return answer_again(op, row)
+        return answer_again(till, op, row)
     except ApiError as exc:
         return OpResult(op_id=op.op_id, seq=op.seq, status=OpStatus.REJECTED, reason=exc.detail)
 
