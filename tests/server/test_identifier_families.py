@@ -145,6 +145,28 @@ def test_a_customer_id_used_out_of_scope_answers_as_a_conflict(
     assert (pushed["status"], pushed["reason"]) == ("rejected", expected)
 
 
+def test_a_wallet_card_id_used_out_of_scope_answers_as_a_conflict(world: World) -> None:
+    """The Idempotency-Key of a wallet addition is the card's id: one that is another
+    customer's card was a 500 (the table's key) where a free one is a 201."""
+    key = str(uuid4())
+    body = {"card_number": "4111111111111111", "exp_month": 12, "exp_year": 2031}
+    owner, other = created(world, "brand.a"), created(world, "brand.b")
+
+    def add(till: str, customer: UUID) -> httpx.Response:
+        with world.client(till) as http:
+            return http.post(
+                f"/customers/{customer}/wallet",
+                json=body,
+                headers={**acting(till), "Idempotency-Key": key},
+            )
+
+    first, elsewhere, again = add("brand.a", owner), add("brand.b", other), add("brand.a", owner)
+    assert [a.status_code for a in (first, elsewhere, again)] == [201, 422, 201]
+    expected = f"wallet card id {key} is already used"
+    assert (elsewhere.json()["code"], elsewhere.json()["detail"]) == ("rejected", expected)
+    assert again.json() == first.json()
+
+
 def _card_row(org: str, customer: UUID, kind: str, value: str, family: str) -> dict[str, Any]:
     return {
         "org_id": ORGS[org].id,
