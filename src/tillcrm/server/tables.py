@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "NOT_A_CARD",
     "SEARCH_ONLY_OBJECTS",
     "applied_ops",
     "audit_log",
