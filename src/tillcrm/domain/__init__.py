@@ -55,6 +55,7 @@ from tillcrm.domain.org import (
     TillScope,
     customer_visible,
     effective_scope,
+    family_id,
     points_account_brand,
 )
 from tillcrm.domain.phones import InvalidPhoneError, normalize_phone, phone_digits, reversed_digits
@@ -120,6 +121,7 @@ __all__ = [
     "credit_limit_for",
     "customer_visible",
     "effective_scope",
+    "family_id",
     "hash_pin",
     "is_luhn_valid",
     "last4",

@@ -25,6 +25,7 @@ __all__ = [
 ShortText = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=4000)]
 FieldName = Annotated[str, Field(min_length=1, max_length=64)]
+FieldValue = Annotated[str, Field(max_length=1000)]
 E164_PATTERN = r"^\+[1-9]\d{6,14}$"
 """A phone number in E.164 form: `+`, a country code and up to fifteen digits in all."""
 E164 = Annotated[str, Field(pattern=E164_PATTERN, description="E.164 phone number")]
@@ -126,7 +127,7 @@ class CustomerProfile(BaseModel):
     group_ids: list[str] = []
     flags: CustomerFlags = CustomerFlags()
     promotion_category_id: str | None = None
-    custom_fields: dict[FieldName, Annotated[str, Field(max_length=1000)]] = {}
+    custom_fields: dict[FieldName, FieldValue] = {}
     """Extended and custom fields by name."""
     external_id: Annotated[str, Field(max_length=64)] = ""
     """The customer's id in another system (a web shop, an app)."""

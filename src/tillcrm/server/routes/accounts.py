@@ -365,7 +365,9 @@ def add_wallet_card(
 
     The token stands in for a payment processor's; the number itself goes no further than
     this function: not stored, not logged, not echoed in errors. The idempotency key becomes
-    the card's id, so a retry whose first answer was lost gets the card saved then.
+    the card's id, so a retry whose first answer was lost gets the card saved then; a key
+    that is another customer's card's id is refused as an id already used, which says
+    nothing of whose.
     """
     digits = phone_digits(body.card_number.get_secret_value())
     if not looks_like_pan(digits):
@@ -381,8 +383,10 @@ def add_wallet_card(
     with writing(engine_of(request)) as conn:
         require_visible_customer(conn, till, customer_id)
         saved = conn.execute(
-            sa.select(wallet_cards).where(_wallet_card_where(customer_id, card_id))
+            sa.select(wallet_cards).where(wallet_cards.c.id == card_id)
         ).one_or_none()
+        if saved is not None and saved.customer_id != customer_id:
+            raise ApiError(422, "rejected", f"wallet card id {card_id} is already used")
         if saved is not None:
             return _wallet_out(saved)
         conn.execute(
