@@ -73,6 +73,7 @@ from tillcrm.server.ops.ledgers import (
     stored_value_usage,
 )
 from tillcrm.server.ops.limits import APPROVAL_USED, approver, spend_approval
+from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.routes.customers import Limit, Offset, page_of
 from tillcrm.server.scope import require_visible_customer
@@ -88,7 +89,7 @@ from tillcrm.server.tables import (
     wallet_cards,
 )
 
-router = APIRouter(prefix="/customers/{customer_id}")
+router = APIRouter(prefix="/customers/{customer_id}", route_class=JsonLimitsRoute)
 
 LedgerLimit = Annotated[int, Query(ge=1, le=500)]
 

@@ -51,6 +51,7 @@ from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import as_utc, customer_out, own_org_ids, points_account_key
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
+from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.scope import require_visible_customer, visible_to
 from tillcrm.server.tables import (
@@ -64,7 +65,7 @@ from tillcrm.server.tables import (
     transactions,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=JsonLimitsRoute)
 
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Limit = Annotated[int, Query(ge=1, le=200)]

@@ -25,9 +25,10 @@ from tillcrm.server.errors import ApiError
 from tillcrm.server.ops import answer_again, execute_op, lock_customers
 from tillcrm.server.ops.sales import TRANSACTION_NUMBER
 from tillcrm.server.pages_ahead import PagesAhead, PullPage
+from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.tables import applied_ops, till_sync
 
-router = APIRouter()
+router = APIRouter(route_class=JsonLimitsRoute)
 
 PULL_PAGE = 1000
 MAX_PULL_PAGE = 5000
