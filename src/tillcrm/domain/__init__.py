@@ -13,6 +13,7 @@ from tillcrm.domain.accounts import (
     StoredValueCard,
     WalletCard,
 )
+from tillcrm.domain.bounds import INT64_MAX, INT64_MIN, NO_NUL, Int64, Name, Text
 from tillcrm.domain.cards import is_luhn_valid, last4, looks_like_pan, mask_pan, mask_tail
 from tillcrm.domain.customer import (
     Address,
@@ -73,6 +74,9 @@ from tillcrm.domain.sales import (
 )
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "NO_NUL",
     "Address",
     "AuditEntry",
     "AuthorizedUser",
@@ -89,11 +93,13 @@ __all__ = [
     "Identifier",
     "IdentifierKind",
     "IdentifierStatus",
+    "Int64",
     "InvalidPhoneError",
     "LedgerEntry",
     "LimitBreach",
     "LimitKind",
     "Money",
+    "Name",
     "Operator",
     "OrgKind",
     "Organization",
@@ -110,6 +116,7 @@ __all__ = [
     "SuiteStatus",
     "Tender",
     "TenderKind",
+    "Text",
     "Till",
     "TillScope",
     "Transaction",

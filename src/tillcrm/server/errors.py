@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tillcrm.api import ErrorBody, FieldProblem
 from tillcrm.server.request_limits import BodyTooLarge, too_large
 
-__all__ = ["ApiError", "Rejection", "install_error_handlers", "problems_of"]
+__all__ = ["ApiError", "Rejection", "install_error_handlers", "problems_of", "storable"]
 
 
 class ApiError(Exception):
@@ -40,6 +40,13 @@ class Rejection(Exception):
         self.reason = reason
 
 
+def storable(text: str) -> str:
+    """`text` with NUL characters and lone surrogates escaped: an answer or a stored reason may
+    name what a request held (a custom field's name with a NUL in it), and neither PostgreSQL
+    nor UTF-8 can take those."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode()
+
+
 def problems_of(error: ValidationError | RequestValidationError) -> list[FieldProblem]:
     """One `FieldProblem` per pydantic error, the field as a dotted path without `body.`."""
     problems = []
@@ -50,7 +57,8 @@ def problems_of(error: ValidationError | RequestValidationError) -> list[FieldPr
         message = item["msg"]
         if item["type"] == "json_invalid":  # FastAPI's message alone does not say what
             message = f"{message}: {item.get('ctx', {}).get('error', '')}"
-        problems.append(FieldProblem(field=".".join(loc) or "(body)", message=message))
+        field = storable(".".join(loc)) or "(body)"
+        problems.append(FieldProblem(field=field, message=message))
     return problems
 
 

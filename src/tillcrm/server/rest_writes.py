@@ -20,14 +20,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tillcrm.api import ErrorBody, Op, OpResult, OpStatus, OpType
-from tillcrm.domain import OverrideApproval
+from tillcrm.domain import NO_NUL, OverrideApproval
 from tillcrm.server.context import Till
 from tillcrm.server.ops import execute_op, stored_result
 
 __all__ = ["IdempotencyKey", "OperatorId", "apply_op", "make_op"]
 
 OperatorId = Annotated[
-    str, Header(alias="X-Operator-Id", min_length=1, max_length=64, description="who acts")
+    str,
+    Header(
+        alias="X-Operator-Id", min_length=1, max_length=64, pattern=NO_NUL, description="who acts"
+    ),
 ]
 """The operator logged in at the till: every write is attributed to one (audit log)."""
 

@@ -37,6 +37,7 @@ from tillcrm.api import (
     TransactionSummary,
 )
 from tillcrm.domain import (
+    NO_NUL,
     IdentifierKind,
     IdentifierStatus,
     InvalidPhoneError,
@@ -143,7 +144,7 @@ def identify(
     till: CurrentTill,
     request: Request,
     kind: IdentifierKind,
-    value: Annotated[str, Query(min_length=1, max_length=128)],
+    value: Annotated[str, Query(min_length=1, max_length=128, pattern=NO_NUL)],
 ) -> IdentifyResult:
     """The customer a card, tag or phone number belongs to, as this till may see them."""
     with reading(engine_of(request)) as conn:
@@ -231,7 +232,7 @@ def _phone_matches(q: str) -> ColumnElement[bool] | None:
 def search(
     till: CurrentTill,
     request: Request,
-    q: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[str, Query(max_length=200, pattern=NO_NUL)] = "",
     inactive: bool = False,
     offset: Offset = 0,
     limit: Limit = 50,
