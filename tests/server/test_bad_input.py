@@ -10,12 +10,16 @@ from uuid import uuid4
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from tests.support.customers import put_customer
 from tests.support.outbox import Outbox
 from tests.support.world import World
-from tillcrm.api import OpType
+from tillcrm.api import PAYLOADS, OpType
+from tillcrm.server.app import create_app
 from tillcrm.server.request_limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from tillcrm.server.routes import accounts, customers, sync, tills
 from tillcrm.server.tables import metadata
 
 MEGABYTE = "x" * 1_000_000
@@ -429,3 +433,67 @@ def test_a_bad_value_inside_an_op_rejects_that_op_and_the_push_goes_on(
         assert [r["status"] for r in results] == ["rejected", "applied"], results
         assert results[0]["reason"].startswith("invalid"), results[0]
         assert outbox.last_seq() == good["seq"]
+
+
+UNCHECKED = {
+    "email": "EmailStr: email-validator refuses NUL, lone surrogates and over-long addresses",
+    "card_number": "SecretStr: only its digits are read, and it is never stored",
+}
+"""Request fields whose text another validator bounds, and why."""
+
+
+def unbounded(schema: object, path: str = "") -> Iterator[str]:
+    """Where in a pydantic core schema a string has no NUL pattern or no maximum length, or an
+    integer is not strict or has no bounds (`domain.bounds`)."""
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind == "str" and not ("pattern" in schema and "max_length" in schema):
+            yield path
+        if kind == "int" and not (schema.get("strict") and "ge" in schema and "le" in schema):
+            yield path
+        for key, value in schema.items():
+            yield from unbounded(value, path if key in ("schema", "type") else f"{path}.{key}")
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from unbounded(value, path)
+
+
+def request_models() -> set[type[BaseModel]]:
+    """Every request body of the CRM's routes, and every op payload a push carries."""
+    routes = [
+        route
+        for module in (tills, customers, accounts, sync)
+        for route in module.router.routes
+        if isinstance(route, APIRoute) and route.body_field is not None
+    ]
+    return {route.body_field.field_info.annotation for route in routes} | set(PAYLOADS.values())
+
+
+def test_every_text_and_integer_a_request_holds_is_bounded() -> None:
+    """The rule of the cases above, for every field: a new one cannot forget it."""
+    loose = {
+        f"{model.__name__}{path}"
+        for model in request_models()
+        for path in unbounded(model.__pydantic_core_schema__)
+        if path.rsplit(".fields.", 1)[-1].split(".")[0] not in UNCHECKED
+    }
+    assert not loose
+
+
+def test_every_query_parameter_is_bounded(tmp_path: Path) -> None:
+    """Query strings too: text has the NUL pattern and a length, numbers have bounds."""
+    spec = create_app(f"sqlite:///{tmp_path / 'crm.sqlite3'}", migrate=False).openapi()
+    loose = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] != "query":
+                    continue
+                for schema in parameter["schema"].get("anyOf", [parameter["schema"]]):
+                    kind = schema.get("type")
+                    plain_text = kind == "string" and "format" not in schema
+                    if plain_text and not {"pattern", "maxLength"} <= schema.keys():
+                        loose.append(f"{method} {path} {parameter['name']}")
+                    if kind == "integer" and not {"minimum", "maximum"} <= schema.keys():
+                        loose.append(f"{method} {path} {parameter['name']}")
+    assert not loose

@@ -144,6 +144,6 @@ class AuthorizedUserNew(BaseModel):
     id: UUID | None = None
     first_name: Annotated[Text, Field(min_length=1, max_length=200)]
     last_name: Annotated[Text, Field(max_length=200)] = ""
-    phone: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")] | None = None
+    phone: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$", max_length=16)] | None = None
     allow_invoicing: bool = False
     allow_preorders: bool = False

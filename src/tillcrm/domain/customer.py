@@ -33,7 +33,7 @@ MinorUnits = Annotated[Int64, Field(ge=0)]
 Tag = Annotated[Text, Field(min_length=1, max_length=40)]
 E164_PATTERN = r"^\+[1-9]\d{6,14}$"
 """A phone number in E.164 form: `+`, a country code and up to fifteen digits in all."""
-E164 = Annotated[str, Field(pattern=E164_PATTERN, description="E.164 phone number")]
+E164 = Annotated[str, Field(pattern=E164_PATTERN, max_length=16, description="E.164 phone number")]
 
 
 class IdentifierKind(StrEnum):
