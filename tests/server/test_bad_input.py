@@ -281,6 +281,16 @@ CASES.update(
             lambda http, _c: http.get("/identify", params={"kind": "barcode", "value": "1\x00"}),
             "value",
         ),
+        "a history from a time past 9999 in UTC": (
+            lambda http, c: http.get(
+                f"/customers/{c}/history", params={"from": "9999-12-31T23:59:59-12:00"}
+            ),
+            "from",
+        ),
+        "a pushed op's time past 9999 in UTC": (
+            sent("POST", "/sync/push", {"ops": [an_op(local_ts="9999-12-31T23:59:59-23:59")]}),
+            "ops.0.local_ts",
+        ),
         "a cursor past 64 bits": (
             lambda http, _c: http.get("/sync/pull", params={"cursor": "9" * 19}),
             "cursor",

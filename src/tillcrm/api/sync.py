@@ -7,7 +7,6 @@ stored result. `payload` is validated against the schema of its `type`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from itertools import pairwise
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from tillcrm.domain import (
     Identifier,
     IdentifierKind,
     Int64,
+    Moment,
     Name,
     OverrideApproval,
     TenderKind,
@@ -193,7 +193,7 @@ class Op(BaseModel):
     """The customer the op is about."""
     base_version: Annotated[Int64, Field(ge=0)] | None = None
     payload: dict[Name, Any]
-    local_ts: datetime
+    local_ts: Moment
     operator_id: Name
     override: OverrideApproval | None = None
     offline: bool = False

@@ -13,7 +13,7 @@ from tillcrm.domain.accounts import (
     StoredValueCard,
     WalletCard,
 )
-from tillcrm.domain.bounds import INT64_MAX, INT64_MIN, NO_NUL, Int64, Name, Text
+from tillcrm.domain.bounds import INT64_MAX, INT64_MIN, NO_NUL, Int64, Moment, Name, Text
 from tillcrm.domain.cards import is_luhn_valid, last4, looks_like_pan, mask_pan, mask_tail
 from tillcrm.domain.customer import (
     Address,
@@ -98,6 +98,7 @@ __all__ = [
     "LedgerEntry",
     "LimitBreach",
     "LimitKind",
+    "Moment",
     "Money",
     "Name",
     "Operator",

@@ -11,11 +11,12 @@ PostgreSQL, and never a failure half way through an op:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import Field, Strict
+from pydantic import AfterValidator, Field, Strict
 
-__all__ = ["INT64_MAX", "INT64_MIN", "NO_NUL", "Int64", "Name", "Text"]
+__all__ = ["INT64_MAX", "INT64_MIN", "NO_NUL", "Int64", "Moment", "Name", "Text"]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -33,3 +34,17 @@ Name = Annotated[Text, Field(min_length=1, max_length=64)]
 
 Int64 = Annotated[int, Strict(), Field(ge=INT64_MIN, le=INT64_MAX)]
 """An integer, never a boolean or a string, that fits a signed 64-bit column."""
+
+
+def _in_utc_range(moment: datetime) -> datetime:
+    """`moment`, refused (ValueError) when it has no UTC equivalent a datetime can hold."""
+    if moment.tzinfo is not None:
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("the time in UTC must be within the years 1 to 9999") from None
+    return moment
+
+
+Moment = Annotated[datetime, AfterValidator(_in_utc_range)]
+"""A point in time that can be stored and compared in UTC: 9999-12-31T23:59-12:00 cannot."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -41,6 +40,7 @@ from tillcrm.domain import (
     IdentifierKind,
     IdentifierStatus,
     InvalidPhoneError,
+    Moment,
     Organization,
     Store,
     Tender,
@@ -391,8 +391,8 @@ def history(
     till: CurrentTill,
     request: Request,
     customer_id: UUID,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[Moment | None, Query(alias="from")] = None,
+    to: Moment | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Page[TransactionSummary]:
