@@ -72,7 +72,7 @@ class OverrideApproval(BaseModel):
     only, so it cannot be replayed for another (the same op resent is still one action)."""
     supervisor_id: Name
     cashier_id: Name
-    reason: Annotated[Text, Field(max_length=200)]
+    reason: Annotated[Text, Field(max_length=1000)]
     action: BoundAction
 
     def covers(self, customer_id: UUID, kind: str, amount: int, breaches: set[LimitKind]) -> bool:
