@@ -10,16 +10,14 @@ from uuid import uuid4
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from tests.support.customers import put_customer
 from tests.support.outbox import Outbox
 from tests.support.world import World
 from tillcrm.api import PAYLOADS, OpType
-from tillcrm.server.app import create_app
-from tillcrm.server.request_limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
-from tillcrm.server.routes import accounts, customers, sync, tills
+from tillcrm.server.app import ROUTERS, create_app
+from tillcrm.server.request_limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, JsonLimitsRoute
 from tillcrm.server.tables import metadata
 
 MEGABYTE = "x" * 1_000_000
@@ -470,13 +468,10 @@ def unbounded(schema: object, path: str = "") -> Iterator[str]:
 
 def request_models() -> set[type[BaseModel]]:
     """Every request body of the CRM's routes, and every op payload a push carries."""
-    routes = [
-        route
-        for module in (tills, customers, accounts, sync)
-        for route in module.router.routes
-        if isinstance(route, APIRoute) and route.body_field is not None
-    ]
-    return {route.body_field.field_info.annotation for route in routes} | set(PAYLOADS.values())
+    routes = [route for router in ROUTERS for route in router.routes]
+    assert all(isinstance(route, JsonLimitsRoute) for route in routes)
+    bodies = {route.body_field.field_info.annotation for route in routes if route.body_field}
+    return bodies | set(PAYLOADS.values())
 
 
 def test_every_text_and_integer_a_request_holds_is_bounded() -> None:

@@ -17,7 +17,10 @@ from tillcrm.server.pages_ahead import PagesAhead
 from tillcrm.server.request_limits import BodyLimit
 from tillcrm.server.routes import accounts, customers, sync, tills
 
-__all__ = ["create_app"]
+__all__ = ["ROUTERS", "create_app"]
+
+ROUTERS = (tills.router, customers.router, accounts.router, sync.router)
+"""Every router of the API, each of `request_limits.JsonLimitsRoute`s."""
 
 
 def create_app(db_url: str, *, migrate: bool = True) -> FastAPI:
@@ -37,6 +40,6 @@ def create_app(db_url: str, *, migrate: bool = True) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
 
-    for router in (tills.router, customers.router, accounts.router, sync.router):
+    for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     return app
