@@ -118,17 +118,20 @@ def _undecodable(why: str) -> json.JSONDecodeError:
 
 
 def _nested_deeper_than(value: Any, depth: int) -> bool:
-    """Whether objects and arrays in `value` nest more than `depth` deep: one level at a
-    time, so a deep value costs no recursion and a wide one is walked once."""
-    level = [value]
+    """Whether objects and arrays in `value` nest more than `depth` deep: one level of
+    containers at a time, so a deep value costs no recursion and only containers are visited
+    (a push of 1,000 sales is 8,000 of them)."""
+    level = [value] if isinstance(value, dict | list) else []
     for _ in range(depth):
+        if not level:
+            return False
         level = [
             child
             for node in level
-            if isinstance(node, dict | list)
             for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
         ]
-    return any(isinstance(node, dict | list) for node in level)
+    return bool(level)
 
 
 class _LimitedJsonRequest(Request):
