@@ -15,7 +15,7 @@ from uuid import UUID
 import uuid6
 from fastapi import Header
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -36,6 +36,8 @@ OperatorId = Annotated[
 
 IdempotencyKey = Annotated[
     UUID | None,
+    # A header is absent or a string: documented as "a UUID or null", a client sent "null".
+    WithJsonSchema({"type": "string", "format": "uuid"}),
     Header(alias="Idempotency-Key", description="a UUID; a retry with it is applied once"),
 ]
 
