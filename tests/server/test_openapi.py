@@ -16,6 +16,7 @@ import pytest
 from tests.support.customers import put_customer
 from tests.support.outbox import put_card
 from tests.support.world import World
+from tillcrm.server.context import ADMIN_TOKEN_ENV
 
 UNAUTHENTICATED = {("get", "/v1/health"), ("post", "/v1/tills/enroll")}
 """The operations a caller without a till token may use."""
@@ -91,6 +92,20 @@ def test_the_times_of_the_current_event_say_their_zone_on_every_database(world: 
         event = http.get(f"/customers/{customer}/stored-value").json()["current_event"]
     for moment in (event["starts_at"], event["ends_at"]):
         assert datetime.fromisoformat(moment).utcoffset() == timedelta(0), moment
+
+
+def test_a_request_without_a_token_is_401_with_the_challenge_even_at_the_admin_api(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No credentials is 401 everywhere, the admin API too while it is off (it was 403 there,
+    which the document's 401 for a missing token did not say)."""
+    monkeypatch.delenv(ADMIN_TOKEN_ENV, raising=False)
+    with world.crm.client() as http:
+        answers = [http.get("/tills/me"), http.post("/admin/tills/any/revoke")]
+    for response in answers:
+        assert response.status_code == 401, response.text
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert response.json()["code"] == "unauthorized"
 
 
 def test_a_405_allows_every_method_of_the_path(world: World) -> None:

@@ -158,7 +158,9 @@ def _authenticated_admin(
 ) -> None:
     """Let through only a caller holding the CRM's admin token (`ADMIN_TOKEN_ENV`, read on
     each request so a rotated token takes effect without a restart); 403 while none is set.
+    A request with no token at all is 401 first, as everywhere (RFC 9110: no credentials).
     The comparison takes the same time whatever the guess."""
+    given = _bearer(credentials, "this caller")
     expected = os.environ.get(ADMIN_TOKEN_ENV, "")
     if len(expected) < MIN_ADMIN_TOKEN:
         raise ApiError(
@@ -167,7 +169,6 @@ def _authenticated_admin(
             f"the admin API is off: set {ADMIN_TOKEN_ENV} to a secret of at least "
             f"{MIN_ADMIN_TOKEN} characters where the CRM runs",
         )
-    given = _bearer(credentials, "this caller")
     if not hmac.compare_digest(hash_token(given), hash_token(expected)):
         raise ApiError(401, "unauthorized", "this caller is not authorized: not the admin token")
 
