@@ -289,6 +289,44 @@ CASES.update(
             sent("POST", "/sync/push", {"ops": [an_op(local_ts="9999-12-31T23:59:59-23:59")]}),
             "ops.0.local_ts",
         ),
+        "a history bound given as a number": (
+            lambda http, c: http.get(f"/customers/{c}/history", params={"to": "0.5"}),
+            "to",
+        ),
+        "a yes or no given as 1": (
+            sent("POST", "/customers", {"profile": {}, "independent": 1}),
+            "independent",
+        ),
+        "a customer's flag given as 0": (
+            sent("POST", "/customers", {"profile": {"flags": {"marketing_sms": 0}}}),
+            "profile.flags.marketing_sms",
+        ),
+        "an override naming a limit twice": (
+            sent(
+                "POST",
+                "/sync/push",
+                {
+                    "ops": [
+                        an_op(
+                            override={
+                                **an_override(),
+                                "action": {
+                                    "customer_id": str(uuid4()),
+                                    "kind": "k",
+                                    "amount": 0,
+                                    "limits": ["credit", "credit"],
+                                },
+                            }
+                        )
+                    ]
+                },
+            ),
+            "ops.0.override.action.limits",
+        ),
+        "a pushed op's offline given as 0": (
+            sent("POST", "/sync/push", {"ops": [an_op(offline=0)]}),
+            "ops.0.offline",
+        ),
         "a cursor past 64 bits": (
             lambda http, _c: http.get("/sync/pull", params={"cursor": "9" * 19}),
             "cursor",

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, SecretStr
 from tillcrm.api.customers import PointsBalance
 from tillcrm.domain import (
     EventPeriod,
+    Flag,
     Int64,
     LedgerEntry,
     OverrideApproval,
@@ -145,5 +146,5 @@ class AuthorizedUserNew(BaseModel):
     first_name: Annotated[Text, Field(min_length=1, max_length=200)]
     last_name: Annotated[Text, Field(max_length=200)] = ""
     phone: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$", max_length=16)] | None = None
-    allow_invoicing: bool = False
-    allow_preorders: bool = False
+    allow_invoicing: Flag = False
+    allow_preorders: Flag = False

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from tillcrm.domain import (
     AuthorizedUser,
     CustomerProfile,
+    Flag,
     Identifier,
     IdentifierKind,
     Int64,
@@ -98,7 +99,7 @@ class CustomerCreate(BaseModel):
     profile: CustomerProfile
     identifiers: list[Identifier] = []
     authorized_users: list[AuthorizedUser] = []
-    independent: bool = False
+    independent: Flag = False
     """At a connected child: a profile of the child's own, which the parent cannot see."""
 
 

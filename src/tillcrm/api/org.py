@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from tillcrm.domain import IdentifierKind, Text
+from tillcrm.domain import Flag, IdentifierKind, Text
 
 __all__ = ["REGISTERED_AT_PARENT", "CustomerRegister", "MembershipUpdate", "RegisterPayload"]
 
@@ -25,14 +25,14 @@ class CustomerRegister(BaseModel):
 
     kind: IdentifierKind
     value: Annotated[Text, Field(min_length=1, max_length=128)]
-    marketing_sms: bool = False
+    marketing_sms: Flag = False
     """Whether the customer subscribes to this organization's marketing SMS."""
 
 
 class RegisterPayload(BaseModel):
     """customer_register: register the customer (`entity_id`) at the till's child organization."""
 
-    marketing_sms: bool = False
+    marketing_sms: Flag = False
 
 
 class MembershipUpdate(BaseModel):
@@ -44,4 +44,4 @@ class MembershipUpdate(BaseModel):
 
     label: Annotated[Text, Field(max_length=60)] | None = None
     status: Annotated[Text, Field(max_length=30)] | None = None
-    marketing_sms: bool | None = None
+    marketing_sms: Flag | None = None

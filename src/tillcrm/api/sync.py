@@ -19,6 +19,7 @@ from tillcrm.api.org import MembershipUpdate, RegisterPayload
 from tillcrm.domain import (
     AuthorizedUser,
     CustomerProfile,
+    Flag,
     Identifier,
     IdentifierKind,
     Int64,
@@ -84,7 +85,7 @@ class CustomerCreatePayload(BaseModel):
     profile: CustomerProfile
     identifiers: list[Identifier] = []
     authorized_users: list[AuthorizedUser] = []
-    independent: bool = False
+    independent: Flag = False
     """At a connected child: a profile of the child's own, which the parent cannot see."""
 
 
@@ -196,7 +197,7 @@ class Op(BaseModel):
     local_ts: Moment
     operator_id: Name
     override: OverrideApproval | None = None
-    offline: bool = False
+    offline: Flag = False
     """Taken while the till could not reach the CRM: an overdraft is applied and flagged."""
 
     def typed_payload(self) -> BaseModel:

@@ -13,7 +13,7 @@ from tillcrm.domain.accounts import (
     StoredValueCard,
     WalletCard,
 )
-from tillcrm.domain.bounds import INT64_MAX, INT64_MIN, NO_NUL, Int64, Moment, Name, Text
+from tillcrm.domain.bounds import INT64_MAX, INT64_MIN, NO_NUL, Flag, Int64, Moment, Name, Text
 from tillcrm.domain.cards import is_luhn_valid, last4, looks_like_pan, mask_pan, mask_tail
 from tillcrm.domain.customer import (
     Address,
@@ -89,6 +89,7 @@ __all__ = [
     "CustomerProfile",
     "CustomerScope",
     "EventPeriod",
+    "Flag",
     "GroupKind",
     "Identifier",
     "IdentifierKind",

@@ -11,12 +11,13 @@ PostgreSQL, and never a failure half way through an op:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, Strict
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
 
-__all__ = ["INT64_MAX", "INT64_MIN", "NO_NUL", "Int64", "Moment", "Name", "Text"]
+__all__ = ["INT64_MAX", "INT64_MIN", "NO_NUL", "Flag", "Int64", "Moment", "Name", "Text"]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -35,6 +36,22 @@ Name = Annotated[Text, Field(min_length=1, max_length=64)]
 Int64 = Annotated[int, Strict(), Field(ge=INT64_MIN, le=INT64_MAX)]
 """An integer, never a boolean or a string, that fits a signed 64-bit column."""
 
+Flag = Annotated[bool, Strict()]
+"""A yes or no a request sends: JSON `true` or `false`, never 0, 1 or "true" read as one."""
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _not_a_number(value: object) -> object:
+    """`value`, refused (ValueError) when it is a number: pydantic would read 0.5 or "0.5" as
+    seconds since 1970, and no till sends a time that way."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value.strip())
+    ):
+        raise ValueError("a date and time (ISO 8601), not a number")
+    return value
+
 
 def _in_utc_range(moment: datetime) -> datetime:
     """`moment`, refused (ValueError) when it has no UTC equivalent a datetime can hold."""
@@ -46,5 +63,6 @@ def _in_utc_range(moment: datetime) -> datetime:
     return moment
 
 
-Moment = Annotated[datetime, AfterValidator(_in_utc_range)]
-"""A point in time that can be stored and compared in UTC: 9999-12-31T23:59-12:00 cannot."""
+Moment = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_in_utc_range)]
+"""A point in time, written as one, that can be stored and compared in UTC:
+9999-12-31T23:59-12:00 cannot."""

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from tillcrm.domain.bounds import Int64, Name, Text
+from tillcrm.domain.bounds import Flag, Int64, Name, Text
 
 __all__ = [
     "Address",
@@ -90,12 +90,12 @@ class CustomerGroup(BaseModel):
 class CustomerFlags(BaseModel):
     """The toggles of the customer form."""
 
-    active: bool = True
-    vip: bool = False
-    go_green: bool = False
+    active: Flag = True
+    vip: Flag = False
+    go_green: Flag = False
     """No printed receipts."""
-    loyalty_enabled: bool = True
-    marketing_sms: bool = False
+    loyalty_enabled: Flag = True
+    marketing_sms: Flag = False
 
 
 class AuthorizedUser(BaseModel):
@@ -105,8 +105,8 @@ class AuthorizedUser(BaseModel):
     first_name: ShortText
     last_name: ShortText = ""
     phone: E164 | None = None
-    allow_invoicing: bool = False
-    allow_preorders: bool = False
+    allow_invoicing: Flag = False
+    allow_preorders: Flag = False
 
 
 class CustomerProfile(BaseModel):

@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tillcrm.domain.bounds import Int64, Name, Text
 from tillcrm.domain.limits import LimitKind
@@ -49,6 +49,14 @@ class Operator(BaseModel):
     active: bool = True
 
 
+def _each_once(limits: object) -> object:
+    """`limits`, refused (ValueError) when a list names a limit twice: the schema promises
+    unique items, and a set would silently fold the repeat away."""
+    if isinstance(limits, list | tuple) and len(set(map(str, limits))) != len(limits):
+        raise ValueError("each limit may be named once")
+    return limits
+
+
 class BoundAction(BaseModel):
     """The one action an override approves: it is worthless for any other customer or amount."""
 
@@ -58,7 +66,7 @@ class BoundAction(BaseModel):
     kind: Name
     """The op type it approves (for example `stored_value_charge`)."""
     amount: Int64
-    limits: frozenset[LimitKind]
+    limits: Annotated[frozenset[LimitKind], BeforeValidator(_each_once)]
     """The limits the supervisor agreed may be exceeded."""
 
 
