@@ -94,7 +94,12 @@ class SyncSettings(_Section):
     backoff_base_seconds: Annotated[float, Field(gt=0)] = 1.0
     """Base of the full-jitter exponential backoff after a failed push."""
     backoff_cap_seconds: Annotated[float, Field(gt=0)] = 300.0
-    """Longest wait between push attempts."""
+    """Longest wait between push attempts; a longer `Retry-After` from the CRM is cut to it,
+    and a stored next try further ahead than this (the clock was put back) is due at once."""
+    probe_max_seconds: Annotated[float, Field(gt=0, le=300)] = 1.5
+    """Longest wait between health probes while the CRM is unreachable. Probes start 1 s
+    after the failure and double up to this, so a CRM that comes back is noticed within it
+    (and the queue drains at once); raise it to spare a CRM that many tills probe."""
     pull_page_size: Annotated[int, Field(ge=1, le=5000)] = 1000
     """Customers per page of a pull."""
 

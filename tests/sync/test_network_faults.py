@@ -62,6 +62,22 @@ class Answers(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+class PushTimes(httpx.AsyncBaseTransport):
+    """The real HTTP transport, keeping when (monotonic) each push request went out."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.sent: list[float] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/sync/push"):
+            self.sent.append(time.monotonic())
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class Till:
     """A till enrolled at brand a's store (its own seq on the CRM), its database, and an
     engine that reaches the CRM only through the proxy."""
@@ -70,6 +86,7 @@ class Till:
         self.crm: RunningCrm = world.crm
         self.db = db
         self.proxy = proxy
+        self.token = token
         self.answers = Answers()
         self.client = CrmClient(
             proxy.url,
@@ -241,3 +258,35 @@ async def test_every_op_exactly_once_through_a_run_of_mixed_faults(till: Till) -
     lost = [f for f in faults if f is not Fault.RESET_BEFORE]
     assert (OpStatus.DUPLICATE.value in till.answers.statuses) == bool(lost)
     assert set(till.answers.statuses) <= {OpStatus.APPLIED.value, OpStatus.DUPLICATE.value}
+
+
+async def test_the_queue_drains_within_two_seconds_of_the_crm_coming_back(till: Till) -> None:
+    """With the default settings (a round every 5 s, the breaker opening after 3 failures),
+    the loop wakes for each health probe, and the first probe after the CRM is back starts
+    the drain: the push goes within the probe cap (1.5 s), not a whole interval later."""
+    # The CRM's first answer to a new till may take longer than the fixture's short timeout.
+    pushes = PushTimes()
+    client = CrmClient(till.proxy.url, token=till.token, transport=pushes)
+    engine = SyncEngine(till.db, client, SyncSettings())
+    outbox = Outbox(till.db)
+    till.proxy.cut()
+    ops = [till.sale() for _ in range(3)]
+    stop = asyncio.Event()
+    running = asyncio.create_task(engine.run(stop))
+    try:
+        await asyncio.sleep(6)  # the breaker opens, and its probes back off to their cap
+        assert (engine.status().online, outbox.depth()) == (False, 3)
+        till.proxy.restore()
+        restored = time.monotonic()
+        async with asyncio.timeout(10):
+            while outbox.depth():
+                await asyncio.sleep(0.005)
+        drained = time.monotonic() - restored
+    finally:
+        stop.set()
+        await running
+        await client.aclose()
+    started = min(at for at in pushes.sent if at > restored) - restored
+    print(f"drain started {started:.2f} s, ended {drained:.2f} s after the CRM came back")
+    assert started < 2.0, f"the first push went {started:.2f} s after the CRM came back"
+    till.assert_exactly_once(ops)

@@ -39,6 +39,10 @@ class OpState(StrEnum):
     NEEDS_REVIEW = "needs_review"
 
 
+LONGEST_RETRY_WAIT = 24 * 3600.0
+"""No backoff or `Retry-After` the till honours is longer than this many seconds (the sync
+engine passes its own, shorter, backoff cap)."""
+
 _UNSENT = (OpState.PENDING.value, OpState.INFLIGHT.value)
 
 _STATE_OF_STATUS = {
@@ -152,11 +156,16 @@ class Outbox:
                 (OpState.PENDING.value, OpState.INFLIGHT.value),
             ).rowcount
 
-    def next_batch(self, limit: int, now: float) -> Batch | None:
+    def next_batch(
+        self, limit: int, now: float | None, *, longest_wait: float = LONGEST_RETRY_WAIT
+    ) -> Batch | None:
         """Take up to `limit` pending ops in seq order and mark them inflight.
 
         None when nothing is pending, or when the first pending op is still waiting out its
-        backoff: later ops never overtake it, the CRM applies in seq order.
+        backoff at wall time `now`: later ops never overtake it, the CRM applies in seq
+        order. A stored wait more than `longest_wait` ahead of `now` is one the till never
+        set: the clock was put back, and the op is due. `now` None: the caller timed the wait
+        itself (on a monotonic clock) and it is over.
         """
         with self._db.write() as conn:
             rows = conn.execute(
@@ -164,7 +173,9 @@ class Outbox:
                 "WHERE state = ? ORDER BY seq LIMIT ?",
                 (OpState.PENDING.value, limit),
             ).fetchall()
-            if not rows or not _due(rows[0]["next_attempt_at"], now):
+            if not rows or (
+                now is not None and not _due(rows[0]["next_attempt_at"], now, longest_wait)
+            ):
                 return None
             conn.execute(
                 "UPDATE outbox SET state = ? WHERE state = ? AND seq BETWEEN ? AND ?",
@@ -371,15 +382,11 @@ def _op(row: sqlite3.Row) -> Op:
     )
 
 
-LONGEST_RETRY_WAIT = 24 * 3600.0
-"""No backoff or `Retry-After` the till honours is longer than this many seconds."""
-
-
-def _due(next_attempt_at: float, now: float) -> bool:
+def _due(next_attempt_at: float, now: float, longest_wait: float) -> bool:
     """Whether an op waiting out a retry may be sent at `now`.
 
-    The wait is stored as a wall-clock time. A wait longer than any the till ever sets means
-    the clock was put back since it was stored (a till running days ahead, then corrected):
-    the op is due at once rather than holding the whole queue back for days.
+    The wait is stored as a wall-clock time. A wait longer than any the till sets
+    (`longest_wait`) means the clock was put back since it was stored (a till running
+    ahead, then corrected): the op is due at once rather than holding the queue back.
     """
-    return next_attempt_at <= now or next_attempt_at - now > LONGEST_RETRY_WAIT
+    return next_attempt_at <= now or next_attempt_at - now > longest_wait
