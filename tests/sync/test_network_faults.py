@@ -290,3 +290,20 @@ async def test_the_queue_drains_within_two_seconds_of_the_crm_coming_back(till: 
     print(f"drain started {started:.2f} s, ended {drained:.2f} s after the CRM came back")
     assert started < 2.0, f"the first push went {started:.2f} s after the CRM came back"
     till.assert_exactly_once(ops)
+
+
+async def test_a_push_problem_stays_in_the_status_after_a_pull_succeeds(till: Till) -> None:
+    """The queue's oldest op waits out a 503's Retry-After; the next round's pull succeeds
+    (the CRM answers it) and clears the connection problem, but not why the queue is
+    stuck: that stays until a push gets the op through."""
+    till.sale()
+    till.proxy.retry_after = 60
+    till.proxy.arm(PUSH, Fault.UNAVAILABLE)
+    await till.engine.sync_once()
+    assert "HTTP 503" in till.engine.status().blocking
+
+    await till.engine.sync_once()  # the op is not due: no push; the pull succeeds
+    status = till.engine.status()
+    assert (status.online, status.problem, status.queue_depth) == (True, "", 1)
+    assert status.blocking.startswith("op 1 not sent after 1 tries: ")
+    assert "HTTP 503" in status.blocking

@@ -26,7 +26,7 @@ from tillcrm.api import Op, OpStatus, OpType, PushResponse
 from tillcrm.domain import OverrideApproval
 from tillcrm.local.db import TillDatabase
 
-__all__ = ["Batch", "OfflineDebits", "OpState", "Outbox", "OutboxEntry"]
+__all__ = ["Batch", "OfflineDebits", "OpState", "Outbox", "OutboxEntry", "QueueHead"]
 
 
 class OpState(StrEnum):
@@ -71,6 +71,26 @@ class OfflineDebits:
 
     money: int = 0
     points: int = 0
+
+
+@dataclass(frozen=True)
+class QueueHead:
+    """The oldest op the CRM has not answered: what holds the queue back, if anything."""
+
+    seq: int
+    local_ts: datetime
+    """When it was taken (the till's clock)."""
+    attempts: int
+    last_error: str
+    """Its last failure; empty if it has not failed."""
+
+    @property
+    def blocking(self) -> str:
+        """Why the queue is not draining, as a sentence; empty while the head has not failed.
+        It is kept in the row, so it stays until the op is answered, across restarts."""
+        if not self.attempts:
+            return ""
+        return f"op {self.seq} not sent after {self.attempts} tries: {self.last_error}"
 
 
 @dataclass(frozen=True)
@@ -278,12 +298,17 @@ class Outbox:
             self._db.read("SELECT count(*) FROM outbox WHERE state IN (?, ?)", _UNSENT)[0][0]
         )
 
-    def oldest_pending_at(self) -> datetime | None:
-        """When the oldest unanswered op was taken (its local time)."""
+    def head(self) -> QueueHead | None:
+        """The oldest unanswered op (one index read), None when the queue is empty."""
         rows = self._db.read(
-            "SELECT local_ts FROM outbox WHERE state IN (?, ?) ORDER BY seq LIMIT 1", _UNSENT
+            "SELECT seq, local_ts, attempts, last_error FROM outbox WHERE state IN (?, ?) "
+            "ORDER BY seq LIMIT 1",
+            _UNSENT,
         )
-        return datetime.fromisoformat(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        seq, local_ts, attempts, last_error = rows[0]
+        return QueueHead(seq, datetime.fromisoformat(local_ts), int(attempts), last_error or "")
 
     def count(self, state: OpState) -> int:
         """How many ops are in `state`."""

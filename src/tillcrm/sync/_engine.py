@@ -100,6 +100,9 @@ class SyncEngine:
         self._online = False
         self._authorized = True
         self._problem = ""
+        self._push_blocked = ""
+        """The CRM took none of a push: kept until a push gets answers (a pull does not
+        clear it)."""
         self._push_failed = False
         self._last_push_at: datetime | None = None
         self._last_pull_at: datetime | None = None
@@ -173,10 +176,12 @@ class SyncEngine:
             self._succeeded()
             self._last_push_at = datetime.now(UTC)
             answered += len(response.results)
+            if response.results:
+                self._push_blocked = ""
             resend_from = self._outbox.record_results(batch.ops, response)
             await self._refresh_rejected(batch.ops, response)
             if not response.results and resend_from is None:
-                self._problem = (
+                self._push_blocked = self._problem = (
                     f"the CRM answered none of ops {seqs[0]}..{seqs[-1]} "
                     f"(its last seq is {response.last_seq}); trying again next round"
                 )
@@ -367,19 +372,20 @@ class SyncEngine:
 
     def status(self) -> SyncStatus:
         """The engine and the queue as they stand now."""
-        oldest = self._outbox.oldest_pending_at()
+        head = self._outbox.head()
         return SyncStatus(
             online=self._online,
             authorized=self._authorized,
             queue_depth=self._outbox.depth(),
             oldest_pending_seconds=(
-                max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest else None
+                max(0.0, (datetime.now(UTC) - head.local_ts).total_seconds()) if head else None
             ),
             dead=self._outbox.count(OpState.DEAD),
             needs_review=self._outbox.count(OpState.NEEDS_REVIEW),
             last_push_at=self._last_push_at,
             last_pull_at=self._last_pull_at,
             problem=self._problem,
+            blocking=self._push_blocked or (head.blocking if head else ""),
         )
 
     def _publish(self) -> None:

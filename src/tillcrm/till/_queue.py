@@ -25,6 +25,10 @@ class QueueWork(TillCore):
         """Ops waiting for the CRM (pending or in a push), oldest first."""
         return self._outbox.entries(OpState.INFLIGHT) + self._outbox.entries(OpState.PENDING)
 
+    def unsent(self) -> int:
+        """How many ops the CRM has not answered: what a shift close warns about."""
+        return self._outbox.depth()
+
     def needs_review(self) -> list[OutboxEntry]:
         """Ops the CRM applied but flagged (an offline overdraft), oldest first."""
         return self._outbox.entries(OpState.NEEDS_REVIEW)
