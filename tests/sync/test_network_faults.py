@@ -307,3 +307,55 @@ async def test_a_push_problem_stays_in_the_status_after_a_pull_succeeds(till: Ti
     assert (status.online, status.problem, status.queue_depth) == (True, "", 1)
     assert status.blocking.startswith("op 1 not sent after 1 tries: ")
     assert "HTTP 503" in status.blocking
+
+
+class ServerErrorFor(httpx.AsyncBaseTransport):
+    """The real transport, except that a push carrying op `op_id` is answered 500 without
+    reaching the CRM: a CRM that cannot store that one op (PostgreSQL and a NUL in text)."""
+
+    def __init__(self, op_id: str | None) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.op_id = op_id
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        pushing = request.url.path.endswith("/sync/push")
+        if self.op_id and pushing and self.op_id.encode() in request.content:
+            self.refused += 1
+            return httpx.Response(500, json={"detail": "internal error", "code": "internal"})
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def test_an_op_the_crm_fails_five_times_alone_needs_attention_until_retried(
+    till: Till,
+) -> None:
+    """A 500 on a batch sends its ops one at a time: the ops before the failing one sync,
+    and after the same 500 five times in a row it needs attention, shown as what blocks the
+    queue (the CRM takes seqs in order, so the ops after it wait). A supervisor's retry
+    sends it and the rest once the CRM can store it."""
+    ops = [till.sale() for _ in range(3)]
+    refusing = ServerErrorFor(str(ops[1].op_id))
+    settings = SyncSettings(batch_size=4)
+    assert settings.attention_after_tries == 5
+    async with CrmClient(till.proxy.url, token=till.token, transport=refusing) as client:
+        engine = SyncEngine(
+            till.db, client, settings, breaker=CircuitBreaker(threshold=1000), rng=NoJitter()
+        )
+        for _ in range(10):
+            await engine.push_once()
+        outbox = Outbox(till.db)
+        assert refusing.refused == 1 + 5  # the batch, then op 2 alone five times
+        assert [e.op.seq for e in outbox.entries(OpState.NEEDS_ATTENTION)] == [2]
+        assert [e.op.seq for e in outbox.entries(OpState.PENDING)] == [3]
+        status = engine.status()
+        assert status.queue_depth == 2
+        assert status.blocking.startswith("op 2 needs attention, the CRM failed it 6 times: ")
+        assert "supervisor retries it on the sync screen" in status.blocking
+
+        refusing.op_id = None  # the CRM is fixed
+        assert outbox.retry_held() == 1
+        assert await engine.push_once() == 2
+    till.assert_exactly_once(ops)

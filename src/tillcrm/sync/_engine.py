@@ -104,6 +104,12 @@ class SyncEngine:
         """The CRM took none of a push: kept until a push gets answers (a pull does not
         clear it)."""
         self._push_failed = False
+        self._isolate_through = 0
+        """After a server error on a batch, ops up to this seq go one at a time, to find the
+        op it is about."""
+        self._streak: tuple[int, str, int] | None = None
+        """The op last sent alone that got a server error, the error, and how many times in
+        a row it got that error."""
         self._last_push_at: datetime | None = None
         self._last_pull_at: datetime | None = None
         self._published: SyncStatus | None = None
@@ -126,7 +132,7 @@ class SyncEngine:
             return answered
         size = self._settings.batch_size
         while True:
-            batch = self._next_batch(size)
+            batch = self._next_batch(1 if self._isolate_through else size)
             if batch is None:
                 break
             seqs = [op.seq for op in batch.ops if op.seq is not None]
@@ -154,17 +160,20 @@ class SyncEngine:
                 # whole-request refusal is a bug of this till that an update fixes, and
                 # dead-lettering a whole batch for it would lose good ops.
                 retry_after = self._retry_after(exc)
-                delay = retry_delay(
-                    batch.attempts + 1,
-                    base=self._settings.backoff_base_seconds,
-                    cap=self._settings.backoff_cap_seconds,
-                    retry_after=retry_after,
-                    rng=self._rng,
-                )
-                self._outbox.record_retry(seqs, delay, str(exc), self._clock())
                 now = time.monotonic()
+                if self._needs_attention(seqs, exc):
+                    self._outbox.hold(seqs[0], str(exc))
+                else:
+                    delay = retry_delay(
+                        batch.attempts + 1,
+                        base=self._settings.backoff_base_seconds,
+                        cap=self._settings.backoff_cap_seconds,
+                        retry_after=retry_after,
+                        rng=self._rng,
+                    )
+                    self._outbox.record_retry(seqs, delay, str(exc), self._clock())
+                    self._retry_at = now + delay
                 self._failed(exc, now, retry_after)
-                self._retry_at = now + delay
                 self._push_failed = True
                 break
             except BaseException:
@@ -178,6 +187,9 @@ class SyncEngine:
             answered += len(response.results)
             if response.results:
                 self._push_blocked = ""
+            self._streak = None
+            if seqs[-1] >= self._isolate_through:
+                self._isolate_through = 0
             resend_from = self._outbox.record_results(batch.ops, response)
             await self._refresh_rejected(batch.ops, response)
             if not response.results and resend_from is None:
@@ -188,6 +200,26 @@ class SyncEngine:
                 break
         self._publish()
         return answered
+
+    def _needs_attention(self, seqs: list[int], exc: CrmError) -> bool:
+        """Whether this failed push's op needs attention: sent alone, it got the same server
+        error (5xx) `attention_after_tries` times in a row. A server error on a batch sends
+        its ops one at a time next, to find the op it is about. Counted within a run."""
+        if not (isinstance(exc, CrmUnavailable) and exc.status is not None and exc.status >= 500):
+            self._streak = None
+            return False
+        if len(seqs) > 1:
+            self._isolate_through = seqs[-1]
+            return False
+        seq, error = seqs[0], str(exc)
+        count = 1
+        if self._streak is not None and self._streak[:2] == (seq, error):
+            count += self._streak[2]
+        if count >= self._settings.attention_after_tries:
+            self._streak = None
+            return True
+        self._streak = (seq, error, count)
+        return False
 
     def _next_batch(self, size: int) -> Batch | None:
         """The next batch, if the head of the queue is due. Within a run its wait is timed
