@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 from tests.support.crm_server import RunningCrm, free_port
 from tests.support.customers import put_customer
 from tests.support.memory_keyring import memory_keyring, no_keyring
+from tests.support.till_db import queue_visits
 from tests.support.world import World
-from tillcrm.api import OpType, VisitPayload
 from tillcrm.cli import main
 from tillcrm.cli._till import TILL_DB_NAME
 from tillcrm.domain import IdentifierKind
@@ -74,14 +74,7 @@ def test_sync_status_says_why_the_queue_is_blocked(config_file: Path, tmp_path: 
     assert _run(config_file, "sync", "--once").exit_code == 0
     db = open_database(tmp_path / "data" / TILL_DB_NAME)
     try:
-        with db.write() as conn:
-            Outbox.enqueue(
-                conn,
-                type=OpType.VISIT,
-                entity_id=uuid4(),
-                payload=VisitPayload(),
-                operator_id="cashier",
-            )
+        queue_visits(db, uuid4())
         outbox = Outbox(db)
         batch = outbox.next_batch(10, now=time.time())
         assert batch is not None

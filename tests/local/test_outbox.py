@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import pytest
 
+from tests.support.till_db import queue_visits
 from tillcrm.api import (
     Op,
     OpResult,
@@ -41,21 +42,8 @@ def db(tmp_path: Path) -> Iterator[TillDatabase]:
 
 
 def enqueue(db: TillDatabase, count: int = 1, *, now: datetime | None = None) -> list[Op]:
-    """`count` visits, each saved in its own transaction as the till saves them."""
-    ops = []
-    for _ in range(count):
-        with db.write() as conn:
-            ops.append(
-                Outbox.enqueue(
-                    conn,
-                    type=OpType.VISIT,
-                    entity_id=CUSTOMER,
-                    payload=VisitPayload(),
-                    operator_id="cashier",
-                    now=now,
-                )
-            )
-    return ops
+    """`count` visits of `CUSTOMER`."""
+    return queue_visits(db, CUSTOMER, count, now=now)
 
 
 def answer(ops: list[Op], *statuses: OpStatus, last_seq: int | None = None) -> PushResponse:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from tests.support.crm_server import RunningCrm
+from tests.support.till_db import queue_visits
 from tests.support.world import SUPERVISOR_PIN, World
 from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app, scan_to_profile
 from tests.tui.conftest import SIZE, SUPERVISOR, TuiTill, until
 from textual.widgets import DataTable, Input, Static
 
-from tillcrm.api import OpType, VisitPayload
 from tillcrm.config import DeviceKind
 from tillcrm.devices.events import DeviceStatus, Identified, LinkState, Rejected
 from tillcrm.devices.simulator import SimulatedReader
@@ -127,15 +127,7 @@ async def test_an_op_needing_attention_is_listed_and_a_supervisor_retries_it(
     says the queue is held, and Retry now (F5) sends it and the queue behind it."""
     customer_id, _ = new_customer(loopback_world, first_name="Held")
     outbox = Outbox(till.db)
-    for _ in range(2):
-        with till.db.write() as conn:
-            Outbox.enqueue(
-                conn,
-                type=OpType.VISIT,
-                entity_id=customer_id,
-                payload=VisitPayload(),
-                operator_id="brand-100",
-            )
+    queue_visits(till.db, customer_id, 2, operator="brand-100")
     batch = outbox.next_batch(1, now=time.time())
     assert batch is not None
     outbox.hold(batch.ops[0].seq or 0, "HTTP 500: internal error")
