@@ -438,9 +438,38 @@ class TillApp(App[None]):
             self._show(self.identify)
 
     def action_logout(self) -> None:
-        """End the shift: back to the login screen."""
+        """End the shift: back to the login screen (after a warning if ops are unsent)."""
         if self.till.operator is None:
             return
+        self._close_shift("Log out", self._log_out)
+
+    async def action_quit(self) -> None:
+        """Quit the till (after a warning if ops are unsent)."""
+        self._close_shift("Quit", self.exit)
+
+    def _close_shift(self, what: str, close: Callable[[], object]) -> None:
+        """`close`, once the operator confirms it while ops wait for the CRM: they stay on
+        this till and only go while it runs with the CRM in reach, so a store closing for
+        the night should know. Asked again from the warning itself (Ctrl+Q twice), it
+        closes."""
+        from tillcrm.screens.confirm import ConfirmScreen
+
+        unsent = self.till.unsent() if self.is_open else 0
+        if not unsent or isinstance(self.screen, ConfirmScreen):
+            close()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                close()
+
+        question = (
+            f"{unsent} op(s) have not reached the CRM yet. They stay queued on this till and "
+            f"are sent when it runs again with the CRM in reach. {what} anyway?"
+        )
+        self.push_screen(ConfirmScreen(question), answered)
+
+    def _log_out(self) -> None:
         self.till.logout()
         for bar in self._status_bars():
             bar.set_operator("")

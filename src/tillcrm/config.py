@@ -94,7 +94,15 @@ class SyncSettings(_Section):
     backoff_base_seconds: Annotated[float, Field(gt=0)] = 1.0
     """Base of the full-jitter exponential backoff after a failed push."""
     backoff_cap_seconds: Annotated[float, Field(gt=0)] = 300.0
-    """Longest wait between push attempts."""
+    """Longest wait between push attempts; a longer `Retry-After` from the CRM is cut to it,
+    and a stored next try further ahead than this (the clock was put back) is due at once."""
+    attention_after_tries: Annotated[int, Field(ge=1, le=100)] = 5
+    """An op the CRM answers with the same server error (5xx) this many times in a row, sent
+    alone, needs attention: it and the ops after it wait for a supervisor's retry."""
+    probe_max_seconds: Annotated[float, Field(gt=0, le=300)] = 1.5
+    """Longest wait between health probes while the CRM is unreachable. Probes start 1 s
+    after the failure and double up to this, so a CRM that comes back is noticed within it
+    (and the queue drains at once); raise it to spare a CRM that many tills probe."""
     pull_page_size: Annotated[int, Field(ge=1, le=5000)] = 1000
     """Customers per page of a pull."""
 

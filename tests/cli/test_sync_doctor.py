@@ -3,8 +3,10 @@ till syncs and checks out clean; each broken part is one problem line naming its
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from click.testing import CliRunner, Result
@@ -12,11 +14,12 @@ from click.testing import CliRunner, Result
 from tests.support.crm_server import RunningCrm, free_port
 from tests.support.customers import put_customer
 from tests.support.memory_keyring import memory_keyring, no_keyring
+from tests.support.till_db import queue_visits
 from tests.support.world import World
 from tillcrm.cli import main
 from tillcrm.cli._till import TILL_DB_NAME
 from tillcrm.domain import IdentifierKind
-from tillcrm.local import TillLock
+from tillcrm.local import Outbox, TillLock, open_database
 from tillcrm.server import admin
 from tillcrm.server.db import writing
 
@@ -64,6 +67,26 @@ def test_sync_once_pulls_the_scope_and_status_shows_the_queue(
     assert "queue: 0 op(s) waiting" in status.output
     assert "dead: 0" in status.output
     assert "pull: at cursor" in status.output
+
+
+def test_sync_status_says_why_the_queue_is_blocked(config_file: Path, tmp_path: Path) -> None:
+    """`--status` reads the database only: the oldest op's last failure is kept in its row."""
+    assert _run(config_file, "sync", "--once").exit_code == 0
+    db = open_database(tmp_path / "data" / TILL_DB_NAME)
+    try:
+        queue_visits(db, uuid4())
+        outbox = Outbox(db)
+        batch = outbox.next_batch(10, now=time.time())
+        assert batch is not None
+        outbox.record_retry([1], delay=60, error="HTTP 503: the CRM is down", now=time.time())
+    finally:
+        db.close()
+
+    status = _run(config_file, "sync", "--status")
+
+    assert status.exit_code == 0, status.output
+    assert "queue: 1 op(s) waiting, oldest 0 s old" in status.output
+    assert "blocked: op 1 not sent after 1 tries: HTTP 503: the CRM is down" in status.output
 
 
 def test_sync_once_refuses_while_the_till_runs(config_file: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import pytest
 
+from tests.support.till_db import queue_visits
 from tillcrm.api import (
     Op,
     OpResult,
@@ -41,21 +42,8 @@ def db(tmp_path: Path) -> Iterator[TillDatabase]:
 
 
 def enqueue(db: TillDatabase, count: int = 1, *, now: datetime | None = None) -> list[Op]:
-    """`count` visits, each saved in its own transaction as the till saves them."""
-    ops = []
-    for _ in range(count):
-        with db.write() as conn:
-            ops.append(
-                Outbox.enqueue(
-                    conn,
-                    type=OpType.VISIT,
-                    entity_id=CUSTOMER,
-                    payload=VisitPayload(),
-                    operator_id="cashier",
-                    now=now,
-                )
-            )
-    return ops
+    """`count` visits of `CUSTOMER`."""
+    return queue_visits(db, CUSTOMER, count, now=now)
 
 
 def answer(ops: list[Op], *statuses: OpStatus, last_seq: int | None = None) -> PushResponse:
@@ -212,7 +200,7 @@ def test_release_returns_a_batch_without_counting_a_failure(db: TillDatabase) ->
 
 def test_queue_figures_for_the_status_bar(db: TillDatabase) -> None:
     outbox = Outbox(db)
-    assert outbox.oldest_pending_at() is None
+    assert outbox.head() is None
     taken = datetime.now(UTC) - timedelta(minutes=5)
     enqueue(db, now=taken)
     with db.write() as conn:
@@ -243,7 +231,7 @@ def test_queue_figures_for_the_status_bar(db: TillDatabase) -> None:
             offline=False,
             debit=OfflineDebits(points=20),
         )
-    assert outbox.oldest_pending_at() == taken
+    assert outbox.head().local_ts == taken  # type: ignore[union-attr]
     assert outbox.pending_offline_debits() == OfflineDebits(money=700, points=300)
     batch = outbox.next_batch(10, now=0)
     assert batch is not None

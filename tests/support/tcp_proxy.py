@@ -57,6 +57,8 @@ class TcpProxy:
     connections: set[_Connection] = field(default_factory=set)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     """Set whenever a connection has ended, for `tcp_proxy` to wait for them all."""
+    down: bool = False
+    """Cut (`cut`): every connection is reset at once, as when the CRM cannot be reached."""
 
     @property
     def url(self) -> str:
@@ -65,6 +67,16 @@ class TcpProxy:
     def arm(self, prefix: bytes, *faults: Fault) -> None:
         """Break the next requests starting with `prefix`, one fault each, in order."""
         self.faults.extend((prefix, fault) for fault in faults)
+
+    def cut(self) -> None:
+        """The CRM goes away: open connections drop, new ones are reset until `restore`."""
+        self.down = True
+        for connection in list(self.connections):
+            connection.abort()
+
+    def restore(self) -> None:
+        """The CRM is back: connections pass again."""
+        self.down = False
 
     def take_fault(self, start: bytes) -> Fault | None:
         """The fault armed for a request starting with `start`, used up; None to pass it."""
@@ -76,6 +88,9 @@ class TcpProxy:
 
     async def serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         """Relay one client connection to the CRM, breaking the requests armed to fail."""
+        if self.down:
+            _reset(client_w)
+            return
         try:
             upstream_r, upstream_w = await asyncio.open_connection(*self.upstream)
         except OSError:

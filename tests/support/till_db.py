@@ -1,13 +1,42 @@
-"""Checks of a till database's state that no public API reads."""
+"""Checks of a till database's state that no public API reads, and visits queued in it."""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
 import tempfile
+from datetime import datetime
 from pathlib import Path
+from uuid import UUID
 
-from tillcrm.local import TillDatabase
+from tillcrm.api import Op, OpType, VisitPayload
+from tillcrm.local import Outbox, TillDatabase
+
+
+def queue_visits(
+    db: TillDatabase,
+    customer: UUID,
+    count: int = 1,
+    *,
+    operator: str = "cashier",
+    now: datetime | None = None,
+) -> list[Op]:
+    """`count` visits of `customer`, each saved in its own transaction as the till saves
+    them."""
+    ops = []
+    for _ in range(count):
+        with db.write() as conn:
+            ops.append(
+                Outbox.enqueue(
+                    conn,
+                    type=OpType.VISIT,
+                    entity_id=customer,
+                    payload=VisitPayload(),
+                    operator_id=operator,
+                    now=now,
+                )
+            )
+    return ops
 
 
 def assert_search_index_matches_the_customers(db: TillDatabase) -> None:

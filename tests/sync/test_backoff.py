@@ -48,3 +48,17 @@ def test_the_breaker_opens_after_repeated_failures_and_probes_when_due() -> None
     breaker.record_success()
     assert not breaker.is_open
     assert not breaker.probe_due(100.0)
+
+
+def test_probes_back_off_from_the_first_wait_to_the_cap_with_retry_after_as_a_floor() -> None:
+    breaker = CircuitBreaker(threshold=1, probe_interval=4.0, first_probe=1.0)
+    breaker.record_failure(0.0)
+    assert breaker.next_probe_at() == 1.0
+    breaker.record_failure(1.0)
+    assert breaker.next_probe_at() == 3.0
+    breaker.record_failure(3.0)
+    assert breaker.next_probe_at() == 7.0  # capped at 4 s, not 8
+    breaker.record_failure(7.0, retry_after=30.0)
+    assert breaker.next_probe_at() == 37.0
+    assert not breaker.probe_due(36.9)
+    assert breaker.probe_due(37.0)

@@ -8,6 +8,7 @@ the CRM on loopback keeps the true time.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import types
@@ -177,4 +178,44 @@ async def test_a_backoff_set_while_the_clock_ran_days_ahead_does_not_strand_the_
 
             clock.set(timedelta())  # NTP puts the clock right
             assert await engine.push_once() == 1
+    assert crm_seqs(loopback_world, db) == [1]
+
+
+class FullWait(random.Random):
+    """Backoff at its ceiling: the failed batch waits the longest the backoff allows."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+@pytest.mark.parametrize("restarted", [False, True], ids=["same-run", "restarted"])
+async def test_a_clock_put_back_an_hour_after_a_failed_push_does_not_hold_the_queue(
+    db: TillDatabase, loopback_world: World, token: str, restarted: bool
+) -> None:
+    """Within a run the wait is timed on the monotonic clock; after a restart the stored
+    wall-clock retry, an hour further ahead than the backoff cap allows, is due at once.
+    Either way the queue drains within the cap once the CRM answers."""
+    wall = [time.time()]
+    settings = SyncSettings(backoff_base_seconds=1.0, backoff_cap_seconds=2.0)
+    customer = put_customer(loopback_world, "brand", "a", first_name="Step")
+    async with tcp_proxy(loopback_world.crm.url) as proxy:
+        proxy.retry_after = 0
+        proxy.arm(b"POST /v1/sync/push", Fault.UNAVAILABLE)
+        async with CrmClient(proxy.url, token=token) as client:
+
+            def engine() -> SyncEngine:
+                return SyncEngine(db, client, settings, rng=FullWait(), clock=lambda: wall[0])
+
+            first = engine()
+            sale(db, customer)
+            assert await first.push_once() == 0
+            assert proxy.applied == [Fault.UNAVAILABLE]
+            failed = time.monotonic()
+            wall[0] -= 3600  # the till's clock is set back an hour
+            pushing = engine() if restarted else first
+            async with asyncio.timeout(settings.backoff_cap_seconds + 1):
+                while Outbox(db).depth():
+                    await pushing.push_once()
+                    await asyncio.sleep(0.02)
+    assert time.monotonic() - failed <= settings.backoff_cap_seconds + 0.5
     assert crm_seqs(loopback_world, db) == [1]

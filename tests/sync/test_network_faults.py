@@ -62,6 +62,22 @@ class Answers(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+class PushTimes(httpx.AsyncBaseTransport):
+    """The real HTTP transport, keeping when (monotonic) each push request went out."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.sent: list[float] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/sync/push"):
+            self.sent.append(time.monotonic())
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class Till:
     """A till enrolled at brand a's store (its own seq on the CRM), its database, and an
     engine that reaches the CRM only through the proxy."""
@@ -70,6 +86,7 @@ class Till:
         self.crm: RunningCrm = world.crm
         self.db = db
         self.proxy = proxy
+        self.token = token
         self.answers = Answers()
         self.client = CrmClient(
             proxy.url,
@@ -241,3 +258,104 @@ async def test_every_op_exactly_once_through_a_run_of_mixed_faults(till: Till) -
     lost = [f for f in faults if f is not Fault.RESET_BEFORE]
     assert (OpStatus.DUPLICATE.value in till.answers.statuses) == bool(lost)
     assert set(till.answers.statuses) <= {OpStatus.APPLIED.value, OpStatus.DUPLICATE.value}
+
+
+async def test_the_queue_drains_within_two_seconds_of_the_crm_coming_back(till: Till) -> None:
+    """With the default settings (a round every 5 s, the breaker opening after 3 failures),
+    the loop wakes for each health probe, and the first probe after the CRM is back starts
+    the drain: the push goes within the probe cap (1.5 s), not a whole interval later."""
+    # The CRM's first answer to a new till may take longer than the fixture's short timeout.
+    pushes = PushTimes()
+    client = CrmClient(till.proxy.url, token=till.token, transport=pushes)
+    engine = SyncEngine(till.db, client, SyncSettings())
+    outbox = Outbox(till.db)
+    till.proxy.cut()
+    ops = [till.sale() for _ in range(3)]
+    stop = asyncio.Event()
+    running = asyncio.create_task(engine.run(stop))
+    try:
+        await asyncio.sleep(6)  # the breaker opens, and its probes back off to their cap
+        assert (engine.status().online, outbox.depth()) == (False, 3)
+        till.proxy.restore()
+        restored = time.monotonic()
+        async with asyncio.timeout(10):
+            while outbox.depth():
+                await asyncio.sleep(0.005)
+        drained = time.monotonic() - restored
+    finally:
+        stop.set()
+        await running
+        await client.aclose()
+    started = min(at for at in pushes.sent if at > restored) - restored
+    print(f"drain started {started:.2f} s, ended {drained:.2f} s after the CRM came back")
+    assert started < 2.0, f"the first push went {started:.2f} s after the CRM came back"
+    till.assert_exactly_once(ops)
+
+
+async def test_a_push_problem_stays_in_the_status_after_a_pull_succeeds(till: Till) -> None:
+    """The queue's oldest op waits out a 503's Retry-After; the next round's pull succeeds
+    (the CRM answers it) and clears the connection problem, but not why the queue is
+    stuck: that stays until a push gets the op through."""
+    till.sale()
+    till.proxy.retry_after = 60
+    till.proxy.arm(PUSH, Fault.UNAVAILABLE)
+    await till.engine.sync_once()
+    assert "HTTP 503" in till.engine.status().blocking
+
+    await till.engine.sync_once()  # the op is not due: no push; the pull succeeds
+    status = till.engine.status()
+    assert (status.online, status.problem, status.queue_depth) == (True, "", 1)
+    assert status.blocking.startswith("op 1 not sent after 1 tries: ")
+    assert "HTTP 503" in status.blocking
+
+
+class ServerErrorFor(httpx.AsyncBaseTransport):
+    """The real transport, except that a push carrying op `op_id` is answered 500 without
+    reaching the CRM: a CRM that cannot store that one op (PostgreSQL and a NUL in text)."""
+
+    def __init__(self, op_id: str | None) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.op_id = op_id
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        pushing = request.url.path.endswith("/sync/push")
+        if self.op_id and pushing and self.op_id.encode() in request.content:
+            self.refused += 1
+            return httpx.Response(500, json={"detail": "internal error", "code": "internal"})
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def test_an_op_the_crm_fails_five_times_alone_needs_attention_until_retried(
+    till: Till,
+) -> None:
+    """A 500 on a batch sends its ops one at a time: the ops before the failing one sync,
+    and after the same 500 five times in a row it needs attention, shown as what blocks the
+    queue (the CRM takes seqs in order, so the ops after it wait). A supervisor's retry
+    sends it and the rest once the CRM can store it."""
+    ops = [till.sale() for _ in range(3)]
+    refusing = ServerErrorFor(str(ops[1].op_id))
+    settings = SyncSettings(batch_size=4)
+    assert settings.attention_after_tries == 5
+    async with CrmClient(till.proxy.url, token=till.token, transport=refusing) as client:
+        engine = SyncEngine(
+            till.db, client, settings, breaker=CircuitBreaker(threshold=1000), rng=NoJitter()
+        )
+        for _ in range(10):
+            await engine.push_once()
+        outbox = Outbox(till.db)
+        assert refusing.refused == 1 + 5  # the batch, then op 2 alone five times
+        assert [e.op.seq for e in outbox.entries(OpState.NEEDS_ATTENTION)] == [2]
+        assert [e.op.seq for e in outbox.entries(OpState.PENDING)] == [3]
+        status = engine.status()
+        assert status.queue_depth == 2
+        assert status.blocking.startswith("op 2 needs attention, the CRM failed it 6 times: ")
+        assert "supervisor retries it on the sync screen" in status.blocking
+
+        refusing.op_id = None  # the CRM is fixed
+        assert outbox.retry_held() == 1
+        assert await engine.push_once() == 2
+    till.assert_exactly_once(ops)

@@ -10,7 +10,7 @@ from tests.support.crm_server import fresh_database, serve_crm
 from tests.support.customers import put_customer
 from tests.support.world import build_world
 from tests.tui.conftest import SIZE, log_in, until
-from textual.widgets import Static
+from textual.widgets import Label, Static
 
 from tillcrm.app import TillApp, create_app
 from tillcrm.config import DeviceKind, Settings, SyncSettings
@@ -18,6 +18,7 @@ from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.domain import IdentifierKind
 from tillcrm.local import open_database
+from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.screens.identify import IdentifyScreen
 from tillcrm.screens.login import LoginScreen
 from tillcrm.screens.profile.screen import ProfileScreen
@@ -66,9 +67,27 @@ async def test_the_status_bar_goes_offline_when_the_crm_stops_and_the_till_goes_
                     await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "profile")
                     await pilot.press("escape")
                     await until(pilot, lambda: "1 queued" in _sync_text(app), "queued visit")
+                    # Why it waits stays on the bar until the op goes, with the op's age.
+                    await until(pilot, lambda: "not sending: op 1" in _sync_text(app), "why")
+                    assert "1 queued, oldest 0 min" in _sync_text(app)
+                    assert "cannot reach the CRM" in _sync_text(app)
+                    # Closing the shift with an op unsent asks first; No keeps the shift.
+                    await pilot.press("ctrl+o")
+                    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "warning")
+                    question = str(app.screen.query_one("#question", Label).content)
+                    assert question.startswith("1 op(s) have not reached the CRM yet.")
+                    await pilot.press("n")
+                    await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "kept")
+                    assert app.till.operator is not None
                     # The cached operators let the next cashier in.
                     await pilot.press("ctrl+o")
+                    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "warning")
+                    await pilot.press("y")
                     await until(pilot, lambda: isinstance(app.screen, LoginScreen), "logout")
+                    await pilot.press("ctrl+q")  # quitting warns too
+                    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "quit?")
+                    await pilot.press("n")
+                    await until(pilot, lambda: isinstance(app.screen, LoginScreen), "not quit")
                     await log_in(pilot)
                     await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "relogin")
                 db.close()

@@ -4,11 +4,13 @@ new op, which the CRM applies; the devices screen shows each reader's state and 
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from tests.support.crm_server import RunningCrm
+from tests.support.till_db import queue_visits
 from tests.support.world import SUPERVISOR_PIN, World
 from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app, scan_to_profile
 from tests.tui.conftest import SIZE, SUPERVISOR, TuiTill, until
@@ -18,10 +20,12 @@ from tillcrm.config import DeviceKind
 from tillcrm.devices.events import DeviceStatus, Identified, LinkState, Rejected
 from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.domain import IdentifierKind
+from tillcrm.local import OpState, Outbox
 from tillcrm.screens.customer_form import ConflictScreen, CustomerFormScreen
 from tillcrm.screens.devices import DeviceBoard, DevicesScreen
 from tillcrm.screens.sync import SyncScreen
 from tillcrm.sync import SyncEngine
+from tillcrm.widgets.status_bar import StatusBar
 
 
 @pytest.fixture
@@ -114,3 +118,33 @@ async def test_the_devices_screen_shows_each_readers_state_and_last_event(till: 
         ]
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is not screen, "back")
+
+
+async def test_an_op_needing_attention_is_listed_and_a_supervisor_retries_it(
+    till: TuiTill, loopback_world: World
+) -> None:
+    """The op the CRM kept failing heads the queue list with the CRM's error, the status bar
+    says the queue is held, and Retry now (F5) sends it and the queue behind it."""
+    customer_id, _ = new_customer(loopback_world, first_name="Held")
+    outbox = Outbox(till.db)
+    queue_visits(till.db, customer_id, 2, operator="brand-100")
+    batch = outbox.next_batch(1, now=time.time())
+    assert batch is not None
+    outbox.hold(batch.ops[0].seq or 0, "HTTP 500: internal error")
+    app = till.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot, SUPERVISOR, SUPERVISOR_PIN)
+        bar = app.screen.query_one(StatusBar)
+        await until(pilot, lambda: "needs attention" in _text(bar, "#sync"), "held on the bar")
+        await pilot.press("ctrl+y")
+        await until(pilot, lambda: isinstance(app.screen, SyncScreen), "the sync screen")
+        screen = app.screen
+        table = screen.query_one("#sync-queue", DataTable)
+        await until(pilot, lambda: table.row_count == 2, "the queue listed")
+        assert table.get_row_at(0)[0] == "1"
+        assert table.get_row_at(0)[-1] == "HTTP 500: internal error"
+
+        await pilot.press("f5")
+        await until(pilot, lambda: "Retried 1 op(s)" in _text(screen, "#sync-result"), "retried")
+        assert outbox.depth() == 0
+        assert outbox.count(OpState.ACKED) == 2

@@ -159,8 +159,8 @@ def _database_checks(settings: Settings, db: TillDatabase) -> list[Finding]:
         findings.append(Finding("database", f"belongs to till {owner}", fix))
     outbox = Outbox(db)
     depth, dead = outbox.depth(), outbox.count(OpState.DEAD)
-    oldest = outbox.oldest_pending_at()
-    age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+    head = outbox.head()
+    age = (datetime.now(UTC) - head.local_ts).total_seconds() if head else 0.0
     if age > STUCK_QUEUE_SECONDS:
         fix = "run `tillcrm sync --once` to see why it does not sync"
         findings.append(

@@ -24,15 +24,17 @@ __all__ = ["queue_lines", "sync"]
 def queue_lines(db: TillDatabase) -> list[str]:
     """The outbox and the pull position, one fact a line."""
     outbox = Outbox(db)
-    oldest = outbox.oldest_pending_at()
+    head = outbox.head()
     age = (
-        f", oldest {int((datetime.now(UTC) - oldest).total_seconds())} s old"
-        if oldest is not None
+        f", oldest {int((datetime.now(UTC) - head.local_ts).total_seconds())} s old"
+        if head is not None
         else ""
     )
     cursor = Meta(db).cursor()
+    blocked = [f"blocked: {head.blocking}"] if head is not None and head.blocking else []
     return [
         f"queue: {outbox.depth()} op(s) waiting{age}",
+        *blocked,
         f"dead: {outbox.count(OpState.DEAD)} rejected op(s) to compensate",
         f"needs review: {outbox.count(OpState.NEEDS_REVIEW)} op(s)",
         f"pull: {'at cursor ' + cursor if cursor else 'never pulled'}",

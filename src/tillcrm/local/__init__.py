@@ -19,7 +19,7 @@ from tillcrm.local.db import SCHEMA_VERSION, TillDatabase, open_database
 from tillcrm.local.lock import TillLock, TillLockedError
 from tillcrm.local.meta import Meta
 from tillcrm.local.operators import LoginRefusal, LoginRefused, OperatorStore, PinPolicy
-from tillcrm.local.outbox import Batch, OfflineDebits, OpState, Outbox, OutboxEntry
+from tillcrm.local.outbox import Batch, OfflineDebits, OpState, Outbox, OutboxEntry, QueueHead
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -40,6 +40,7 @@ __all__ = [
     "Outbox",
     "OutboxEntry",
     "PinPolicy",
+    "QueueHead",
     "TillDatabase",
     "TillLock",
     "TillLockedError",

@@ -4,7 +4,9 @@
 describes, so the op and its effect commit (and are fsynced) together, or neither does.
 An op's life: pending -> inflight (in a push request) -> acked (applied or duplicate), dead
 (the CRM rejected it; a supervisor compensates with a new op, the queue is never edited) or
-needs_review (applied but flagged). Ops are never deleted: the seq stays gap-free and the
+needs_review (applied but flagged). One the CRM keeps failing with the same server error
+waits in needs_attention, holding the ops after it (the CRM applies seqs in order), until a
+supervisor retries it. Ops are never deleted: the seq stays gap-free and the
 dead-letter screen keeps the CRM's reason.
 """
 
@@ -26,7 +28,7 @@ from tillcrm.api import Op, OpStatus, OpType, PushResponse
 from tillcrm.domain import OverrideApproval
 from tillcrm.local.db import TillDatabase
 
-__all__ = ["Batch", "OfflineDebits", "OpState", "Outbox", "OutboxEntry"]
+__all__ = ["Batch", "OfflineDebits", "OpState", "Outbox", "OutboxEntry", "QueueHead"]
 
 
 class OpState(StrEnum):
@@ -37,9 +39,15 @@ class OpState(StrEnum):
     ACKED = "acked"
     DEAD = "dead"
     NEEDS_REVIEW = "needs_review"
+    NEEDS_ATTENTION = "needs_attention"
+    """Unsent: the CRM failed it the same way try after try; a supervisor retries it."""
 
 
-_UNSENT = (OpState.PENDING.value, OpState.INFLIGHT.value)
+LONGEST_RETRY_WAIT = 24 * 3600.0
+"""No backoff or `Retry-After` the till honours is longer than this many seconds (the sync
+engine passes its own, shorter, backoff cap)."""
+
+_UNSENT = (OpState.PENDING.value, OpState.INFLIGHT.value, OpState.NEEDS_ATTENTION.value)
 
 _STATE_OF_STATUS = {
     OpStatus.APPLIED: OpState.ACKED,
@@ -67,6 +75,34 @@ class OfflineDebits:
 
     money: int = 0
     points: int = 0
+
+
+@dataclass(frozen=True)
+class QueueHead:
+    """The oldest op the CRM has not answered: what holds the queue back, if anything."""
+
+    seq: int
+    local_ts: datetime
+    """When it was taken (the till's clock)."""
+    attempts: int
+    last_error: str
+    """Its last failure; empty if it has not failed."""
+    held: bool = False
+    """It needs attention: no push goes until a supervisor retries it."""
+
+    @property
+    def blocking(self) -> str:
+        """Why the queue is not draining, as a sentence; empty while the head has not failed.
+        It is kept in the row, so it stays until the op is answered, across restarts."""
+        if self.held:
+            return (
+                f"op {self.seq} needs attention, the CRM failed it {self.attempts} times: "
+                f"{self.last_error}. The ops after it wait (the CRM takes them in order): a "
+                "supervisor retries it on the sync screen; if it fails again, call support"
+            )
+        if not self.attempts:
+            return ""
+        return f"op {self.seq} not sent after {self.attempts} tries: {self.last_error}"
 
 
 @dataclass(frozen=True)
@@ -152,19 +188,29 @@ class Outbox:
                 (OpState.PENDING.value, OpState.INFLIGHT.value),
             ).rowcount
 
-    def next_batch(self, limit: int, now: float) -> Batch | None:
+    def next_batch(
+        self, limit: int, now: float | None, *, longest_wait: float = LONGEST_RETRY_WAIT
+    ) -> Batch | None:
         """Take up to `limit` pending ops in seq order and mark them inflight.
 
-        None when nothing is pending, or when the first pending op is still waiting out its
-        backoff: later ops never overtake it, the CRM applies in seq order.
+        None when nothing is pending, when an op needing attention comes first (the ops
+        after it stop there), or when the first pending op is still waiting out its
+        backoff at wall time `now`: later ops never overtake it, the CRM applies in seq
+        order. A stored wait more than `longest_wait` ahead of `now` is one the till never
+        set: the clock was put back, and the op is due. `now` None: the caller timed the wait
+        itself (on a monotonic clock) and it is over.
         """
         with self._db.write() as conn:
             rows = conn.execute(
-                f"SELECT {_OP_COLUMNS}, attempts, next_attempt_at FROM outbox "  # noqa: S608
-                "WHERE state = ? ORDER BY seq LIMIT ?",
-                (OpState.PENDING.value, limit),
+                f"SELECT {_OP_COLUMNS}, attempts, next_attempt_at, state FROM outbox "  # noqa: S608
+                "WHERE state IN (?, ?) ORDER BY seq LIMIT ?",
+                (OpState.PENDING.value, OpState.NEEDS_ATTENTION.value, limit),
             ).fetchall()
-            if not rows or not _due(rows[0]["next_attempt_at"], now):
+            held = [i for i, row in enumerate(rows) if row["state"] != OpState.PENDING.value]
+            rows = rows[: held[0]] if held else rows
+            if not rows or (
+                now is not None and not _due(rows[0]["next_attempt_at"], now, longest_wait)
+            ):
                 return None
             conn.execute(
                 "UPDATE outbox SET state = ? WHERE state = ? AND seq BETWEEN ? AND ?",
@@ -208,7 +254,7 @@ class Outbox:
             resend_from = response.last_seq + 1
             behind = conn.execute(
                 "UPDATE outbox SET state = ?, acked_at = NULL WHERE seq >= ? AND state NOT IN "
-                "(?, ?) AND result IS NOT NULL",
+                "(?, ?, ?) AND result IS NOT NULL",
                 (OpState.PENDING.value, resend_from, *_UNSENT),
             ).rowcount
         return resend_from if behind else None
@@ -250,6 +296,25 @@ class Outbox:
                 ),
             )
 
+    def hold(self, seq: int, error: str) -> None:
+        """The CRM failed this inflight op the same way too many times: it needs attention,
+        and holds the ops after it until `retry_held`."""
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ? "
+                "WHERE seq = ? AND state = ?",
+                (OpState.NEEDS_ATTENTION.value, error, seq, OpState.INFLIGHT.value),
+            )
+
+    def retry_held(self) -> int:
+        """A supervisor's retry: ops needing attention go back to pending, due now, with
+        their count of tries reset. Returns how many."""
+        with self._db.write() as conn:
+            return conn.execute(
+                "UPDATE outbox SET state = ?, attempts = 0, next_attempt_at = 0 WHERE state = ?",
+                (OpState.PENDING.value, OpState.NEEDS_ATTENTION.value),
+            ).rowcount
+
     def release(self, seqs: list[int]) -> None:
         """Put inflight ops back to pending without counting a failure (the push was not
         attempted, for example the till lost its authorization)."""
@@ -264,15 +329,27 @@ class Outbox:
     def depth(self) -> int:
         """Ops not yet answered by the CRM."""
         return int(
-            self._db.read("SELECT count(*) FROM outbox WHERE state IN (?, ?)", _UNSENT)[0][0]
+            self._db.read("SELECT count(*) FROM outbox WHERE state IN (?, ?, ?)", _UNSENT)[0][0]
         )
 
-    def oldest_pending_at(self) -> datetime | None:
-        """When the oldest unanswered op was taken (its local time)."""
+    def head(self) -> QueueHead | None:
+        """The oldest unanswered op (one index read), None when the queue is empty."""
         rows = self._db.read(
-            "SELECT local_ts FROM outbox WHERE state IN (?, ?) ORDER BY seq LIMIT 1", _UNSENT
+            "SELECT seq, local_ts, attempts, last_error, state FROM outbox "
+            "WHERE state IN (?, ?, ?) "
+            "ORDER BY seq LIMIT 1",
+            _UNSENT,
         )
-        return datetime.fromisoformat(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        seq, local_ts, attempts, last_error, state = rows[0]
+        return QueueHead(
+            seq,
+            datetime.fromisoformat(local_ts),
+            int(attempts),
+            last_error or "",
+            held=state == OpState.NEEDS_ATTENTION.value,
+        )
 
     def count(self, state: OpState) -> int:
         """How many ops are in `state`."""
@@ -302,7 +379,7 @@ class Outbox:
         """Offline debits the CRM has not answered yet: what the per-till offline caps limit."""
         rows = self._db.read(
             "SELECT coalesce(sum(debit), 0), coalesce(sum(debit_points), 0) FROM outbox "
-            "WHERE offline AND state IN (?, ?)",
+            "WHERE offline AND state IN (?, ?, ?)",
             _UNSENT,
         )
         return OfflineDebits(money=int(rows[0][0]), points=int(rows[0][1]))
@@ -344,7 +421,7 @@ class Outbox:
         return int(row[0]), int(row[1])
 
 
-_UNSENT_CHANGE = "state IN (?, ?) AND type != ?"
+_UNSENT_CHANGE = "state IN (?, ?, ?) AND type != ?"
 """An op the CRM has not answered yet that changes what the cache shows (a visit changes
 nothing), with `_UNSENT_CHANGE_PARAMS`: one condition for `customers_with_unsent` and
 `changes_of`."""
@@ -371,15 +448,11 @@ def _op(row: sqlite3.Row) -> Op:
     )
 
 
-LONGEST_RETRY_WAIT = 24 * 3600.0
-"""No backoff or `Retry-After` the till honours is longer than this many seconds."""
-
-
-def _due(next_attempt_at: float, now: float) -> bool:
+def _due(next_attempt_at: float, now: float, longest_wait: float) -> bool:
     """Whether an op waiting out a retry may be sent at `now`.
 
-    The wait is stored as a wall-clock time. A wait longer than any the till ever sets means
-    the clock was put back since it was stored (a till running days ahead, then corrected):
-    the op is due at once rather than holding the whole queue back for days.
+    The wait is stored as a wall-clock time. A wait longer than any the till sets
+    (`longest_wait`) means the clock was put back since it was stored (a till running
+    ahead, then corrected): the op is due at once rather than holding the queue back.
     """
-    return next_attempt_at <= now or next_attempt_at - now > LONGEST_RETRY_WAIT
+    return next_attempt_at <= now or next_attempt_at - now > longest_wait

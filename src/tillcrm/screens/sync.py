@@ -108,16 +108,24 @@ class SyncScreen(TillScreen[None]):
         self._dead = {str(e.op.op_id): e for e in fill[1][1]}
 
     def action_retry(self) -> None:
-        """Push and pull now instead of waiting for the next round."""
+        """Push and pull now instead of waiting for the next round; an op needing attention
+        (and the queue it holds) is tried again."""
         if self._sync_now is not None:
             self._retry()
 
     @work(exclusive=True, group="sync-now")
     async def _retry(self) -> None:
         assert self._sync_now is not None
+        retried = self._till.retry_held()
         await self._sync_now()
         self.action_refresh_lists()
-        self._say("Synced.")
+        held = self._till.held()
+        if held:
+            self._say(f"Op {held[0].op.seq} failed again: {held[0].last_error}. Call support.")
+        else:
+            self._say(
+                f"Retried {retried} op(s) needing attention. Synced." if retried else "Synced."
+            )
 
     def action_compensate(self) -> None:
         """Make good the selected rejected op with a new op, after the supervisor agrees."""

@@ -4,7 +4,10 @@ Push sends pending ops in seq order, one batch at a time, and records the CRM's 
 each op. Exactly-once rests on the CRM: an op id it has seen is answered with the stored
 result (duplicate), so a resend after a lost answer or a crash never applies twice. Failures
 worth retrying put the batch back to pending with a full-jitter backoff stored in the rows;
-after repeated failures the circuit breaker stops real calls and only probes `/v1/health`.
+after repeated failures the circuit breaker stops real calls and only probes `/v1/health`,
+backing off from a second to `probe_max_seconds`, and the loop wakes for each probe, so a CRM
+that comes back is used within that wait. Waits within a run are timed on the monotonic clock;
+the wall-clock wait stored in the rows only carries a backoff over a restart.
 A 401 stops all syncing until the till is registered again.
 
 Pull asks for changes since the CRM's own cursor (never the till's clock) and stores each
@@ -34,6 +37,7 @@ from tillcrm.crm import (
     PulledPage,
 )
 from tillcrm.local import (
+    Batch,
     CustomerCache,
     Meta,
     OpState,
@@ -46,6 +50,9 @@ from tillcrm.sync._breaker import CircuitBreaker
 from tillcrm.sync._status import SyncStatus
 
 _log = logging.getLogger(__name__)
+
+_FIRST_PROBE_SECONDS = 1.0
+"""The breaker's first probe after it opens; later ones back off to `probe_max_seconds`."""
 
 __all__ = ["NOT_AUTHORIZED", "SyncEngine"]
 
@@ -72,19 +79,37 @@ class SyncEngine:
         on_status: Callable[[SyncStatus], None] | None = None,
         breaker: CircuitBreaker | None = None,
         rng: random.Random | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._db = db
         self._client = client
         self._settings = settings
         self._on_status = on_status
-        self._breaker = breaker or CircuitBreaker()
+        self._breaker = breaker or CircuitBreaker(
+            probe_interval=settings.probe_max_seconds, first_probe=_FIRST_PROBE_SECONDS
+        )
         self._rng = rng
+        self._clock = clock or time.time
+        """The wall clock, for the waits stored in the outbox (they outlive the process)."""
+        self._retry_at: float | None = None
+        """When (monotonic) the head of the queue may be pushed again: after a failed push,
+        the end of its backoff; after the CRM answered, then. None until this run has pushed
+        or reached the CRM: the wait stored in the outbox governs."""
         self._outbox = Outbox(db)
         self._meta = Meta(db)
         self._online = False
         self._authorized = True
         self._problem = ""
+        self._push_blocked = ""
+        """The CRM took none of a push: kept until a push gets answers (a pull does not
+        clear it)."""
         self._push_failed = False
+        self._isolate_through = 0
+        """After a server error on a batch, ops up to this seq go one at a time, to find the
+        op it is about."""
+        self._streak: tuple[int, str, int] | None = None
+        """The op last sent alone that got a server error, the error, and how many times in
+        a row it got that error."""
         self._last_push_at: datetime | None = None
         self._last_pull_at: datetime | None = None
         self._published: SyncStatus | None = None
@@ -107,7 +132,7 @@ class SyncEngine:
             return answered
         size = self._settings.batch_size
         while True:
-            batch = self._outbox.next_batch(size, time.time())
+            batch = self._next_batch(1 if self._isolate_through else size)
             if batch is None:
                 break
             seqs = [op.seq for op in batch.ops if op.seq is not None]
@@ -134,17 +159,21 @@ class SyncEngine:
                 # Network errors, 5xx, 429 and 409 are what the CRM says to retry; any other
                 # whole-request refusal is a bug of this till that an update fixes, and
                 # dead-lettering a whole batch for it would lose good ops.
-                retry_after = exc.retry_after if isinstance(exc, CrmUnavailable) else None
-                delay = retry_delay(
-                    batch.attempts + 1,
-                    base=self._settings.backoff_base_seconds,
-                    cap=self._settings.backoff_cap_seconds,
-                    retry_after=retry_after,
-                    rng=self._rng,
-                )
-                now = time.time()
-                self._outbox.record_retry(seqs, delay, str(exc), now)
-                self._failed(exc, now)
+                retry_after = self._retry_after(exc)
+                now = time.monotonic()
+                if self._needs_attention(seqs, exc):
+                    self._outbox.hold(seqs[0], str(exc))
+                else:
+                    delay = retry_delay(
+                        batch.attempts + 1,
+                        base=self._settings.backoff_base_seconds,
+                        cap=self._settings.backoff_cap_seconds,
+                        retry_after=retry_after,
+                        rng=self._rng,
+                    )
+                    self._outbox.record_retry(seqs, delay, str(exc), self._clock())
+                    self._retry_at = now + delay
+                self._failed(exc, now, retry_after)
                 self._push_failed = True
                 break
             except BaseException:
@@ -156,16 +185,53 @@ class SyncEngine:
             self._succeeded()
             self._last_push_at = datetime.now(UTC)
             answered += len(response.results)
+            if response.results:
+                self._push_blocked = ""
+            self._streak = None
+            if seqs[-1] >= self._isolate_through:
+                self._isolate_through = 0
             resend_from = self._outbox.record_results(batch.ops, response)
             await self._refresh_rejected(batch.ops, response)
             if not response.results and resend_from is None:
-                self._problem = (
+                self._push_blocked = self._problem = (
                     f"the CRM answered none of ops {seqs[0]}..{seqs[-1]} "
                     f"(its last seq is {response.last_seq}); trying again next round"
                 )
                 break
         self._publish()
         return answered
+
+    def _needs_attention(self, seqs: list[int], exc: CrmError) -> bool:
+        """Whether this failed push's op needs attention: sent alone, it got the same server
+        error (5xx) `attention_after_tries` times in a row. A server error on a batch sends
+        its ops one at a time next, to find the op it is about. Counted within a run."""
+        if not (isinstance(exc, CrmUnavailable) and exc.status is not None and exc.status >= 500):
+            self._streak = None
+            return False
+        if len(seqs) > 1:
+            self._isolate_through = seqs[-1]
+            return False
+        seq, error = seqs[0], str(exc)
+        count = 1
+        if self._streak is not None and self._streak[:2] == (seq, error):
+            count += self._streak[2]
+        if count >= self._settings.attention_after_tries:
+            self._streak = None
+            return True
+        self._streak = (seq, error, count)
+        return False
+
+    def _next_batch(self, size: int) -> Batch | None:
+        """The next batch, if the head of the queue is due. Within a run its wait is timed
+        on the monotonic clock (`_retry_at`), so a clock step neither strands nor hurries it;
+        only the first push of a run goes by the wall-clock wait stored in the outbox."""
+        if self._retry_at is None:
+            return self._outbox.next_batch(
+                size, self._clock(), longest_wait=self._settings.backoff_cap_seconds
+            )
+        if time.monotonic() < self._retry_at:
+            return None
+        return self._outbox.next_batch(size, None)
 
     async def _refresh_rejected(self, sent: list[Op], response: PushResponse) -> None:
         """The CRM's record of each customer whose op it rejected, into the cache.
@@ -239,7 +305,7 @@ class SyncEngine:
                     self._unauthorized(exc)
                     break
                 except CrmError as exc:
-                    self._failed(exc, time.time())
+                    self._failed(exc, time.monotonic())
                     break
                 if not page.more:
                     self._last_pull_at = datetime.now(UTC)
@@ -324,25 +390,34 @@ class SyncEngine:
                 self._problem = f"sync round failed, retrying: {exc}"
                 self._publish()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._settings.interval_seconds)
+                await asyncio.wait_for(stop.wait(), timeout=self._until_next_round())
+
+    def _until_next_round(self) -> float:
+        """Seconds to the next round: the interval, or less when the breaker's next probe or
+        a failed push's retry comes first, so a CRM that is back is used then, not a whole
+        interval later. Times already past were the round just run's to use."""
+        now = time.monotonic()
+        soon = (self._breaker.next_probe_at(), self._retry_at)
+        return min([self._settings.interval_seconds, *(at - now for at in soon if at and at > now)])
 
     # -- status ------------------------------------------------------------------------------
 
     def status(self) -> SyncStatus:
         """The engine and the queue as they stand now."""
-        oldest = self._outbox.oldest_pending_at()
+        head = self._outbox.head()
         return SyncStatus(
             online=self._online,
             authorized=self._authorized,
             queue_depth=self._outbox.depth(),
             oldest_pending_seconds=(
-                max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest else None
+                max(0.0, (datetime.now(UTC) - head.local_ts).total_seconds()) if head else None
             ),
             dead=self._outbox.count(OpState.DEAD),
             needs_review=self._outbox.count(OpState.NEEDS_REVIEW),
             last_push_at=self._last_push_at,
             last_pull_at=self._last_pull_at,
             problem=self._problem,
+            blocking=self._push_blocked or (head.blocking if head else ""),
         )
 
     def _publish(self) -> None:
@@ -359,7 +434,7 @@ class SyncEngine:
         """Whether to make real calls: authorized, and the breaker closed or its probe good."""
         if not self._authorized:
             return False
-        now = time.time()
+        now = time.monotonic()
         if not self._breaker.is_open:
             return True
         if not self._breaker.probe_due(now):
@@ -367,20 +442,31 @@ class SyncEngine:
         try:
             await self._client.health()
         except CrmError as exc:
-            self._failed(exc, now)
+            self._failed(exc, now, self._retry_after(exc))
             return False
         self._succeeded()
         return True
 
     def _succeeded(self) -> None:
+        """The CRM answered: close the breaker, and the head of the queue is due (a backoff
+        is for a CRM that is not answering)."""
         self._breaker.record_success()
+        self._retry_at = time.monotonic()
         self._online = True
         self._problem = ""
 
-    def _failed(self, exc: CrmError, now: float) -> None:
-        self._breaker.record_failure(now)
+    def _failed(self, exc: CrmError, now: float, retry_after: float | None = None) -> None:
+        """A call failed at `now` (monotonic); the CRM asked for `retry_after` seconds."""
+        self._breaker.record_failure(now, retry_after)
         self._online = False
         self._problem = str(exc)
+
+    def _retry_after(self, exc: CrmError) -> float | None:
+        """The CRM's `Retry-After` of a failure, cut to the backoff cap (no wait the till
+        honours is longer, so a stored wait beyond it can only be a clock put back)."""
+        if isinstance(exc, CrmUnavailable) and exc.retry_after:
+            return min(exc.retry_after, self._settings.backoff_cap_seconds)
+        return None
 
     def _unauthorized(self, exc: CrmUnauthorized) -> None:
         self._authorized = False

@@ -28,6 +28,10 @@ class SyncStatus:
     last_pull_at: datetime | None
     problem: str = ""
     """The last failure, as a sentence for the screen; empty when all is well."""
+    blocking: str = ""
+    """Why the queue is not draining (its oldest op's last failure, or the CRM taking none of
+    a push), as a sentence; empty while it drains. Kept until a push gets past it: a pull
+    that succeeds meanwhile does not clear it."""
 
     @property
     def label(self) -> str:

@@ -22,8 +22,26 @@ class QueueWork(TillCore):
     """The outbox as the supervisor's sync screen lists and repairs it."""
 
     def queued(self) -> list[OutboxEntry]:
-        """Ops waiting for the CRM (pending or in a push), oldest first."""
-        return self._outbox.entries(OpState.INFLIGHT) + self._outbox.entries(OpState.PENDING)
+        """Ops waiting for the CRM (needing attention, in a push or pending), oldest first."""
+        return (
+            self.held()
+            + self._outbox.entries(OpState.INFLIGHT)
+            + self._outbox.entries(OpState.PENDING)
+        )
+
+    def held(self) -> list[OutboxEntry]:
+        """Ops needing attention: the CRM failed each the same way try after try, and the
+        ops after it wait for a supervisor's retry."""
+        return self._outbox.entries(OpState.NEEDS_ATTENTION)
+
+    def retry_held(self) -> int:
+        """A supervisor's retry of the ops needing attention (and so of the queue they hold);
+        returns how many."""
+        return self._outbox.retry_held()
+
+    def unsent(self) -> int:
+        """How many ops the CRM has not answered: what a shift close warns about."""
+        return self._outbox.depth()
 
     def needs_review(self) -> list[OutboxEntry]:
         """Ops the CRM applied but flagged (an offline overdraft), oldest first."""

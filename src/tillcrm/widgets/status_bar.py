@@ -107,8 +107,12 @@ class StatusBar(Vertical):
             return "CRM: checking"
         text = status.label.upper() if not status.online else status.label
         text += f" · {status.queue_depth} queued"
+        if status.oldest_pending_seconds is not None:
+            text += f", oldest {_age(status.oldest_pending_seconds)}"
         if status.dead:
             text += f" · {status.dead} rejected"
+        if status.blocking:
+            text += f" · not sending: {escape(status.blocking)}"
         return text
 
     def _devices_text(self) -> str:
@@ -123,4 +127,12 @@ class StatusBar(Vertical):
 
 def _known(status: SyncStatus) -> bool:
     """The engine has talked to the CRM (or failed to): before that, offline means unknown."""
-    return status.online or not status.authorized or bool(status.problem)
+    return status.online or not status.authorized or bool(status.problem or status.blocking)
+
+
+def _age(seconds: float) -> str:
+    """An op's age for the bar: minutes, hours past two, days past two."""
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h" if minutes < 48 * 60 else f"{minutes // (24 * 60)} d"
