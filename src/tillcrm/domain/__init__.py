@@ -58,7 +58,7 @@ from tillcrm.domain.org import (
     points_account_brand,
 )
 from tillcrm.domain.phones import InvalidPhoneError, normalize_phone, phone_digits, reversed_digits
-from tillcrm.domain.pins import hash_pin, verify_pin
+from tillcrm.domain.pins import PIN_COST, TEST_PIN_COST, PinCost, hash_pin, verify_pin
 from tillcrm.domain.sales import (
     AuditEntry,
     Suite,
@@ -72,6 +72,8 @@ from tillcrm.domain.sales import (
 )
 
 __all__ = [
+    "PIN_COST",
+    "TEST_PIN_COST",
     "Address",
     "AuditEntry",
     "AuthorizedUser",
@@ -98,6 +100,7 @@ __all__ = [
     "Organization",
     "OverrideApproval",
     "OverrideRefusal",
+    "PinCost",
     "PointsAccount",
     "PointsPolicy",
     "PromotionCategory",
