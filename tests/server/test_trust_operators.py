@@ -1,12 +1,16 @@
 """Operators as an attacker with a till would meet them: a till receives only the PIN hashes
 of active operators who may work at its store, and a PIN is long enough (6 digits unless the
-organization says otherwise) that its hash is worth the search cost the README measures."""
+organization says otherwise) that its hash is worth the search cost the README measures. Ops
+and REST writes are accepted only from such operators, approvals only from such supervisors."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.support.customers import put_customer
+from tests.support.outbox import Outbox, override, sale
 from tests.support.world import World
+from tillcrm.api import OpType
 from tillcrm.domain import TEST_PIN_COST, Role
 from tillcrm.server import admin
 from tillcrm.server.db import writing
@@ -71,3 +75,51 @@ def test_the_minimum_pin_length_is_set_per_organization_and_inherited(world: Wor
     with pytest.raises(admin.WeakPinError):
         _add(world, "org-child2", "child2-seven", pin="7654321")  # the parent's 8 applies
     _add(world, "org-child2", "child2-eight", pin="87654321")
+
+
+NOT_HERE = "the acting operator is not an active operator at this store"
+
+
+def test_ops_are_accepted_only_from_active_operators_of_the_tills_store(world: World) -> None:
+    _add(world, "org-brand", "brand-b-cash", stores=["brand-b-store"])
+    _add(world, "org-brand", "brand-left")
+    with writing(world.crm.engine) as conn:
+        conn.execute(operators.update().where(operators.c.id == "brand-left").values(active=False))
+    customer = put_customer(world, "brand", "a")
+    with Outbox(world, "brand.a") as till:
+        ops = [
+            till.op(OpType.SALE, customer, sale(("cash", 500)), operator_id=operator)
+            for operator in ("pool-cashier", "nobody", "brand-b-cash", "brand-left")
+        ]
+        results = till.apply(*ops, till.op(OpType.SALE, customer, sale(("cash", 500))))
+    assert [(r["status"], r["reason"]) for r in results[:-1]] == [("rejected", NOT_HERE)] * 4
+    assert results[-1]["status"] == "applied"
+
+
+def test_a_rest_write_by_an_operator_not_of_the_store_is_422(world: World) -> None:
+    _add(world, "org-brand", "brand-b-rest", stores=["brand-b-store"])
+    body = {"profile": {"first_name": "Op", "last_name": "Erator"}}
+    with world.client("brand.a") as http:
+        refused = [
+            http.post("/customers", json=body, headers={"X-Operator-Id": operator})
+            for operator in ("pool-cashier", "nobody", "brand-b-rest")
+        ]
+        created = http.post("/customers", json=body, headers={"X-Operator-Id": "brand-cashier"})
+    for response in refused:
+        assert response.status_code == 422
+        assert response.json()["code"] == "invalid"
+        assert response.json()["detail"] == NOT_HERE
+        assert response.json()["problems"][0]["field"] == "X-Operator-Id"
+    assert created.status_code == 201, created.text
+
+
+def test_an_override_by_a_supervisor_of_another_store_is_refused(world: World) -> None:
+    _add(world, "org-brand", "brand-b-super", stores=["brand-b-store"], role=Role.SUPERVISOR)
+    customer = put_customer(world, "brand", "a", store_credit_limit=100)
+    approval = override("brand", customer, 500, ["credit"], supervisor="b-super")
+    with Outbox(world, "brand.a") as till:
+        [refused] = till.apply(
+            till.op(OpType.SALE, customer, sale(("store_credit", 500)), override=approval)
+        )
+    assert refused["status"] == "rejected"
+    assert refused["reason"] == "override refused: unknown operator brand-b-super"

@@ -14,9 +14,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from tillcrm.domain import Operator
 from tillcrm.server.context import Till
 from tillcrm.server.customer_view import own_org_ids
+from tillcrm.server.db import memo_of
 from tillcrm.server.tables import operator_stores, operators
 
-__all__ = ["till_operator", "till_operators"]
+__all__ = ["acting_refusal", "till_operator", "till_operators"]
 
 
 def _works_here(till: Till) -> ColumnElement[bool]:
@@ -50,3 +51,26 @@ def till_operator(conn: Connection, till: Till, operator_id: str) -> Operator | 
         sa.select(operators).where(operators.c.id == operator_id, _works_here(till))
     ).one_or_none()
     return Operator.model_validate(row._asdict()) if row is not None else None
+
+
+def acting_refusal(conn: Connection, till: Till, operator_id: str) -> str | None:
+    """Why `operator_id` may not act at this till (a pushed op's operator, a REST write's
+    `X-Operator-Id`), or None when they may: an active operator who works at its store.
+
+    Unknown, another organization's and another store's operators get the same answer, so
+    it tells a till nothing about operators it cannot see. Within one write transaction
+    (a push) the answer is kept per operator (`memo_of`).
+    """
+    memo = memo_of(conn)
+    key = ("acting_refusal", till.id, operator_id)
+    if memo is not None and key in memo:
+        refusal: str | None = memo[key]
+        return refusal
+    operator = till_operator(conn, till, operator_id)
+    refusal = None if operator is not None and operator.active else _NOT_HERE
+    if memo is not None:
+        memo[key] = refusal
+    return refusal
+
+
+_NOT_HERE = "the acting operator is not an active operator at this store"
