@@ -44,9 +44,9 @@ class PinCost:
 
 
 PIN_COST = PinCost(n=2**14, r=16, p=1, lanes=2)
-"""Every real operator's PIN and badge: 32 MB per lane, 2 lanes. On this project's 2-core
-machine one lane took ~108 ms, so a guess costs ~216 ms of CPU (10^6 PINs on 2 cores: ~30 h)
-while a login waits ~110-120 ms on an idle till; `benchmarks/pin_kdf.py` measures both."""
+"""Every real operator's PIN and badge: 32 MB per lane, 2 lanes, so a guess costs twice the
+CPU a login waits for. A guess must cost over 173 ms of CPU for 10^6 PINs to take a day on 2
+cores; `benchmarks/pin_kdf.py` measures both sides (figures in the README)."""
 
 TEST_PIN_COST = PinCost(n=2**4, r=1, p=1, lanes=2)
 """Only for the test suite's own operators, whose PINs are published in the tests: it keeps
