@@ -29,9 +29,18 @@ from typing import Any
 import httpx
 
 from _crm import fresh_postgres, postgres_cpu_seconds, served_crm
-from tillcrm.domain import Address, Brand, CustomerFlags, CustomerProfile, Organization, Store
+from tillcrm.domain import (
+    Address,
+    Brand,
+    CustomerFlags,
+    CustomerProfile,
+    IdentifierKind,
+    IdentifierStatus,
+    Organization,
+    Store,
+)
 from tillcrm.server import admin
-from tillcrm.server.customer_rows import profile_columns
+from tillcrm.server.customer_rows import identifier_row, profile_columns
 from tillcrm.server.db import create_db_engine, writing
 from tillcrm.server.migrate import upgrade
 from tillcrm.server.tables import (
@@ -98,13 +107,14 @@ def _prepare(db_url: str, count: int) -> str:
                 conn.execute(
                     identifiers.insert(),
                     [
-                        {
-                            "org_id": ORG.id,
-                            "kind": "barcode",
-                            "value": f"BC{number:010d}",
-                            "customer_id": ids[number],
-                            "status": "active",
-                        }
+                        identifier_row(
+                            IdentifierKind.BARCODE,
+                            f"BC{number:010d}",
+                            IdentifierStatus.ACTIVE,
+                            customer_id=ids[number],
+                            org_id=ORG.id,
+                            family_id=ORG.id,
+                        )
                         for number in numbers
                     ],
                 )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from tillcrm.domain import IdentifierKind, Organization, OrgKind
+import pytest
+from pydantic import ValidationError
+
+from tillcrm.domain import IdentifierKind, Organization, OrgKind, family_id
 from tillcrm.domain.org_fields import (
     FieldDefinition,
     FieldKind,
     card_org_id,
     effective_settings,
+    field_patch,
     merged_field_values,
+    patched_field_values,
+    refused_field_names,
     setting_owner_ids,
     split_field_values,
     subscription_scope_id,
@@ -100,3 +106,27 @@ def test_parent_settings_override_a_childs_and_a_units_override_its_orgs() -> No
         "billing_day": "1",
         "footer": "units",
     }
+
+
+def test_a_field_patch_sets_and_removes_by_name_and_keeps_the_rest() -> None:
+    held = {"tier": "gold", "seat": "12A", "hidden": "kept"}
+    patch = field_patch({"tier": " silver ", "seat": None, "new": "x"})
+    assert patched_field_values(held, patch) == {"tier": "silver", "hidden": "kept", "new": "x"}
+    with pytest.raises(ValidationError):
+        field_patch({"seat": 5})
+    with pytest.raises(ValidationError):
+        field_patch(["seat"])
+
+
+def test_only_names_a_visible_field_defines_may_be_edited() -> None:
+    at_child_a = visible_fields(DEFINITIONS, CHILD_A)
+    assert refused_field_names({"tier": "x", "seat": "y"}, at_child_a) is None
+    assert refused_field_names(["locker", "zz"], at_child_a) == (
+        "unknown field: locker, zz; defined fields: seat, shirt_size, tier"
+    )
+    assert refused_field_names(["x"], []) == "unknown field: x; defined fields: none"
+
+
+def test_a_family_is_rooted_at_the_connected_parent() -> None:
+    assert {family_id(org) for org in (PARENT, CHILD_A, CHILD_B)} == {"parent"}
+    assert (family_id(UNITS), family_id(STANDARD)) == ("units", "std")

@@ -13,7 +13,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.support.customers import put_customer
+from tests.support.outbox import Outbox
 from tests.support.world import ORGS, World
+from tillcrm.api import OpType
 from tillcrm.domain.org_fields import FieldDefinition, FieldKind
 from tillcrm.server.db import reading, writing
 from tillcrm.server.org_config import define_field, put_setting
@@ -315,3 +318,94 @@ def test_only_a_child_registers_a_parents_customer(world: World) -> None:
             headers=acting("child2"),
         )
     assert unknown.status_code == 404
+
+
+def fields_at(world: World, customer: UUID) -> dict[str, dict[str, str]]:
+    """The custom fields each connected organization's till shows for `customer`."""
+    return {
+        till: seen(world, till, customer).json()["profile"]["custom_fields"]
+        for till in ("parent.a", "child1.a", "child2.a")
+    }
+
+
+def test_a_field_edit_changes_only_the_fields_it_names_wherever_it_is_made(
+    world: World,
+) -> None:
+    created = register_at_child1(
+        world, custom_fields={"tier": "gold", "shirt_size": "M", "seat": "12A"}
+    )
+    customer = UUID(created["id"])
+    register_at_child2(world, created)
+    patch(world, "child2.a", customer, {"custom_fields": {"locker": "7"}})
+    shared = {"tier": "gold", "shirt_size": "M"}
+    assert fields_at(world, customer) == {
+        "parent.a": shared,
+        "child1.a": {**shared, "seat": "12A"},
+        "child2.a": {**shared, "locker": "7"},
+    }
+
+    patch(world, "child1.a", customer, {"custom_fields": {"seat": "14B"}})
+    assert fields_at(world, customer) == {
+        "parent.a": shared,
+        "child1.a": {**shared, "seat": "14B"},
+        "child2.a": {**shared, "locker": "7"},
+    }
+
+    patch(world, "child1.a", customer, {"custom_fields": {"seat": None, "tier": "silver"}})
+    patch(world, "parent.a", customer, {"custom_fields": {"shirt_size": None}})
+    assert fields_at(world, customer) == {
+        "parent.a": {"tier": "silver"},
+        "child1.a": {"tier": "silver"},
+        "child2.a": {"tier": "silver", "locker": "7"},
+    }
+
+
+def test_a_field_no_field_definition_here_names_is_refused_with_the_defined_ones(
+    world: World,
+) -> None:
+    created = register_at_child1(world, custom_fields={"tier": "gold"})
+    customer = UUID(created["id"])
+    expected = "unknown field: locker; defined fields: seat, shirt_size, tier"
+    with world.client("child1.a") as http:
+        version = http.get(f"/customers/{customer}").json()["version"]
+        refused = http.patch(
+            f"/customers/{customer}",
+            json={"base_version": version, "changes": {"custom_fields": {"locker": "3"}}},
+            headers=acting("child1"),
+        )
+        assert refused.status_code == 422
+        assert refused.json()["detail"] == expected
+        not_text = http.patch(
+            f"/customers/{customer}",
+            json={"base_version": version, "changes": {"custom_fields": {"seat": 5}}},
+            headers=acting("child1"),
+        )
+        assert not_text.status_code == 422
+        at_create = http.post(
+            "/customers",
+            json={"profile": {"custom_fields": {"locker": "3"}}},
+            headers=acting("child1"),
+        )
+        assert (at_create.status_code, at_create.json()["detail"]) == (422, expected)
+    with Outbox(world, "child1.a") as till:
+        (pushed,) = till.apply(
+            till.op(
+                OpType.CUSTOMER_UPDATE,
+                customer,
+                {"changes": {"custom_fields": {"locker": "3"}}},
+                base_version=version,
+            )
+        )
+    assert (pushed["status"], pushed["reason"]) == ("rejected", expected)
+    assert seen(world, "child1.a", customer).json()["profile"]["custom_fields"] == {"tier": "gold"}
+    other = put_customer(world, "brand", "b", first_name="Nofields")
+    with Outbox(world, "brand.b") as till:
+        (none_defined,) = till.apply(
+            till.op(
+                OpType.CUSTOMER_UPDATE,
+                other,
+                {"changes": {"custom_fields": {"color": "red"}}},
+                base_version=1,
+            )
+        )
+    assert none_defined["reason"] == "unknown field: color; defined fields: none"

@@ -415,7 +415,7 @@ def test_customer_ops_refuse_bad_values_by_name(world: World) -> None:
     assert [r["status"] for r in results] == ["rejected"] * 5
     assert results[0]["reason"].startswith("invalid email:")
     assert results[1]["reason"] == "unknown profile field: shoe_size"
-    assert results[2]["reason"] == "barcode SYNC-HELD-1 is already used by another customer"
+    assert results[2]["reason"] == "barcode SYNC-HELD-1 cannot be added to this customer"
     assert results[3]["reason"] == results[2]["reason"]
     assert results[4]["reason"] == "the customer has no rfid NOPE"
     assert held != customer

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from tests.support.world import ORGS, World
-from tillcrm.domain import CustomerProfile, Identifier, IdentifierKind
+from tillcrm.domain import CustomerProfile, Identifier, IdentifierKind, family_id
 from tillcrm.server.customer_rows import add_customer
 from tillcrm.server.db import writing
 
@@ -30,6 +30,7 @@ def put_customer(
             conn,
             customer_id=customer_id,
             org_id=ORGS[org].id,
+            family_id=family_id(ORGS[org]),
             brand_id=f"{org}-{brand}" if brand else None,
             profile=CustomerProfile.model_validate(fields),
             cards=[Identifier(kind=kind, value=value) for kind, value in (cards or {}).items()],

@@ -19,7 +19,7 @@ from tillcrm.domain import CustomerProfile, Identifier, IdentifierKind
 from tillcrm.domain.org_fields import FieldDefinition
 from tillcrm.server.db import writing
 from tillcrm.server.org_config import define_field
-from tillcrm.till import NotFound, Saved, org_profile
+from tillcrm.till import Declined, NotFound, Saved, org_profile
 
 TILLS = {"parent.a": "parent-a-store", "child1.a": "child1-a-store", "child2.a": "child2-a-store"}
 
@@ -157,3 +157,28 @@ async def test_the_profiles_organization_section_reads_the_same_offline_as_onlin
     assert section.context == "Child One (connected to Parent) · a"
     assert section.fields == [("Tier", "gold"), ("Seat", "12A")]
     assert section.points == [("Points", 0)]
+
+
+async def test_a_field_edit_at_a_child_till_keeps_what_it_does_not_name_offline_and_at_the_crm(
+    tills: dict[str, Till], loopback_world: World
+) -> None:
+    customer_id, _ = await create_at_child1(tills)
+    offline = await logged_in(tills["child1.a"], "child1.a", down=True)
+    current = offline.cached_profile(customer_id)
+    assert current is not None
+
+    saved = await offline.edit_customer(
+        customer_id, {"custom_fields": {"seat": "14B"}}, current.version
+    )
+    assert isinstance(saved, Saved)
+    cached = offline.cached_profile(customer_id)
+    assert cached is not None
+    assert cached.profile.custom_fields == {"tier": "gold", "seat": "14B"}
+    refused = await offline.edit_customer(
+        customer_id, {"custom_fields": {"locker": "3"}}, cached.version
+    )
+    assert refused == Declined("unknown field: locker; defined fields: seat, tier")
+
+    await sync_all(tills)
+    assert crm_view(loopback_world, "parent", customer_id).profile.custom_fields == {"tier": "gold"}
+    assert_cache_is_the_crms_view(tills, loopback_world, customer_id)

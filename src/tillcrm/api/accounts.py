@@ -9,7 +9,16 @@ from uuid import UUID
 from pydantic import BaseModel, Field, SecretStr
 
 from tillcrm.api.customers import PointsBalance
-from tillcrm.domain import EventPeriod, LedgerEntry, OverrideApproval, Season, Suite, SuiteStatus
+from tillcrm.domain import (
+    EventPeriod,
+    Int64,
+    LedgerEntry,
+    OverrideApproval,
+    Season,
+    Suite,
+    SuiteStatus,
+    Text,
+)
 
 __all__ = [
     "REVEAL_ACTION",
@@ -67,18 +76,18 @@ class StoreCreditOut(BaseModel):
 class WalletAdd(BaseModel):
     """A card to save. The number is tokenized at once and never stored."""
 
-    card_number: SecretStr
-    exp_month: Annotated[int, Field(ge=1, le=12)]
-    exp_year: Annotated[int, Field(ge=2000, le=2100)]
-    label: Annotated[str, Field(max_length=60)] = ""
+    card_number: Annotated[SecretStr, Field(max_length=40)]
+    exp_month: Annotated[Int64, Field(ge=1, le=12)]
+    exp_year: Annotated[Int64, Field(ge=2000, le=2100)]
+    label: Annotated[Text, Field(max_length=60)] = ""
 
 
 class WalletUpdate(BaseModel):
     """Change a saved card's expiry or label (the token stays)."""
 
-    exp_month: Annotated[int, Field(ge=1, le=12)] | None = None
-    exp_year: Annotated[int, Field(ge=2000, le=2100)] | None = None
-    label: Annotated[str, Field(max_length=60)] | None = None
+    exp_month: Annotated[Int64, Field(ge=1, le=12)] | None = None
+    exp_year: Annotated[Int64, Field(ge=2000, le=2100)] | None = None
+    label: Annotated[Text, Field(max_length=60)] | None = None
 
 
 class WalletCardOut(BaseModel):
@@ -110,7 +119,7 @@ class SuitesOut(BaseModel):
 class StoredValueLoadRequest(BaseModel):
     """Money to add to the customer's stored-value card, in minor units (online only)."""
 
-    amount: Annotated[int, Field(gt=0, le=100_000_000)]
+    amount: Annotated[Int64, Field(gt=0, le=100_000_000)]
 
 
 REVEAL_ACTION = "stored_value_reveal"
@@ -133,8 +142,8 @@ class AuthorizedUserNew(BaseModel):
     """A person to authorize; the id may be made by the till."""
 
     id: UUID | None = None
-    first_name: Annotated[str, Field(min_length=1, max_length=200)]
-    last_name: Annotated[str, Field(max_length=200)] = ""
-    phone: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")] | None = None
+    first_name: Annotated[Text, Field(min_length=1, max_length=200)]
+    last_name: Annotated[Text, Field(max_length=200)] = ""
+    phone: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$", max_length=16)] | None = None
     allow_invoicing: bool = False
     allow_preorders: bool = False

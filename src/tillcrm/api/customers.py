@@ -13,6 +13,8 @@ from tillcrm.domain import (
     CustomerProfile,
     Identifier,
     IdentifierKind,
+    Int64,
+    Name,
     Store,
     Tender,
     TransactionLine,
@@ -103,8 +105,8 @@ class CustomerCreate(BaseModel):
 class CustomerPatch(BaseModel):
     """Changed profile fields, against the version the editor started from."""
 
-    base_version: Annotated[int, Field(ge=1)]
-    changes: dict[str, Any]
+    base_version: Annotated[Int64, Field(ge=1)]
+    changes: dict[Name, Any]
     """Top-level `CustomerProfile` fields and their new values."""
 
 

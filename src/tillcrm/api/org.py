@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from tillcrm.domain import IdentifierKind
+from tillcrm.domain import IdentifierKind, Text
 
 __all__ = ["REGISTERED_AT_PARENT", "CustomerRegister", "MembershipUpdate", "RegisterPayload"]
 
@@ -24,7 +24,7 @@ class CustomerRegister(BaseModel):
     """
 
     kind: IdentifierKind
-    value: Annotated[str, Field(min_length=1, max_length=128)]
+    value: Annotated[Text, Field(min_length=1, max_length=128)]
     marketing_sms: bool = False
     """Whether the customer subscribes to this organization's marketing SMS."""
 
@@ -42,6 +42,6 @@ class MembershipUpdate(BaseModel):
     marketing-SMS subscription is per connected organization or per unit. Unset fields stay.
     """
 
-    label: Annotated[str, Field(max_length=60)] | None = None
-    status: Annotated[str, Field(max_length=30)] | None = None
+    label: Annotated[Text, Field(max_length=60)] | None = None
+    status: Annotated[Text, Field(max_length=30)] | None = None
     marketing_sms: bool | None = None

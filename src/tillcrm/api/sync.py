@@ -7,7 +7,6 @@ stored result. `payload` is validated against the schema of its `type`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from itertools import pairwise
 from typing import Annotated, Any
@@ -22,8 +21,12 @@ from tillcrm.domain import (
     CustomerProfile,
     Identifier,
     IdentifierKind,
+    Int64,
+    Moment,
+    Name,
     OverrideApproval,
     TenderKind,
+    Text,
     TransactionLine,
 )
 
@@ -54,7 +57,7 @@ __all__ = [
 MAX_BATCH = 1000
 ACCOUNT_TENDERS = frozenset({TenderKind.POINTS, TenderKind.STORED_VALUE, TenderKind.STORE_CREDIT})
 """Tenders that charge the customer's own accounts (and so fall under their limits)."""
-Amount = Annotated[int, Field(gt=0, le=100_000_000)]
+Amount = Annotated[Int64, Field(gt=0, le=100_000_000)]
 
 
 class OpType(StrEnum):
@@ -88,7 +91,7 @@ class CustomerCreatePayload(BaseModel):
 class CustomerUpdatePayload(BaseModel):
     """customer_update: changed top-level profile fields (`base_version` is on the op)."""
 
-    changes: dict[str, Any]
+    changes: dict[Name, Any]
 
 
 class VisitPayload(BaseModel):
@@ -102,7 +105,7 @@ class SaleLineTender(BaseModel):
 
     kind: TenderKind
     amount: Amount
-    points: Annotated[int, Field(gt=0)] | None = None
+    points: Annotated[Int64, Field(gt=0)] | None = None
 
 
 class SalePayload(BaseModel):
@@ -113,7 +116,7 @@ class SalePayload(BaseModel):
     tenders: Annotated[list[SaleLineTender], Field(min_length=1, max_length=20)]
     authorized_user_id: UUID | None = None
     """Who charged the house account, when not the customer."""
-    event_id: str | None = None
+    event_id: Name | None = None
     """The event the till is selling for (per-event stored-value limits)."""
 
     @property
@@ -127,7 +130,7 @@ class PointsRedeem(BaseModel):
     """points_redeem: points spent on a bonus outside a sale."""
 
     points: Amount
-    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    reason: Annotated[Text, Field(min_length=1, max_length=200)]
 
 
 class StoredValueLoad(BaseModel):
@@ -158,7 +161,7 @@ class IdentifierBlock(BaseModel):
     """identifier_block: a lost card stops identifying the customer."""
 
     kind: IdentifierKind
-    value: Annotated[str, Field(min_length=1, max_length=128)]
+    value: Annotated[Text, Field(min_length=1, max_length=128)]
 
 
 PAYLOADS: dict[OpType, type[BaseModel]] = {
@@ -183,15 +186,15 @@ class Op(BaseModel):
     """One operation from a till's outbox."""
 
     op_id: UUID
-    seq: Annotated[int, Field(ge=1)] | None = None
+    seq: Annotated[Int64, Field(ge=1)] | None = None
     """Per-till, gap-free position in the outbox; None for a write made through a REST path."""
     type: OpType
     entity_id: UUID
     """The customer the op is about."""
-    base_version: Annotated[int, Field(ge=0)] | None = None
-    payload: dict[str, Any]
-    local_ts: datetime
-    operator_id: Annotated[str, Field(min_length=1, max_length=64)]
+    base_version: Annotated[Int64, Field(ge=0)] | None = None
+    payload: dict[Name, Any]
+    local_ts: Moment
+    operator_id: Name
     override: OverrideApproval | None = None
     offline: bool = False
     """Taken while the till could not reach the CRM: an overdraft is applied and flagged."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from tillcrm.domain import Brand, Organization, PromotionCategory, Store
+from tillcrm.domain import Brand, Organization, PromotionCategory, Store, Text
 from tillcrm.domain.org_fields import FieldDefinition
 
 __all__ = ["EnrollRequest", "EnrollResponse", "TillContext", "TillRevoked"]
@@ -16,8 +16,8 @@ __all__ = ["EnrollRequest", "EnrollResponse", "TillContext", "TillRevoked"]
 class EnrollRequest(BaseModel):
     """Exchange a one-time enrollment code for a till token."""
 
-    code: Annotated[str, Field(min_length=6, max_length=64)]
-    name: Annotated[str, Field(min_length=1, max_length=60)] = "Till"
+    code: Annotated[Text, Field(min_length=6, max_length=64)]
+    name: Annotated[Text, Field(min_length=1, max_length=60)] = "Till"
 
 
 class TillContext(BaseModel):

@@ -13,6 +13,7 @@ from tillcrm.domain.accounts import (
     StoredValueCard,
     WalletCard,
 )
+from tillcrm.domain.bounds import INT64_MAX, INT64_MIN, NO_NUL, Int64, Moment, Name, Text
 from tillcrm.domain.cards import is_luhn_valid, last4, looks_like_pan, mask_pan, mask_tail
 from tillcrm.domain.customer import (
     Address,
@@ -55,6 +56,7 @@ from tillcrm.domain.org import (
     TillScope,
     customer_visible,
     effective_scope,
+    family_id,
     points_account_brand,
 )
 from tillcrm.domain.phones import InvalidPhoneError, normalize_phone, phone_digits, reversed_digits
@@ -72,6 +74,9 @@ from tillcrm.domain.sales import (
 )
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "NO_NUL",
     "PIN_COST",
     "TEST_PIN_COST",
     "Address",
@@ -90,11 +95,14 @@ __all__ = [
     "Identifier",
     "IdentifierKind",
     "IdentifierStatus",
+    "Int64",
     "InvalidPhoneError",
     "LedgerEntry",
     "LimitBreach",
     "LimitKind",
+    "Moment",
     "Money",
+    "Name",
     "Operator",
     "OrgKind",
     "Organization",
@@ -112,6 +120,7 @@ __all__ = [
     "SuiteStatus",
     "Tender",
     "TenderKind",
+    "Text",
     "Till",
     "TillScope",
     "Transaction",
@@ -123,6 +132,7 @@ __all__ = [
     "credit_limit_for",
     "customer_visible",
     "effective_scope",
+    "family_id",
     "hash_pin",
     "is_luhn_valid",
     "last4",

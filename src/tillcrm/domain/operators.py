@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from tillcrm.domain.bounds import Int64, Name, Text
 from tillcrm.domain.limits import LimitKind
 
 __all__ = [
@@ -53,9 +55,9 @@ class BoundAction(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     customer_id: UUID
-    kind: str
+    kind: Name
     """The op type it approves (for example `stored_value_charge`)."""
-    amount: int
+    amount: Int64
     limits: frozenset[LimitKind]
     """The limits the supervisor agreed may be exceeded."""
 
@@ -68,9 +70,9 @@ class OverrideApproval(BaseModel):
     approval_id: UUID
     """Minted when the supervisor approves: the CRM lets one approval through for one action
     only, so it cannot be replayed for another (the same op resent is still one action)."""
-    supervisor_id: str
-    cashier_id: str
-    reason: str
+    supervisor_id: Name
+    cashier_id: Name
+    reason: Annotated[Text, Field(max_length=1000)]
     action: BoundAction
 
     def covers(self, customer_id: UUID, kind: str, amount: int, breaches: set[LimitKind]) -> bool:

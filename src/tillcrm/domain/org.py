@@ -25,6 +25,7 @@ __all__ = [
     "TillScope",
     "customer_visible",
     "effective_scope",
+    "family_id",
     "points_account_brand",
 ]
 
@@ -107,6 +108,16 @@ def effective_scope(org: Organization) -> CustomerScope:
     if org.kind is not OrgKind.STANDARD:
         return CustomerScope.ORGANIZATION
     return org.customer_scope
+
+
+def family_id(org: Organization) -> str:
+    """The root of the organizations whose tills can see each other's customers: a connected
+    child's parent, else the organization itself (its brands or units share it).
+
+    A card identifies at most one customer in a family: the CRM keys its uniqueness on this,
+    so a parent's or a sibling's till cannot take over a child's card.
+    """
+    return org.parent_id or org.id
 
 
 class TillScope(BaseModel):

@@ -5,7 +5,9 @@ keeps some things of its own; organization units share customers but keep subscr
 billing per unit. These pure rules decide, for the CRM and the till's cache alike:
 
 - which extended and custom fields an organization sees (the parent's are shared, a child's are
-  private to it, and on a name clash the parent's field wins);
+  private to it, and on a name clash the parent's field wins), and which names an edit may use;
+- how an edit changes field values: by name, never touching a field it does not name (one the
+  editing organization may not even see);
 - where a changed field value is kept (at the parent, shared and audited there, or with the
   child, private and not logged at the parent);
 - which organization a card belongs to (a loyalty card is each organization's own; a barcode
@@ -19,11 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from tillcrm.domain.customer import IdentifierKind
+from tillcrm.domain.customer import FieldName, FieldValue, IdentifierKind
 from tillcrm.domain.org import Organization, OrgKind
 
 __all__ = [
@@ -31,7 +33,10 @@ __all__ = [
     "FieldKind",
     "card_org_id",
     "effective_settings",
+    "field_patch",
     "merged_field_values",
+    "patched_field_values",
+    "refused_field_names",
     "setting_owner_ids",
     "split_field_values",
     "subscription_scope_id",
@@ -82,10 +87,48 @@ def visible_fields(
     return inherited + own
 
 
+def refused_field_names(names: Iterable[str], visible: Iterable[FieldDefinition]) -> str | None:
+    """Why an edit naming these fields is refused (names no field `visible` defines, listing
+    those it does), or None when every name is defined: the CRM and the till give one answer."""
+    defined = sorted({d.name for d in visible})
+    unknown = sorted(set(names) - set(defined))
+    if not unknown:
+        return None
+    return f"unknown field: {', '.join(unknown)}; defined fields: {', '.join(defined) or 'none'}"
+
+
+FieldPatch = dict[FieldName, FieldValue | None]
+"""An edit of field values by name: a value sets one field, None removes it."""
+
+_FIELD_PATCH: TypeAdapter[FieldPatch] = TypeAdapter(
+    FieldPatch, config=ConfigDict(str_strip_whitespace=True)
+)
+"""Trims values as `CustomerProfile` does, so a value reads the same set either way."""
+
+
+def field_patch(value: object) -> FieldPatch:
+    """The `custom_fields` of a profile edit as a `FieldPatch`; `pydantic.ValidationError`
+    when it is not one (not an object, a name too long, a value not text)."""
+    return _FIELD_PATCH.validate_python(value)
+
+
+def patched_field_values(
+    values: Mapping[str, str], patch: Mapping[str, str | None]
+) -> dict[str, str]:
+    """`values` after an edit: each field `patch` names is set (or removed, for None), and
+    every other field is kept, so an edit never drops a field its editor could not see."""
+    merged = {**values, **patch}
+    return {name: value for name, value in merged.items() if value is not None}
+
+
+_Value = TypeVar("_Value")
+
+
 def split_field_values(
-    values: Mapping[str, str], shared_names: Collection[str]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Split field values edited at a connected child into (shared, private).
+    values: Mapping[str, _Value], shared_names: Collection[str]
+) -> tuple[dict[str, _Value], dict[str, _Value]]:
+    """Split field values (or a `FieldPatch`) edited at a connected child into (shared,
+    private).
 
     Shared are the parent-level fields (`shared_names`: those the parent defines or already
     holds a value for); they are stored at the parent, where every child sees them. Anything

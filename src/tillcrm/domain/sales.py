@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from tillcrm.domain.bounds import Int64, Text
 from tillcrm.domain.customer import IdentifierKind
 
 __all__ = [
@@ -53,13 +54,18 @@ class Tender(BaseModel):
     amount: int
 
 
+MAX_QUANTITY = 10_000
+MAX_UNIT_PRICE = 100_000_000
+"""Bounds of one line (a million major units at most), so no sum of a sale's lines overflows."""
+
+
 class TransactionLine(BaseModel):
     """One item of a transaction."""
 
-    description: Annotated[str, Field(max_length=200)]
-    quantity: Annotated[int, Field(ge=1)] = 1
-    unit_price: int
-    """Minor units."""
+    description: Annotated[Text, Field(max_length=200)]
+    quantity: Annotated[Int64, Field(ge=1, le=MAX_QUANTITY)] = 1
+    unit_price: Annotated[Int64, Field(ge=-MAX_UNIT_PRICE, le=MAX_UNIT_PRICE)]
+    """Minor units; negative for a discount or a return."""
 
     @property
     def total(self) -> int:

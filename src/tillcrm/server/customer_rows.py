@@ -7,17 +7,33 @@ made at a till finds one loaded by `tillcrm crm demo-data` the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy.engine import Connection
 
-from tillcrm.domain import Address, CustomerFlags, CustomerProfile, Identifier, reversed_digits
+from tillcrm.domain import (
+    Address,
+    CustomerFlags,
+    CustomerProfile,
+    Identifier,
+    IdentifierKind,
+    IdentifierStatus,
+    reversed_digits,
+)
 from tillcrm.server.db import UNSTAMPED, change_seq, next_counter
 from tillcrm.server.tables import customer_registrations, customers, identifiers
 
-__all__ = ["add_customer", "profile_columns", "search_text", "stored_profile"]
+__all__ = [
+    "add_customer",
+    "identifier_row",
+    "identifier_rows",
+    "profile_columns",
+    "search_text",
+    "stored_profile",
+]
 
 
 def search_text(profile: CustomerProfile) -> str:
@@ -70,17 +86,57 @@ def stored_profile(stored: dict[str, Any]) -> CustomerProfile:
     return CustomerProfile.model_construct(**fields)
 
 
+def identifier_row(
+    kind: IdentifierKind,
+    value: str,
+    status: IdentifierStatus,
+    *,
+    customer_id: UUID,
+    org_id: str,
+    family_id: str,
+) -> dict[str, Any]:
+    """An `identifiers` row: a card kept under `org_id`, in the organization family
+    `family_id` (`domain.family_id`), whose unique index refuses a second holder of a card."""
+    return {
+        "org_id": org_id,
+        "family_id": family_id,
+        "kind": kind.value,
+        "value": value,
+        "customer_id": customer_id,
+        "status": status.value,
+    }
+
+
+def identifier_rows(
+    cards: Sequence[Identifier], *, customer_id: UUID, org_id: str, family_id: str
+) -> list[dict[str, Any]]:
+    """`identifier_row` of each of a customer's cards kept under `org_id`."""
+    return [
+        identifier_row(
+            card.kind,
+            card.value,
+            card.status,
+            customer_id=customer_id,
+            org_id=org_id,
+            family_id=family_id,
+        )
+        for card in cards
+    ]
+
+
 def add_customer(
     conn: Connection,
     *,
     customer_id: UUID,
     org_id: str,
+    family_id: str,
     brand_id: str | None,
     profile: CustomerProfile,
     cards: list[Identifier],
     at: datetime,
 ) -> CustomerProfile:
-    """Store a new customer with the owner's registration and its identifiers.
+    """Store a new customer with the owner's registration and its identifiers (kept under
+    the owner, in its organization family `family_id`).
 
     A missing customer number is generated from the CRM's counter. Returns the profile as
     stored. The caller checks scope and duplicates; this only writes.
@@ -112,15 +168,6 @@ def add_customer(
     if cards:
         conn.execute(
             identifiers.insert(),
-            [
-                {
-                    "org_id": org_id,
-                    "kind": card.kind.value,
-                    "value": card.value,
-                    "customer_id": customer_id,
-                    "status": card.status.value,
-                }
-                for card in cards
-            ],
+            identifier_rows(cards, customer_id=customer_id, org_id=org_id, family_id=family_id),
         )
     return profile

@@ -61,13 +61,14 @@ from tillcrm.domain import (
     Tender,
     TenderKind,
     TransactionLine,
+    family_id,
     points_account_brand,
     points_earned,
 )
 from tillcrm.domain.org_fields import FieldDefinition, FieldKind
 from tillcrm.server import admin
 from tillcrm.server.context import hash_token
-from tillcrm.server.customer_rows import profile_columns
+from tillcrm.server.customer_rows import identifier_row, profile_columns
 from tillcrm.server.customer_view import POOL_ACCOUNT
 from tillcrm.server.db import advance_counter, writing
 from tillcrm.server.ops.sales import TRANSACTION_NUMBER
@@ -744,13 +745,14 @@ class _Generator:
         org: DemoOrg, kind: IdentifierKind, value: str, customer_id: UUID, *, active: bool
     ) -> dict[str, Any]:
         status = IdentifierStatus.ACTIVE if active else IdentifierStatus.BLOCKED
-        return {
-            "org_id": org.org.id,
-            "kind": kind.value,
-            "value": value,
-            "customer_id": customer_id,
-            "status": status.value,
-        }
+        return identifier_row(
+            kind,
+            value,
+            status,
+            customer_id=customer_id,
+            org_id=org.org.id,
+            family_id=family_id(org.org),
+        )
 
     def _accounts(
         self,

@@ -9,8 +9,9 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tillcrm.api import ErrorBody, FieldProblem
+from tillcrm.server.request_limits import BodyTooLarge, too_large
 
-__all__ = ["ApiError", "Rejection", "install_error_handlers", "problems_of"]
+__all__ = ["ApiError", "Rejection", "install_error_handlers", "problems_of", "storable"]
 
 
 class ApiError(Exception):
@@ -39,6 +40,13 @@ class Rejection(Exception):
         self.reason = reason
 
 
+def storable(text: str) -> str:
+    """`text` with NUL characters and lone surrogates escaped: an answer or a stored reason may
+    name what a request held (a custom field's name with a NUL in it), and neither PostgreSQL
+    nor UTF-8 can take those."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode()
+
+
 def problems_of(error: ValidationError | RequestValidationError) -> list[FieldProblem]:
     """One `FieldProblem` per pydantic error, the field as a dotted path without `body.`."""
     problems = []
@@ -46,7 +54,11 @@ def problems_of(error: ValidationError | RequestValidationError) -> list[FieldPr
         loc = [str(part) for part in item["loc"]]
         if loc and loc[0] in {"body", "query", "path", "header"}:
             loc = loc[1:]
-        problems.append(FieldProblem(field=".".join(loc) or "(body)", message=item["msg"]))
+        message = item["msg"]
+        if item["type"] == "json_invalid":  # FastAPI's message alone does not say what
+            message = f"{message}: {item.get('ctx', {}).get('error', '')}"
+        field = storable(".".join(loc)) or "(body)"
+        problems.append(FieldProblem(field=field, message=message))
     return problems
 
 
@@ -78,6 +90,10 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = problems_of(exc)
         detail = "; ".join(f"{p.field}: {p.message}" for p in problems) or "invalid request"
         return JSONResponse(_body("invalid", detail, problems), status_code=422)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
+        return too_large()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

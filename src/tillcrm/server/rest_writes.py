@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tillcrm.api import ErrorBody, FieldProblem, Op, OpResult, OpStatus, OpType
-from tillcrm.domain import OverrideApproval
+from tillcrm.domain import NO_NUL, OverrideApproval
 from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.db import reading
 from tillcrm.server.errors import ApiError
@@ -34,7 +34,14 @@ def _acting_operator(
     till: CurrentTill,
     request: Request,
     operator_id: Annotated[
-        str, Header(alias="X-Operator-Id", min_length=1, max_length=64, description="who acts")
+        str,
+        Header(
+            alias="X-Operator-Id",
+            min_length=1,
+            max_length=64,
+            pattern=NO_NUL,
+            description="who acts",
+        ),
     ],
 ) -> str:
     """The header's operator when they may act at this till (`acting_refusal`), else 422."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "NOT_A_CARD",
     "SEARCH_ONLY_OBJECTS",
     "applied_ops",
     "audit_log",
@@ -259,6 +260,9 @@ org_settings = sa.Table(
 """Configuration of an organization, a brand or an organization unit (`owner_id`), merged
 by `domain.org_fields.effective_settings` (a connected parent's override its children's)."""
 
+NOT_A_CARD = sa.text("kind <> 'phone'")
+"""The identifiers that are cards (barcode, magstripe, RFID): a phone number may be shared."""
+
 identifiers = sa.Table(
     "identifiers",
     metadata,
@@ -267,9 +271,23 @@ identifiers = sa.Table(
     sa.Column("value", sa.String(128), nullable=False),
     _customer_fk(),
     sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("family_id", Id, sa.ForeignKey("organizations.id"), nullable=False),
     sa.PrimaryKeyConstraint("org_id", "kind", "value"),
     sa.Index("ix_identifiers_customer_cards", "customer_id", "kind", "value", "org_id", "status"),
+    sa.Index(
+        "uq_identifiers_family_card",
+        "family_id",
+        "kind",
+        "value",
+        unique=True,
+        sqlite_where=NOT_A_CARD,
+        postgresql_where=NOT_A_CARD,
+    ),
 )
+"""`org_id` is the organization the identifier is kept under (a connected child keeps its own
+loyalty cards); `family_id` the root of the organizations that see each other's customers
+(`domain.family_id`). The partial unique index makes a card identify at most one customer in
+a family, whichever till adds it: two tills racing for one card cannot both have it."""
 
 authorized_users = sa.Table(
     "authorized_users",

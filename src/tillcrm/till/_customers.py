@@ -16,6 +16,7 @@ import uuid6
 
 from tillcrm.api import AccountBalances, CustomerOut
 from tillcrm.domain import AuthorizedUser, CustomerProfile, Identifier, IdentifierKind
+from tillcrm.domain.org_fields import field_patch, patched_field_values
 
 __all__ = [
     "edited",
@@ -64,9 +65,15 @@ def unknown_fields(changes: Mapping[str, Any]) -> list[str]:
 def edited(customer: CustomerOut, changes: Mapping[str, Any], now: datetime) -> CustomerOut:
     """The record with `changes` applied (validated as a whole profile) and the next version.
 
+    `custom_fields` changes by name, as the CRM applies it (`FieldPatch`): the record shows
+    what the CRM will show, fields the change does not name kept.
     Raises `pydantic.ValidationError` when a changed field is invalid.
     """
-    profile = CustomerProfile.model_validate({**customer.profile.model_dump(), **changes})
+    changed = dict(changes)
+    if "custom_fields" in changed:
+        patch = field_patch(changed["custom_fields"])
+        changed["custom_fields"] = patched_field_values(customer.profile.custom_fields, patch)
+    profile = CustomerProfile.model_validate({**customer.profile.model_dump(), **changed})
     return customer.model_copy(
         update={
             "profile": profile,

@@ -16,6 +16,7 @@ from tillcrm.api import (
     OpType,
 )
 from tillcrm.domain import AuthorizedUser, CustomerProfile, Identifier, Operator
+from tillcrm.domain.org_fields import field_patch, refused_field_names
 from tillcrm.local import CustomerCache, Outbox
 from tillcrm.till._core import TillCore
 from tillcrm.till._customers import edited, new_customer, unknown_fields, with_authorized_users
@@ -35,6 +36,9 @@ class CustomerEditing(TillCore):
     ) -> Saved | Declined:
         """A new customer, offline too; `Saved.op.entity_id` is their (client-made) id."""
         operator = self._session.require()
+        refused = refused_field_names(profile.custom_fields, self._context.fields)
+        if refused is not None:
+            return Declined(refused)
         for card in identifiers:
             if self._cache.by_identifier(card.kind, card.value):
                 return Declined(f"this {card.kind.value} already belongs to a customer")
@@ -60,12 +64,20 @@ class CustomerEditing(TillCore):
         """Change profile fields, against the version the form was opened on.
 
         When the customer changed since (here, or at the CRM when it can be asked), nothing is
-        saved and the answer holds both versions.
+        saved and the answer holds both versions. `custom_fields` is a `FieldPatch` (by name,
+        None removes one), refused as the CRM refuses it when it names an undefined field.
         """
         operator = self._session.require()
         unknown = unknown_fields(changes)
         if unknown:
             return Declined(f"not customer fields: {', '.join(unknown)}")
+        try:
+            patch = field_patch(changes.get("custom_fields", {}))
+        except ValidationError as exc:
+            return Declined.invalid(exc)
+        refused = refused_field_names(patch, self._context.fields)
+        if refused is not None:
+            return Declined(refused)
         fresh = await self._fresh(customer_id)
         current = self._cache.get(customer_id)
         if current is None:

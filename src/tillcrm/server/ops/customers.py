@@ -1,15 +1,21 @@
 """Customer appliers: create, profile update, identifiers and authorized users.
 
-Identifiers are unique within the organization that owns the customer: a card already used by
-another customer is refused by name, before the database's key would refuse it less kindly.
+A card identifies at most one customer in an organization family (`domain.family_id`): the
+organizations whose tills see each other's customers. A card another customer holds, in the
+till's scope or not, is refused with one answer (`card_refused`), so a refusal never tells a
+till that a card exists where it cannot look; the family's unique index refuses the second of
+two tills racing for one card the same way. Custom fields change by name (`FieldPatch`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 
 from tillcrm.api import (
     AuthorizedUserAdd,
@@ -30,10 +36,19 @@ from tillcrm.domain import (
     IdentifierKind,
     IdentifierStatus,
     effective_scope,
+    family_id,
 )
-from tillcrm.domain.org_fields import card_org_id, split_field_values, subscription_scope_id
+from tillcrm.domain.org_fields import (
+    FieldPatch,
+    card_org_id,
+    field_patch,
+    patched_field_values,
+    refused_field_names,
+    split_field_values,
+    subscription_scope_id,
+)
 from tillcrm.server.context import Till
-from tillcrm.server.customer_rows import add_customer, profile_columns
+from tillcrm.server.customer_rows import add_customer, identifier_rows, profile_columns
 from tillcrm.server.customer_view import customer_out, own_org_ids
 from tillcrm.server.errors import Rejection
 from tillcrm.server.ops.limits import audit
@@ -45,8 +60,9 @@ from tillcrm.server.ops.registry import (
     touch_customer,
     visible_customer,
 )
-from tillcrm.server.org_config import shared_field_names
+from tillcrm.server.org_config import shared_field_names, till_fields
 from tillcrm.server.tables import (
+    NOT_A_CARD,
     audit_log,
     authorized_users,
     customer_registrations,
@@ -60,6 +76,7 @@ __all__ = [
     "add_authorized_user",
     "add_identifier",
     "block_identifier",
+    "card_refused",
     "create_customer",
     "register_customer",
     "remove_authorized_user",
@@ -99,23 +116,62 @@ def _check_profile(ctx: OpContext, org_id: str, profile: CustomerProfile) -> Non
             raise Rejection(f"promotion_category_id {profile.promotion_category_id} is unknown")
 
 
+def card_refused(card: Identifier) -> Rejection:
+    """The one answer for an identifier that cannot be added, whoever holds it and wherever:
+    a till learns nothing of a customer it may not see from it."""
+    return Rejection(f"{card.kind.value} {card.value} cannot be added to this customer")
+
+
+def _holder(ctx: OpContext, org_id: str, card: Identifier) -> Row[Any, Any] | None:
+    """Who holds `card` where it would be kept under `org_id`, and where it is kept: for a
+    card, anywhere in the till's organization family; a phone, under `org_id` only (one
+    number may reach several people)."""
+    if card.kind is IdentifierKind.PHONE:
+        where = identifiers.c.org_id == org_id
+    else:  # the index's own condition, written out, lets the planner use the partial index
+        where = sa.and_(identifiers.c.family_id == family_id(ctx.till.org), NOT_A_CARD)
+    return ctx.conn.execute(
+        sa.select(identifiers.c.customer_id, identifiers.c.org_id).where(
+            where, identifiers.c.kind == card.kind.value, identifiers.c.value == card.value
+        )
+    ).one_or_none()
+
+
+def _free_for(ctx: OpContext, holder: Row[Any, Any] | None) -> bool:
+    """A card with this `_holder` may be the op's customer's: nobody holds it, or they do,
+    kept where the till sees their cards (not a sibling child's card it cannot see)."""
+    return holder is None or (
+        holder.customer_id == ctx.entity_id and holder.org_id in own_org_ids(ctx.till)
+    )
+
+
 def _check_identifiers_free(ctx: OpContext, org_id: str, cards: list[Identifier]) -> None:
-    """Refuse an identifier another customer of the organization already holds."""
+    """Refuse an identifier listed twice, or one that is not `_free_for` the op's customer
+    (`card_refused`)."""
     seen: set[tuple[str, str]] = set()
     for card in cards:
         key = (card.kind.value, card.value)
         if key in seen:
             raise Rejection(f"{card.kind.value} {card.value} is listed twice")
         seen.add(key)
-        holder = ctx.conn.execute(
-            sa.select(identifiers.c.customer_id).where(
-                identifiers.c.org_id == org_id,
-                identifiers.c.kind == card.kind.value,
-                identifiers.c.value == card.value,
-            )
-        ).scalar_one_or_none()
-        if holder is not None and holder != ctx.entity_id:
-            raise Rejection(f"{card.kind.value} {card.value} is already used by another customer")
+        if not _free_for(ctx, _holder(ctx, org_id, card)):
+            raise card_refused(card)
+
+
+def _insert_cards(ctx: OpContext, org_id: str, cards: list[Identifier]) -> None:
+    """Give the op's customer `cards`, kept under `org_id`, once `_check_identifiers_free`
+    found them free. An op of another till that got a card in between the check and this
+    insert holds it now: the family's unique index refuses this one (on PostgreSQL as soon
+    as that op commits) and this op is refused as if the check had seen it. One statement
+    per card (a customer has a few) says which card it was."""
+    rows = identifier_rows(
+        cards, customer_id=ctx.entity_id, org_id=org_id, family_id=family_id(ctx.till.org)
+    )
+    for card, row in zip(cards, rows, strict=True):
+        try:
+            ctx.conn.execute(identifiers.insert(), row)
+        except IntegrityError:
+            raise card_refused(card) from None
 
 
 def _insert_authorized_user(ctx: OpContext, user: AuthorizedUser) -> None:
@@ -139,35 +195,42 @@ def create_customer(ctx: OpContext, payload: CustomerCreatePayload) -> Outcome:
     registers it at the child, which is what makes it visible there; its private fields and
     loyalty cards stay with the child. An `independent` profile at a child is the child's own,
     which the parent never sees. A customer id that already exists in scope answers with that
-    customer (a create made online and queued too).
+    customer (a create made online and queued too); out of scope, like any id already used,
+    never "not found" (which would tell the till the id is someone's it may not see).
     """
     exists = ctx.conn.execute(sa.select(customers.c.id).where(customers.c.id == ctx.entity_id))
     if exists.first() is not None:
-        row = visible_customer(ctx)
+        try:
+            row = visible_customer(ctx)
+        except Rejection:
+            raise Rejection(f"customer id {ctx.entity_id} is already used") from None
         return Outcome({"version": row.version, "customer_number": row.customer_number})
     till = ctx.till
     org_id = till.parent.id if till.parent is not None and not payload.independent else till.org.id
     scope = effective_scope(till.org)
     brand_id = till.brand.id if scope is CustomerScope.BRAND else None
-    shared, private = _fields_kept(ctx, org_id, payload.profile.custom_fields)
+    _check_field_names(ctx, payload.profile.custom_fields)
+    shared, private = _fields_after(ctx, org_id, {}, payload.profile.custom_fields)
     profile = payload.profile.model_copy(update={"custom_fields": shared})
     _check_profile(ctx, org_id, profile)
     cards = _cards_by_org(till, org_id, payload.identifiers)
-    owner_cards = cards.pop(org_id, [])
-    _check_identifiers_free(ctx, org_id, owner_cards)
+    for kept_at, held in cards.items():
+        _check_identifiers_free(ctx, kept_at, held)
     profile = add_customer(
         ctx.conn,
         customer_id=ctx.entity_id,
         org_id=org_id,
+        family_id=family_id(till.org),
         brand_id=brand_id,
         profile=profile,
-        cards=owner_cards,
+        cards=[],
         at=ctx.at,
     )
     if org_id != till.org.id:
         _register(ctx)
     _keep_private_fields(ctx, private)
-    _insert_identifiers(ctx, cards)
+    for kept_at, held in cards.items():
+        _insert_cards(ctx, kept_at, held)
     _subscribe(ctx, payload.profile.flags.marketing_sms)
     for user in payload.authorized_users:
         _insert_authorized_user(ctx, user)
@@ -182,8 +245,11 @@ def update_customer(ctx: OpContext, payload: CustomerUpdatePayload) -> Outcome:
     A stale `base_version` is a conflict carrying the CRM's current customer, so the till can
     show both and let the cashier redo the edit. At a connected child, custom and extended
     fields the parent does not define are the child's private ones: they are kept with the
-    child and logged there, never at the parent. A marketing-SMS choice made in a connected
-    organization or an organization unit is kept for that organization or unit only.
+    child and logged there, never at the parent. `custom_fields` changes by name
+    (`FieldPatch`): fields it does not name are kept, those the editing organization cannot
+    see among them, and a name no field visible here defines is refused. A marketing-SMS
+    choice made in a connected organization or an organization unit is kept for that
+    organization or unit only.
     """
     row = visible_customer(ctx)
     if ctx.base_version is None:
@@ -197,18 +263,22 @@ def update_customer(ctx: OpContext, payload: CustomerUpdatePayload) -> Outcome:
     unknown = sorted(set(payload.changes) - set(CustomerProfile.model_fields))
     if unknown:
         raise Rejection(f"unknown profile field: {', '.join(unknown)}")
+    changes = dict(payload.changes)
+    held: dict[str, str] = row.profile.get("custom_fields", {})
+    private: FieldPatch = {}
     try:
-        profile = CustomerProfile.model_validate({**row.profile, **payload.changes})
+        if "custom_fields" in changes:
+            patch = field_patch(changes["custom_fields"])
+            _check_field_names(ctx, patch)
+            changes["custom_fields"], private = _fields_after(ctx, row.org_id, held, patch)
+        profile = CustomerProfile.model_validate({**row.profile, **changes})
     except ValidationError as exc:
         raise Rejection(_problems(exc)) from None
-    changed = set(payload.changes)
-    if "custom_fields" in changed:
-        shared, private = _fields_kept(ctx, row.org_id, profile.custom_fields)
-        profile = profile.model_copy(update={"custom_fields": shared})
-        if _keep_private_fields(ctx, private):
-            _audit_change(ctx, ctx.till.org.id, OpType.CUSTOMER_UPDATE, "changed private fields")
-        if shared == row.profile.get("custom_fields", {}):
-            changed.discard("custom_fields")
+    changed = set(changes)
+    if _keep_private_fields(ctx, private):
+        _audit_change(ctx, ctx.till.org.id, OpType.CUSTOMER_UPDATE, "changed private fields")
+    if profile.custom_fields == held:
+        changed.discard("custom_fields")
     if "flags" in changed and _subscribe(ctx, profile.flags.marketing_sms):
         held = row.profile.get("flags", {})
         kept = held.get("marketing_sms", False)
@@ -295,44 +365,50 @@ def update_membership(ctx: OpContext, payload: MembershipUpdate) -> Outcome:
 # -- what each organization keeps of its own -----------------------------------------------------
 
 
-def _fields_kept(
-    ctx: OpContext, owner_org_id: str, values: dict[str, str]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Field values as (kept at the owner, kept privately by the till's organization).
+def _check_field_names(ctx: OpContext, values: FieldPatch | dict[str, str]) -> None:
+    """Refuse field values named like no field the till's organization sees, listing those
+    it does (`domain.org_fields.refused_field_names`)."""
+    if values:
+        refused = refused_field_names(values, till_fields(ctx.conn, ctx.till))
+        if refused is not None:
+            raise Rejection(refused)
+
+
+def _fields_after(
+    ctx: OpContext, owner_org_id: str, held: dict[str, str], patch: FieldPatch | dict[str, str]
+) -> tuple[dict[str, str], FieldPatch]:
+    """The owner's field values `held` after `patch`, and the part of `patch` the till's
+    organization keeps privately (`_keep_private_fields`).
 
     Only a connected child editing its parent's customer keeps any privately: the fields its
     parent defines, or already holds a value for, are the parent's.
     """
     parent = ctx.till.parent
     if parent is None or owner_org_id != parent.id:
-        return dict(values), {}
-    held = ctx.conn.execute(
-        sa.select(customers.c.profile).where(customers.c.id == ctx.entity_id)
-    ).scalar_one_or_none()
-    names = shared_field_names(ctx.conn, parent.id) | set((held or {}).get("custom_fields", {}))
-    return split_field_values(values, names)
+        return patched_field_values(held, patch), {}
+    names = shared_field_names(ctx.conn, parent.id) | set(held)
+    shared, private = split_field_values(patch, names)
+    return patched_field_values(held, shared), private
 
 
-def _keep_private_fields(ctx: OpContext, private: dict[str, str]) -> bool:
-    """Store the till organization's private field values; True when they changed."""
-    if ctx.till.parent is None:
+def _keep_private_fields(ctx: OpContext, patch: FieldPatch) -> bool:
+    """Apply `patch` to the till organization's private field values; True when they
+    changed."""
+    if not patch:
         return False
-    held = ctx.conn.execute(
-        sa.select(customer_registrations.c.custom_fields).where(
-            customer_registrations.c.customer_id == ctx.entity_id,
-            customer_registrations.c.org_id == ctx.till.org.id,
-        )
-    ).scalar_one_or_none()
-    if held is None or dict(held) == private:
-        return False
-    ctx.conn.execute(
-        customer_registrations.update()
-        .where(
-            customer_registrations.c.customer_id == ctx.entity_id,
-            customer_registrations.c.org_id == ctx.till.org.id,
-        )
-        .values(custom_fields=private)
+    mine = sa.and_(
+        customer_registrations.c.customer_id == ctx.entity_id,
+        customer_registrations.c.org_id == ctx.till.org.id,
     )
+    held = ctx.conn.execute(
+        sa.select(customer_registrations.c.custom_fields).where(mine)
+    ).scalar_one_or_none()
+    if held is None:
+        return False
+    after = patched_field_values(held, patch)
+    if after == held:
+        return False
+    ctx.conn.execute(customer_registrations.update().where(mine).values(custom_fields=after))
     return True
 
 
@@ -394,25 +470,6 @@ def _cards_by_org(
     return by_org
 
 
-def _insert_identifiers(ctx: OpContext, cards: dict[str, list[Identifier]]) -> None:
-    """Store identifiers kept under organizations other than the customer's owner."""
-    for org_id, held in cards.items():
-        _check_identifiers_free(ctx, org_id, held)
-        ctx.conn.execute(
-            identifiers.insert(),
-            [
-                {
-                    "org_id": org_id,
-                    "kind": card.kind.value,
-                    "value": card.value,
-                    "customer_id": ctx.entity_id,
-                    "status": card.status.value,
-                }
-                for card in held
-            ],
-        )
-
-
 def _audit_change(ctx: OpContext, log_org_id: str, action: OpType, detail: str) -> None:
     """An audit entry in `log_org_id`'s log, naming the organization and till the change came
     from and its change request (the op id), so a parent traces changes to shared fields."""
@@ -454,28 +511,24 @@ def _move_phone_identifier(ctx: OpContext, org_id: str, old: str, new: str | Non
 
 @applies(OpType.IDENTIFIER_ADD)
 def add_identifier(ctx: OpContext, payload: Identifier) -> Outcome:
-    """Give the customer a card, tag or phone identifier (again active if it was blocked)."""
+    """Give the customer a card, tag or phone identifier (again active if it was blocked,
+    where it is kept); one someone else holds anywhere in the family is refused."""
     row = visible_customer(ctx)
     org_id = card_org_id(payload.kind, ctx.till.org, row.org_id)
-    _check_identifiers_free(ctx, org_id, [payload])
-    updated = ctx.conn.execute(
-        identifiers.update()
-        .where(
-            identifiers.c.org_id == org_id,
-            identifiers.c.kind == payload.kind.value,
-            identifiers.c.value == payload.value,
-        )
-        .values(status=payload.status.value)
-    ).rowcount
-    if not updated:
+    holder = _holder(ctx, org_id, payload)
+    if not _free_for(ctx, holder):
+        raise card_refused(payload)
+    if holder is None:
+        _insert_cards(ctx, org_id, [payload])
+    else:
         ctx.conn.execute(
-            identifiers.insert().values(
-                org_id=org_id,
-                kind=payload.kind.value,
-                value=payload.value,
-                customer_id=ctx.entity_id,
-                status=payload.status.value,
+            identifiers.update()
+            .where(
+                identifiers.c.org_id == holder.org_id,
+                identifiers.c.kind == payload.kind.value,
+                identifiers.c.value == payload.value,
             )
+            .values(status=payload.status.value)
         )
     return Outcome({"version": touch_customer(ctx, new_version=False)})
 

@@ -26,7 +26,7 @@ from tillcrm.api import Op, OpResult, OpStatus, OpType
 from tillcrm.domain import OverrideApproval, TillScope
 from tillcrm.server.context import Till
 from tillcrm.server.db import all_or_nothing, change_seq, changes_here, insert_later, memo_of
-from tillcrm.server.errors import ApiError, Rejection
+from tillcrm.server.errors import ApiError, Rejection, storable
 from tillcrm.server.operators import acting_refusal
 from tillcrm.server.scope import visible_in
 from tillcrm.server.tables import applied_ops, customers
@@ -365,7 +365,7 @@ def _answer(
     """Record the op's answer in `applied_ops` (see `db.insert_later`) and return it:
     `rejected` is the reason it was refused, else `outcome` says how it applied."""
     if rejected is not None:
-        status, reason = OpStatus.REJECTED, rejected
+        status, reason = OpStatus.REJECTED, storable(rejected)
     elif outcome.needs_review:
         status, reason = OpStatus.NEEDS_REVIEW, outcome.needs_review
     else:

@@ -74,6 +74,7 @@ from tillcrm.server.ops.ledgers import (
     stored_value_usage,
 )
 from tillcrm.server.ops.limits import APPROVAL_USED, spend_approval
+from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.routes.customers import Limit, Offset, page_of
 from tillcrm.server.scope import require_visible_customer
@@ -89,7 +90,7 @@ from tillcrm.server.tables import (
     wallet_cards,
 )
 
-router = APIRouter(prefix="/customers/{customer_id}")
+router = APIRouter(prefix="/customers/{customer_id}", route_class=JsonLimitsRoute)
 
 LedgerLimit = Annotated[int, Query(ge=1, le=500)]
 
@@ -366,7 +367,9 @@ def add_wallet_card(
 
     The token stands in for a payment processor's; the number itself goes no further than
     this function: not stored, not logged, not echoed in errors. The idempotency key becomes
-    the card's id, so a retry whose first answer was lost gets the card saved then.
+    the card's id, so a retry whose first answer was lost gets the card saved then; a key
+    that is another customer's card's id is refused as an id already used, which says
+    nothing of whose.
     """
     digits = phone_digits(body.card_number.get_secret_value())
     if not looks_like_pan(digits):
@@ -382,8 +385,10 @@ def add_wallet_card(
     with writing(engine_of(request)) as conn:
         require_visible_customer(conn, till, customer_id)
         saved = conn.execute(
-            sa.select(wallet_cards).where(_wallet_card_where(customer_id, card_id))
+            sa.select(wallet_cards).where(wallet_cards.c.id == card_id)
         ).one_or_none()
+        if saved is not None and saved.customer_id != customer_id:
+            raise ApiError(422, "rejected", f"wallet card id {card_id} is already used")
         if saved is not None:
             return _wallet_out(saved)
         conn.execute(

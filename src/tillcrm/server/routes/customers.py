@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -37,9 +36,11 @@ from tillcrm.api import (
     TransactionSummary,
 )
 from tillcrm.domain import (
+    NO_NUL,
     IdentifierKind,
     IdentifierStatus,
     InvalidPhoneError,
+    Moment,
     Organization,
     Store,
     Tender,
@@ -51,6 +52,7 @@ from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import as_utc, customer_out, own_org_ids, points_account_key
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
+from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.scope import require_visible_customer, visible_to
 from tillcrm.server.tables import (
@@ -64,7 +66,7 @@ from tillcrm.server.tables import (
     transactions,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=JsonLimitsRoute)
 
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -142,7 +144,7 @@ def identify(
     till: CurrentTill,
     request: Request,
     kind: IdentifierKind,
-    value: Annotated[str, Query(min_length=1, max_length=128)],
+    value: Annotated[str, Query(min_length=1, max_length=128, pattern=NO_NUL)],
 ) -> IdentifyResult:
     """The customer a card, tag or phone number belongs to, as this till may see them."""
     with reading(engine_of(request)) as conn:
@@ -230,7 +232,7 @@ def _phone_matches(q: str) -> ColumnElement[bool] | None:
 def search(
     till: CurrentTill,
     request: Request,
-    q: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[str, Query(max_length=200, pattern=NO_NUL)] = "",
     inactive: bool = False,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -389,8 +391,8 @@ def history(
     till: CurrentTill,
     request: Request,
     customer_id: UUID,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[Moment | None, Query(alias="from")] = None,
+    to: Moment | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Page[TransactionSummary]:

@@ -15,9 +15,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import AfterValidator
 from sqlalchemy.engine import Connection, Engine, Row
 
 from tillcrm.api import Op, OpResult, OpStatus, OpType, PullResponse, PushRequest, PushResponse
+from tillcrm.domain import INT64_MAX
 from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import customers_json
 from tillcrm.server.db import reading, writing
@@ -25,9 +27,10 @@ from tillcrm.server.errors import ApiError
 from tillcrm.server.ops import answer_again, execute_op, lock_customers
 from tillcrm.server.ops.sales import TRANSACTION_NUMBER
 from tillcrm.server.pages_ahead import PagesAhead, PullPage
+from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.tables import applied_ops, till_sync
 
-router = APIRouter()
+router = APIRouter(route_class=JsonLimitsRoute)
 
 PULL_PAGE = 1000
 MAX_PULL_PAGE = 5000
@@ -194,11 +197,20 @@ def _apply(engine: Engine, till: Till, ops: list[Op], *, all_or_nothing: bool) -
     return PushResponse(results=results, last_seq=last_seq)
 
 
+def _within_int64(cursor: str) -> str:
+    """A cursor is a change sequence number: a signed 64-bit integer."""
+    if cursor and int(cursor) > INT64_MAX:
+        raise ValueError(f"a cursor is at most {INT64_MAX}")
+    return cursor
+
+
 @router.get("/sync/pull", response_model=PullResponse)
 def pull(
     till: CurrentTill,
     request: Request,
-    cursor: Annotated[str, Query(max_length=20, pattern=r"^\d*$")] = "",
+    cursor: Annotated[
+        str, Query(max_length=19, pattern=r"^\d*$"), AfterValidator(_within_int64)
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_PULL_PAGE)] = PULL_PAGE,
 ) -> Response:
     """Customers in the till's scope changed after `cursor` ("" for everything), oldest

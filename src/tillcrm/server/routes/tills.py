@@ -18,9 +18,10 @@ from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.operators import till_operators
 from tillcrm.server.org_config import context_of
+from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.tables import enrollment_codes, till_sync, tills
 
-router = APIRouter()
+router = APIRouter(route_class=JsonLimitsRoute)
 
 
 @router.get("/health")
