@@ -13,6 +13,7 @@ from tillcrm.api import API_PREFIX
 from tillcrm.server.db import create_db_engine
 from tillcrm.server.errors import install_error_handlers
 from tillcrm.server.migrate import upgrade
+from tillcrm.server.openapi import install_method_not_allowed
 from tillcrm.server.pages_ahead import PagesAhead
 from tillcrm.server.request_limits import BodyLimit
 from tillcrm.server.routes import accounts, customers, sync, tills
@@ -38,6 +39,7 @@ def create_app(db_url: str, *, migrate: bool = True) -> FastAPI:
     app.state.push_limiter = sync.push_limiter()
     app.state.pages_ahead = PagesAhead()
     install_error_handlers(app)
+    install_method_not_allowed(app)
     app.add_middleware(BodyLimit)
 
     for router in ROUTERS:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Connection, Engine
 
 from tillcrm.api import TillContext
@@ -103,20 +104,30 @@ def till_context(conn: Connection, till_id: str) -> Till:
     )
 
 
-def _bearer(authorization: str | None, who: str) -> str:
+def _bearer_scheme(name: str, whose: str) -> HTTPBearer:
+    """A bearer scheme the OpenAPI document declares as `name`, reading the header. Without
+    `auto_error`: its own 401 (not an `ErrorBody`, no challenge) is left to `_bearer`."""
+    return HTTPBearer(auto_error=False, scheme_name=name, description=whose)
+
+
+def _bearer(credentials: HTTPAuthorizationCredentials | None, who: str) -> str:
     """The token of an `Authorization: Bearer ...` header; 401 naming `who` without one."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         raise ApiError(401, "unauthorized", f"{who} is not authorized: no bearer token")
-    return token.strip()
+    return token
+
+
+_TILL_TOKEN = _bearer_scheme("till_token", "The till's token, from `POST /v1/tills/enroll`.")
 
 
 def _authenticated_till(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_TILL_TOKEN)],
 ) -> Till:
     """The till holding the bearer token, looked up on every request: a till revoked a moment
     ago (see `admin.revoke_till`) is refused on its very next one."""
-    token_hash = hash_token(_bearer(authorization, "this till"))
+    token_hash = hash_token(_bearer(credentials, "this till"))
     with reading(engine_of(request)) as conn:
         till_id = conn.execute(
             sa.select(tills.c.id).where(
@@ -139,10 +150,17 @@ MIN_ADMIN_TOKEN = 32
 could be guessed, and no till token ever opens it."""
 
 
-def _authenticated_admin(authorization: Annotated[str | None, Header()] = None) -> None:
+_ADMIN_TOKEN = _bearer_scheme("admin_token", f"The CRM's admin token (`{ADMIN_TOKEN_ENV}`).")
+
+
+def _authenticated_admin(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_ADMIN_TOKEN)],
+) -> None:
     """Let through only a caller holding the CRM's admin token (`ADMIN_TOKEN_ENV`, read on
     each request so a rotated token takes effect without a restart); 403 while none is set.
+    A request with no token at all is 401 first, as everywhere (RFC 9110: no credentials).
     The comparison takes the same time whatever the guess."""
+    given = _bearer(credentials, "this caller")
     expected = os.environ.get(ADMIN_TOKEN_ENV, "")
     if len(expected) < MIN_ADMIN_TOKEN:
         raise ApiError(
@@ -151,7 +169,6 @@ def _authenticated_admin(authorization: Annotated[str | None, Header()] = None) 
             f"the admin API is off: set {ADMIN_TOKEN_ENV} to a secret of at least "
             f"{MIN_ADMIN_TOKEN} characters where the CRM runs",
         )
-    given = _bearer(authorization, "this caller")
     if not hmac.compare_digest(hash_token(given), hash_token(expected)):
         raise ApiError(401, "unauthorized", "this caller is not authorized: not the admin token")
 

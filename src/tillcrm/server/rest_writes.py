@@ -15,7 +15,7 @@ from uuid import UUID
 import uuid6
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -59,6 +59,8 @@ must be an active operator of the till's store."""
 
 IdempotencyKey = Annotated[
     UUID | None,
+    # A header is absent or a string: documented as "a UUID or null", a client sent "null".
+    WithJsonSchema({"type": "string", "format": "uuid"}),
     Header(alias="Idempotency-Key", description="a UUID; a retry with it is applied once"),
 ]
 

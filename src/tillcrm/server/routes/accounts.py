@@ -66,6 +66,7 @@ from tillcrm.server.customer_view import (
 )
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
+from tillcrm.server.openapi import error_responses
 from tillcrm.server.operators import till_operator
 from tillcrm.server.ops.ledgers import (
     current_event,
@@ -90,7 +91,11 @@ from tillcrm.server.tables import (
     wallet_cards,
 )
 
-router = APIRouter(prefix="/customers/{customer_id}", route_class=JsonLimitsRoute)
+router = APIRouter(
+    prefix="/customers/{customer_id}",
+    route_class=JsonLimitsRoute,
+    responses=error_responses(401, 404, 422),
+)
 
 LedgerLimit = Annotated[int, Query(ge=1, le=500)]
 
@@ -118,6 +123,12 @@ def _audit(
             detail=detail,
         )
     )
+
+
+def _period(row: Any) -> dict[str, Any]:
+    """An event's or suite's row with its `starts_at` and `ends_at` as aware UTC datetimes
+    (SQLite hands them back naive, which the answer's `date-time` does not allow)."""
+    return {**row._asdict(), "starts_at": as_utc(row.starts_at), "ends_at": as_utc(row.ends_at)}
 
 
 def _entry(row: Any, **extra: Any) -> LedgerEntry:
@@ -173,7 +184,7 @@ def _stored_value(conn: Connection, till: Till, customer_id: UUID) -> StoredValu
     now = datetime.now(UTC)
     event_row = current_event(conn, till, now)
     season_row = current_season(conn, till, event_row, now.date())
-    event = EventPeriod.model_validate(event_row._asdict()) if event_row else None
+    event = EventPeriod.model_validate(_period(event_row)) if event_row else None
     season = Season.model_validate(season_row._asdict()) if season_row else None
     event_used, season_used = stored_value_usage(
         conn,
@@ -205,7 +216,7 @@ def stored_value(till: CurrentTill, request: Request, customer_id: UUID) -> Stor
         return _stored_value(conn, till, customer_id)
 
 
-@router.post("/stored-value/load", response_model=StoredValueOut)
+@router.post("/stored-value/load", response_model=StoredValueOut, responses=error_responses(413))
 def load_stored_value(
     till: CurrentTill,
     request: Request,
@@ -239,7 +250,7 @@ def _override_refused(why: str) -> ApiError:
     )
 
 
-@router.post("/stored-value/reveal")
+@router.post("/stored-value/reveal", responses=error_responses(403, 413))
 def reveal_card_number(
     till: CurrentTill,
     request: Request,
@@ -354,7 +365,7 @@ def wallet(till: CurrentTill, request: Request, customer_id: UUID) -> list[Walle
     return [_wallet_out(row) for row in rows]
 
 
-@router.post("/wallet", status_code=201)
+@router.post("/wallet", status_code=201, responses=error_responses(413))
 def add_wallet_card(
     till: CurrentTill,
     request: Request,
@@ -420,7 +431,7 @@ def _wallet_card_where(customer_id: UUID, card_id: UUID) -> sa.ColumnElement[boo
     return sa.and_(wallet_cards.c.id == card_id, wallet_cards.c.customer_id == customer_id)
 
 
-@router.patch("/wallet/{card_id}")
+@router.patch("/wallet/{card_id}", responses=error_responses(413))
 def update_wallet_card(
     till: CurrentTill,
     request: Request,
@@ -497,7 +508,12 @@ def list_authorized_users(
     return [AuthorizedUser.model_validate(row._asdict()) for row in rows]
 
 
-@router.post("/authorized-users", status_code=201, response_model=AuthorizedUser)
+@router.post(
+    "/authorized-users",
+    status_code=201,
+    response_model=AuthorizedUser,
+    responses=error_responses(413),
+)
 def add_authorized_user(
     till: CurrentTill,
     request: Request,
@@ -573,9 +589,7 @@ def customer_suites(till: CurrentTill, request: Request, customer_id: UUID) -> S
     now = datetime.now(UTC)
     grouped: dict[SuiteStatus, list[SuiteOut]] = {status: [] for status in SuiteStatus}
     for row in rows:
-        suite = Suite.model_validate(
-            {**row._asdict(), "starts_at": as_utc(row.starts_at), "ends_at": as_utc(row.ends_at)}
-        )
+        suite = Suite.model_validate(_period(row))
         status = suite_status(suite, now)
         grouped[status].append(SuiteOut(suite=suite, status=status))
     return SuitesOut(

@@ -52,6 +52,7 @@ from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import as_utc, customer_out, own_org_ids, points_account_key
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
+from tillcrm.server.openapi import error_responses
 from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.scope import require_visible_customer, visible_to
@@ -66,7 +67,7 @@ from tillcrm.server.tables import (
     transactions,
 )
 
-router = APIRouter(route_class=JsonLimitsRoute)
+router = APIRouter(route_class=JsonLimitsRoute, responses=error_responses(401, 422))
 
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -139,7 +140,7 @@ def _by_card(conn: Connection, till: Till, kind: IdentifierKind, value: str) -> 
     return found
 
 
-@router.get("/identify")
+@router.get("/identify", responses=error_responses(404, 410))
 def identify(
     till: CurrentTill,
     request: Request,
@@ -285,7 +286,9 @@ def search(
 # -- one customer -------------------------------------------------------------------------------
 
 
-@router.post("/customers", status_code=201, response_model=CustomerOut)
+@router.post(
+    "/customers", status_code=201, response_model=CustomerOut, responses=error_responses(413)
+)
 def create_customer(
     till: CurrentTill,
     request: Request,
@@ -313,14 +316,18 @@ def _applied(conn: Connection, till: Till, op: Op) -> CustomerOut | JSONResponse
     return customer_out(conn, till, require_visible_customer(conn, till, op.entity_id))
 
 
-@router.get("/customers/{customer_id}")
+@router.get("/customers/{customer_id}", responses=error_responses(404))
 def get_customer(till: CurrentTill, request: Request, customer_id: UUID) -> CustomerOut:
     """One customer, as this till may see them."""
     with reading(engine_of(request)) as conn:
         return customer_out(conn, till, require_visible_customer(conn, till, customer_id))
 
 
-@router.patch("/customers/{customer_id}", response_model=CustomerOut)
+@router.patch(
+    "/customers/{customer_id}",
+    response_model=CustomerOut,
+    responses=error_responses(404, 409, 413),
+)
 def patch_customer(
     till: CurrentTill,
     request: Request,
@@ -343,7 +350,7 @@ def patch_customer(
         return _applied(conn, till, op)
 
 
-@router.post("/customers/register", response_model=CustomerOut)
+@router.post("/customers/register", response_model=CustomerOut, responses=error_responses(404, 413))
 def register_customer(
     till: CurrentTill,
     request: Request,
@@ -367,7 +374,11 @@ def register_customer(
         return _applied(conn, till, op)
 
 
-@router.patch("/customers/{customer_id}/membership", response_model=CustomerOut)
+@router.patch(
+    "/customers/{customer_id}/membership",
+    response_model=CustomerOut,
+    responses=error_responses(404, 413),
+)
 def update_membership(
     till: CurrentTill,
     request: Request,
@@ -386,7 +397,7 @@ def update_membership(
 # -- history and receipts -----------------------------------------------------------------------
 
 
-@router.get("/customers/{customer_id}/history")
+@router.get("/customers/{customer_id}/history", responses=error_responses(404))
 def history(
     till: CurrentTill,
     request: Request,
@@ -419,7 +430,7 @@ def _summary(row: Row[Any]) -> TransactionSummary:
     return TransactionSummary.model_validate({**row._asdict(), "at": as_utc(row.at)})
 
 
-@router.get("/transactions/{transaction_id}")
+@router.get("/transactions/{transaction_id}", responses=error_responses(404))
 def receipt(till: CurrentTill, request: Request, transaction_id: UUID) -> Receipt:
     """One transaction as printed, if its customer is in the till's scope."""
     with reading(engine_of(request)) as conn:

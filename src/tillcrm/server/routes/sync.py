@@ -24,13 +24,14 @@ from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import customers_json
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
+from tillcrm.server.openapi import error_responses
 from tillcrm.server.ops import answer_again, execute_op, lock_customers
 from tillcrm.server.ops.sales import TRANSACTION_NUMBER
 from tillcrm.server.pages_ahead import PagesAhead, PullPage
 from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.tables import applied_ops, till_sync
 
-router = APIRouter(route_class=JsonLimitsRoute)
+router = APIRouter(route_class=JsonLimitsRoute, responses=error_responses(401, 422))
 
 PULL_PAGE = 1000
 MAX_PULL_PAGE = 5000
@@ -116,7 +117,7 @@ def push_limiter() -> CapacityLimiter:
     return CapacityLimiter(PUSH_SLOTS)
 
 
-@router.post("/sync/push")
+@router.post("/sync/push", responses=error_responses(413))
 async def push(till: CurrentTill, request: Request, body: PushRequest) -> PushResponse:
     """Apply a batch of ops in seq order, each once; stop at a gap.
 

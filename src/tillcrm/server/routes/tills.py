@@ -16,6 +16,7 @@ from tillcrm.server.admin import revoke_till
 from tillcrm.server.context import Admin, CurrentTill, engine_of, hash_token, till_context
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
+from tillcrm.server.openapi import error_responses
 from tillcrm.server.operators import till_operators
 from tillcrm.server.org_config import context_of
 from tillcrm.server.request_limits import JsonLimitsRoute
@@ -30,7 +31,7 @@ def health() -> dict[str, str]:
     return {"status": "ok", "time": datetime.now(UTC).isoformat()}
 
 
-@router.post("/tills/enroll", status_code=201)
+@router.post("/tills/enroll", status_code=201, responses=error_responses(401, 413, 422))
 def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
     """Exchange a one-time code for a till token. The code cannot be used again.
 
@@ -69,7 +70,7 @@ def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
         return EnrollResponse(token=token, context=context_of(conn, till_context(conn, till_id)))
 
 
-@router.post("/admin/tills/{till_id}/revoke")
+@router.post("/admin/tills/{till_id}/revoke", responses=error_responses(401, 403, 404, 422))
 def revoke(
     till_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")],
     _admin: Admin,
@@ -87,14 +88,14 @@ def revoke(
     return TillRevoked(till_id=till_id, revoked_at=revoked_at)
 
 
-@router.get("/tills/me")
+@router.get("/tills/me", responses=error_responses(401))
 def me(till: CurrentTill, request: Request) -> TillContext:
     """The calling till's store, brand and organization, its fields and settings."""
     with reading(engine_of(request)) as conn:
         return context_of(conn, till)
 
 
-@router.get("/operators")
+@router.get("/operators", responses=error_responses(401))
 def list_operators(till: CurrentTill, request: Request) -> list[Operator]:
     """The active operators who may work at the till's store (`server.operators`), with
     PIN hashes: the till caches these so operators can log in and approve overrides offline,
