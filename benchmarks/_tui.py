@@ -2,7 +2,7 @@
 till's context, and a CRM address nobody answers (the CRM is down).
 
 `scan_to_profile.py` and `startup.py` build their tills from these, so both measure the same
-till: brand "bench-a" of a standard organization, a cashier 100 / PIN 1111 and a supervisor.
+till: brand "bench-a" of a standard organization, a cashier 100 / PIN 111111 and a supervisor.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tillcrm.local import CustomerCache, Meta, OperatorStore, PinPolicy, open_da
 __all__ = ["CASHIER", "CONTEXT", "PIN", "SIZE", "dead_crm_url", "fill"]
 
 CASHIER = "100"
-PIN = "1111"
+PIN = "111111"
 SIZE = (100, 30)
 """The terminal the benchmarks run the till in (columns, rows)."""
 CONTEXT = TillContext(
@@ -55,7 +55,7 @@ def fill(db_path: Path, total: int, page: int = 1000) -> None:
                 code="900",
                 name="Bench Supervisor",
                 role=Role.SUPERVISOR,
-                pin_hash=hash_pin("9999"),
+                pin_hash=hash_pin("999999"),
             ),
         ]
     )

@@ -7,18 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from tillcrm.domain import Operator, Role, hash_pin, verify_pin
+from tillcrm.domain import TEST_PIN_COST, Operator, Role, hash_pin, verify_pin
 from tillcrm.local.db import open_database
 from tillcrm.local.operators import LoginRefusal, LoginRefused, OperatorStore, PinPolicy
 
-CASHIER = Operator(id="op-1", code="100", name="Cass", pin_hash=hash_pin("1111"))
+CASHIER = Operator(
+    id="op-1", code="100", name="Cass", pin_hash=hash_pin("111111", cost=TEST_PIN_COST)
+)
 SUPERVISOR = Operator(
     id="op-9",
     code="900",
     name="Sue",
     role=Role.SUPERVISOR,
-    pin_hash=hash_pin("9999"),
-    badge_hash=hash_pin("SUPBADGE01"),
+    pin_hash=hash_pin("999999", cost=TEST_PIN_COST),
+    badge_hash=hash_pin("SUPBADGE01", cost=TEST_PIN_COST),
 )
 POLICY = PinPolicy(max_attempts=3, lockout_seconds=600)
 
@@ -30,13 +32,13 @@ def _store(path: Path) -> OperatorStore:
 def test_the_right_pin_logs_in(tmp_path: Path) -> None:
     store = _store(tmp_path / "till.sqlite3")
     store.replace_all([CASHIER, SUPERVISOR])
-    assert store.check_pin(" 100 ", "1111", now=0) == CASHIER
+    assert store.check_pin(" 100 ", "111111", now=0) == CASHIER
     assert store.check_badge("SUPBADGE01") == SUPERVISOR
 
 
 @pytest.mark.parametrize(
     ("code", "pin", "reason"),
-    [("555", "1111", LoginRefusal.UNKNOWN), ("100", "2222", LoginRefusal.WRONG_PIN)],
+    [("555", "111111", LoginRefusal.UNKNOWN), ("100", "2222", LoginRefusal.WRONG_PIN)],
 )
 def test_a_wrong_code_or_pin_is_refused(
     tmp_path: Path, code: str, pin: str, reason: LoginRefusal
@@ -62,8 +64,8 @@ def test_wrong_pins_lock_the_operator_even_across_a_restart(tmp_path: Path) -> N
 
     restarted = _store(path)
     with pytest.raises(LoginRefused, match="locked"):
-        restarted.check_pin("100", "1111", now=600)
-    assert restarted.check_pin("100", "1111", now=611) == CASHIER
+        restarted.check_pin("100", "111111", now=600)
+    assert restarted.check_pin("100", "111111", now=611) == CASHIER
 
 
 def test_a_right_pin_resets_the_count(tmp_path: Path) -> None:
@@ -72,7 +74,7 @@ def test_a_right_pin_resets_the_count(tmp_path: Path) -> None:
     for _ in range(2):
         with pytest.raises(LoginRefused):
             store.check_pin("100", "0000", now=0)
-    store.check_pin("100", "1111", now=0)
+    store.check_pin("100", "111111", now=0)
     with pytest.raises(LoginRefused, match="2 attempts left"):
         store.check_pin("100", "0000", now=0)
 
@@ -83,7 +85,7 @@ def test_a_refresh_drops_operators_the_crm_no_longer_lists(tmp_path: Path) -> No
     store.replace_all([SUPERVISOR.model_copy(update={"active": False})])
     assert store.count() == 1
     with pytest.raises(LoginRefused) as refused:
-        store.check_pin("900", "9999", now=0)
+        store.check_pin("900", "999999", now=0)
     assert refused.value.reason is LoginRefusal.INACTIVE
     with pytest.raises(LoginRefused, match="badge"):
         store.check_badge("NOT-A-BADGE")
@@ -100,8 +102,8 @@ def test_a_badge_swiped_before_costs_one_scrypt_check(
             code=f"9{n:02d}",
             name=f"Sup {n}",
             role=Role.SUPERVISOR,
-            pin_hash=hash_pin("9999"),
-            badge_hash=hash_pin(f"BADGE-{n}"),
+            pin_hash=hash_pin("999999", cost=TEST_PIN_COST),
+            badge_hash=hash_pin(f"BADGE-{n}", cost=TEST_PIN_COST),
         )
         for n in range(8)
     ]
@@ -130,7 +132,9 @@ def test_a_badge_swiped_before_costs_one_scrypt_check(
     assert len(checks) == 7
 
     # A new badge from the CRM: the old one's learned lookup goes with its hash.
-    renewed = staff[7].model_copy(update={"badge_hash": hash_pin("BADGE-7-NEW")})
+    renewed = staff[7].model_copy(
+        update={"badge_hash": hash_pin("BADGE-7-NEW", cost=TEST_PIN_COST)}
+    )
     store.replace_all([*staff[:7], renewed])
     with pytest.raises(LoginRefused):
         store.check_badge("BADGE-7")

@@ -57,7 +57,7 @@ def test_operators_come_with_pin_hashes_of_the_tills_org_only(world: World) -> N
     with world.client("pool.a") as http:
         operators = http.get("/operators").json()
     assert {op["id"] for op in operators} == {"pool-cashier", "pool-super"}
-    assert all(op["pin_hash"].startswith("scrypt$") for op in operators)
+    assert all(op["pin_hash"].startswith("scrypt-lanes$") for op in operators)
 
 
 def test_a_child_till_also_gets_the_parent_operators(world: World) -> None:

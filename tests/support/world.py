@@ -10,6 +10,7 @@ import httpx
 
 from tests.support.crm_server import RunningCrm
 from tillcrm.domain import (
+    TEST_PIN_COST,
     Brand,
     CustomerScope,
     EventPeriod,
@@ -24,8 +25,8 @@ from tillcrm.domain import (
 from tillcrm.server import admin
 from tillcrm.server.db import writing
 
-CASHIER_PIN = "1111"
-SUPERVISOR_PIN = "9999"
+CASHIER_PIN = "111111"
+SUPERVISOR_PIN = "999999"
 SUPERVISOR_BADGE = "SUPBADGE01"
 
 
@@ -111,6 +112,7 @@ def build_world(crm: RunningCrm) -> World:
                 code=f"{key}-100",
                 name="Cass Hier",
                 pin=CASHIER_PIN,
+                pin_cost=TEST_PIN_COST,
             )
             admin.add_operator(
                 conn,
@@ -121,6 +123,7 @@ def build_world(crm: RunningCrm) -> World:
                 pin=SUPERVISOR_PIN,
                 role=Role.SUPERVISOR,
                 badge=SUPERVISOR_BADGE,
+                pin_cost=TEST_PIN_COST,
             )
             admin.add_season(conn, org.id, SEASON.model_copy(update={"id": f"{key}-season"}))
             admin.add_event(

@@ -103,7 +103,7 @@ def sale(db: TillDatabase, customer: UUID) -> None:
     )
     with db.write() as conn:
         Outbox.enqueue(
-            conn, type=OpType.SALE, entity_id=customer, payload=payload, operator_id="cashier"
+            conn, type=OpType.SALE, entity_id=customer, payload=payload, operator_id="brand-cashier"
         )
 
 

@@ -108,7 +108,11 @@ def sale(customer_id: UUID, db: TillDatabase, *, amount: int = 1000, paid: int |
     )
     with db.write() as conn:
         return Outbox.enqueue(
-            conn, type=OpType.SALE, entity_id=customer_id, payload=payload, operator_id="cashier"
+            conn,
+            type=OpType.SALE,
+            entity_id=customer_id,
+            payload=payload,
+            operator_id="brand-cashier",
         )
 
 

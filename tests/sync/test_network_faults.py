@@ -113,7 +113,11 @@ class Till:
         )
         with self.db.write() as conn:
             return Outbox.enqueue(
-                conn, type=OpType.SALE, entity_id=self.customer, payload=payload, operator_id="c"
+                conn,
+                type=OpType.SALE,
+                entity_id=self.customer,
+                payload=payload,
+                operator_id="brand-cashier",
             )
 
     async def drain(self) -> None:

@@ -79,7 +79,9 @@ async def test_revealing_the_card_number_needs_a_supervisor_and_is_audited(
 
     required = await service.reveal_card_number(customer_id)
     assert isinstance(required, OverrideRequired)
-    approval = service.approve(required, reason="customer lost the card", badge=SUPERVISOR_BADGE)
+    approval = await service.approve(
+        required, reason="customer lost the card", badge=SUPERVISOR_BADGE
+    )
     number = await service.reveal_card_number(customer_id, override=approval)
 
     assert number == f"SV{customer_id.int % 10**14:014d}"

@@ -77,7 +77,7 @@ async def test_past_the_per_transaction_cap_a_supervisor_can_override(
     assert _rules(required) == [(OfflineRule.TRANSACTION_CAP, 1)]
     assert isinstance(required, OverrideRequired)
     assert required.action.limits == {LimitKind.OFFLINE}
-    approval = service.approve(required, reason="birthday", badge=SUPERVISOR_BADGE)
+    approval = await service.approve(required, reason="birthday", badge=SUPERVISOR_BADGE)
     saved = await service.redeem_points(customer_id, 51, "birthday", override=approval)
     assert isinstance(saved, Saved)
     assert saved.op.override == approval

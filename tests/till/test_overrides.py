@@ -63,7 +63,9 @@ async def test_the_supervisors_approval_travels_with_the_op_to_the_crm_audit_log
     required = await service.sale(customer_id, LINES, ON_ACCOUNT)
     assert isinstance(required, OverrideRequired)
 
-    approval = service.approve(required, reason="regular, pays monthly", badge=SUPERVISOR_BADGE)
+    approval = await service.approve(
+        required, reason="regular, pays monthly", badge=SUPERVISOR_BADGE
+    )
     saved = await service.sale(customer_id, LINES, ON_ACCOUNT, override=approval)
 
     assert isinstance(saved, Saved)
@@ -94,11 +96,11 @@ async def test_a_cashier_cannot_approve_their_own_action(till: Till, loopback_wo
     assert isinstance(required, OverrideRequired)
 
     with pytest.raises(OverrideRefused, match=OverrideRefusal.SELF_APPROVAL.value):
-        service.approve(required, reason="I know him", code="brand-100", pin=CASHIER_PIN)
+        await service.approve(required, reason="I know him", code="brand-100", pin=CASHIER_PIN)
     with pytest.raises(OverrideRefused, match="wrong PIN"):
-        service.approve(required, reason="ok", code="brand-900", pin="0000")
+        await service.approve(required, reason="ok", code="brand-900", pin="0000")
     with pytest.raises(OverrideRefused, match="reason"):
-        service.approve(required, reason=" ", code="brand-900", pin=SUPERVISOR_PIN)
+        await service.approve(required, reason=" ", code="brand-900", pin=SUPERVISOR_PIN)
 
 
 async def test_an_approval_is_worthless_for_another_amount(
@@ -107,7 +109,7 @@ async def test_an_approval_is_worthless_for_another_amount(
     service, customer_id = await _cashier_and_customer(till, loopback_world)
     required = await service.sale(customer_id, LINES, ON_ACCOUNT)
     assert isinstance(required, OverrideRequired)
-    approval = service.approve(required, reason="ok", code="brand-900", pin=SUPERVISOR_PIN)
+    approval = await service.approve(required, reason="ok", code="brand-900", pin=SUPERVISOR_PIN)
 
     bigger = [TransactionLine(description="Dinner for three", unit_price=2_000)]
     tenders = [SaleLineTender(kind=TenderKind.STORE_CREDIT, amount=2_000)]
@@ -123,7 +125,7 @@ async def test_the_approver_is_checked_against_the_acting_operator(
     service, customer_id = await _cashier_and_customer(till, loopback_world)
     for_cashier = await service.sale(customer_id, LINES, ON_ACCOUNT)
     assert isinstance(for_cashier, OverrideRequired)
-    approval = service.approve(for_cashier, reason="ok", badge=SUPERVISOR_BADGE)
+    approval = await service.approve(for_cashier, reason="ok", badge=SUPERVISOR_BADGE)
 
     # The supervisor takes over the till: their own action needs someone else's approval,
     # and the cashier's approval does not carry over to them.
@@ -132,7 +134,7 @@ async def test_the_approver_is_checked_against_the_acting_operator(
     assert isinstance(own, OverrideRequired)
     assert own.cashier_id == "brand-super"
     with pytest.raises(OverrideRefused, match=OverrideRefusal.SELF_APPROVAL.value):
-        service.approve(own, reason="mine", badge=SUPERVISOR_BADGE)
+        await service.approve(own, reason="mine", badge=SUPERVISOR_BADGE)
     assert isinstance(
         await service.sale(customer_id, LINES, ON_ACCOUNT, override=approval), Declined
     )
@@ -165,7 +167,7 @@ async def test_one_approval_lets_one_action_through_on_the_till_and_on_the_crm(
     service, customer_id = await _cashier_and_customer(till, loopback_world)
     required = await service.sale(customer_id, LINES, ON_ACCOUNT)
     assert isinstance(required, OverrideRequired)
-    approval = service.approve(
+    approval = await service.approve(
         required, reason="regular, pays monthly", code="brand-900", pin=SUPERVISOR_PIN
     )
     assert isinstance(await service.sale(customer_id, LINES, ON_ACCOUNT, override=approval), Saved)

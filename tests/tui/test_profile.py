@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from tests.support.outbox import put_card
-from tests.support.world import SUPERVISOR_BADGE, World
+from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
 from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app, scan_to_profile
 from tests.tui.conftest import SIZE, TuiTill, until
 from textual.pilot import Pilot
@@ -84,7 +84,7 @@ def _pat(app: TillApp, customer_id: UUID) -> UUID:
 async def _sold(till: TuiTill, customer_id: UUID, amount: int) -> None:
     """A sale rung up earlier on this till and synced, so the history has it."""
     service = TillService(till.db, till.context, till.settings, till.client)
-    await service.login("brand-100", "1111")
+    await service.login("brand-100", CASHIER_PIN)
     line = TransactionLine(description="Hot dog", quantity=2, unit_price=amount // 2)
     tender = SaleLineTender(kind=TenderKind.CARD, amount=amount)
     assert isinstance(await service.sale(customer_id, [line], [tender]), Saved)

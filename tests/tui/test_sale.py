@@ -5,6 +5,7 @@ the approval on its op."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from textual.widgets import Input, Static
 from tillcrm.app import BUSY_MESSAGE
 from tillcrm.config import DeviceKind
 from tillcrm.devices.simulator import SimulatedReader
+from tillcrm.domain import verify_pin
 from tillcrm.screens.override import OverrideScreen
 from tillcrm.screens.sale import SaleScreen
 from tillcrm.sync import SyncEngine
@@ -105,6 +107,39 @@ async def test_a_sale_over_the_limit_needs_a_supervisor_not_the_cashier(
     assert override["cashier_id"] == "brand-cashier"
     assert override["reason"] == "regular"
     assert override["action"]["amount"] == 2000
+
+
+async def test_the_supervisor_check_runs_off_the_ui_thread(
+    till: TuiTill, loopback_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scrypt costs the till a noticeable time: the dialog must not freeze while it runs."""
+    checked_on: list[threading.Thread] = []
+
+    def watched(secret: str, encoded: str) -> bool:
+        checked_on.append(threading.current_thread())
+        return verify_pin(secret, encoded)
+
+    monkeypatch.setattr("tillcrm.local.operators.verify_pin", watched)
+    customer_id, barcode = new_customer(
+        loopback_world,
+        first_name="Thr",
+        last_name="Ead",
+        transaction_limit=1000,
+        store_credit_limit=50_000,
+    )
+    app = till.app()
+    async with app.run_test(size=SIZE) as pilot:
+        sale = await _sale_panel(pilot, till, customer_id, barcode)
+        sale.query_one("#sale-amount", Input).value = "25.00"
+        sale.query_one("#sale-store-credit", Input).value = "20.00"
+        await pilot.press("f10")
+        await until(pilot, lambda: isinstance(app.screen, OverrideScreen), "override dialog")
+        checked_on.clear()  # the login's check ran before
+        app.screen.query_one("#reason", Input).value = "regular"
+        till.readers[DeviceKind.MAGSTRIPE].swipe(track1=f"A{SUPERVISOR_BADGE}")
+        await until(pilot, lambda: app.screen is sale, "back on the sale panel", limit=1500)
+    assert checked_on
+    assert threading.main_thread() not in checked_on
 
 
 async def test_offline_the_sale_is_saved_and_queued_and_syncs_when_the_crm_is_back(

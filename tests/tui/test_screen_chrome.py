@@ -89,7 +89,7 @@ async def test_the_profile_keys_fit_80_columns_and_say_how_to_switch_tabs(
 
 async def test_toasts_leave_the_card_panel_readable(tui_till: TuiTill) -> None:
     cards = [DemoCard(key, f"card {key}", lambda: None) for key in ("f5", "f6", "f7", "f8")]
-    app = tui_till.app(cards=cards, note="Demo: cashier 100 / PIN 1111.")
+    app = tui_till.app(cards=cards, note="Demo: cashier 100 / PIN 111111.")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await logged_in(pilot)
         assert isinstance(app.screen, IdentifyScreen)

@@ -60,7 +60,7 @@ from tillcrm.domain.org import (
     points_account_brand,
 )
 from tillcrm.domain.phones import InvalidPhoneError, normalize_phone, phone_digits, reversed_digits
-from tillcrm.domain.pins import hash_pin, verify_pin
+from tillcrm.domain.pins import PIN_COST, TEST_PIN_COST, PinCost, hash_pin, verify_pin
 from tillcrm.domain.sales import (
     AuditEntry,
     Suite,
@@ -77,6 +77,8 @@ __all__ = [
     "INT64_MAX",
     "INT64_MIN",
     "NO_NUL",
+    "PIN_COST",
+    "TEST_PIN_COST",
     "Address",
     "AuditEntry",
     "AuthorizedUser",
@@ -107,6 +109,7 @@ __all__ = [
     "Organization",
     "OverrideApproval",
     "OverrideRefusal",
+    "PinCost",
     "PointsAccount",
     "PointsPolicy",
     "PromotionCategory",

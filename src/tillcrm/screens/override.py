@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -112,10 +113,15 @@ class OverrideScreen(ModalScreen[OverrideApproval | None]):
             self.action_cancel()
 
     def action_approve(self) -> None:
-        """Check the approver; on a refusal say why and clear the secrets."""
+        """Check the approver in a worker (scrypt takes a while); one check at a time."""
         value = {name: self.query_one(f"#{name}", Input).value for name in ("badge", "code", "pin")}
+        self._approve(value)
+
+    @work(group="approve", exclusive=True)
+    async def _approve(self, value: dict[str, str]) -> None:
+        """Check the approver; on a refusal say why and clear the secrets."""
         try:
-            approval = self._till.approve(
+            approval = await self._till.approve(
                 self._required,
                 reason=self.query_one("#reason", Input).value,
                 badge=value["badge"].strip() or None,

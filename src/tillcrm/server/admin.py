@@ -6,20 +6,34 @@ organization the same way.
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tillcrm.domain import Brand, EventPeriod, Organization, PromotionCategory, Role, Season, Store
-from tillcrm.domain import hash_pin as _hash_pin
+from tillcrm.domain import (
+    PIN_COST,
+    Brand,
+    EventPeriod,
+    Organization,
+    PinCost,
+    PromotionCategory,
+    Role,
+    Season,
+    Store,
+    hash_pin,
+)
 from tillcrm.server.context import hash_token
 from tillcrm.server.customer_view import as_utc
+from tillcrm.server.org_config import pin_min_length
 from tillcrm.server.tables import (
     brands,
     enrollment_codes,
     events,
+    operator_stores,
     operators,
     organizations,
     promotion_categories,
@@ -29,6 +43,7 @@ from tillcrm.server.tables import (
 )
 
 __all__ = [
+    "WeakPinError",
     "add_brand",
     "add_event",
     "add_operator",
@@ -42,6 +57,8 @@ __all__ = [
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 ENROLLMENT_CODE_TTL = timedelta(hours=24)
+_PIN = re.compile(r"[0-9]+")
+_PIN_MAX_LENGTH = 12
 
 
 def add_organization(conn: Connection, org: Organization) -> Organization:
@@ -62,6 +79,10 @@ def add_store(conn: Connection, store: Store) -> Store:
     return store
 
 
+class WeakPinError(ValueError):
+    """The PIN is not all digits, too short for the organization, or longer than 12 digits."""
+
+
 def add_operator(
     conn: Connection,
     *,
@@ -72,8 +93,18 @@ def add_operator(
     pin: str,
     role: Role = Role.CASHIER,
     badge: str | None = None,
+    stores: Sequence[str] = (),
+    pin_cost: PinCost = PIN_COST,
 ) -> None:
-    """Create an operator; PIN and badge are stored only as scrypt hashes."""
+    """Create an operator; PIN and badge are stored only as scrypt hashes.
+
+    The PIN has at least the organization's `pin_min_length` digits (`WeakPinError`). With
+    `stores` the operator works only there, else at every store the organization reaches.
+    `pin_cost` is for the test suite's own operators only (`domain.TEST_PIN_COST`).
+    """
+    shortest = pin_min_length(conn, org_id)
+    if not (_PIN.fullmatch(pin) and shortest <= len(pin) <= _PIN_MAX_LENGTH):
+        raise WeakPinError(f"a PIN is {shortest} to {_PIN_MAX_LENGTH} digits")
     conn.execute(
         operators.insert().values(
             id=operator_id,
@@ -81,11 +112,15 @@ def add_operator(
             code=code,
             name=name,
             role=role.value,
-            pin_hash=_hash_pin(pin),
-            badge_hash=_hash_pin(badge) if badge else None,
+            pin_hash=hash_pin(pin, cost=pin_cost),
+            badge_hash=hash_pin(badge, cost=pin_cost) if badge else None,
             active=True,
         )
     )
+    if stores:
+        conn.execute(
+            operator_stores.insert(), [{"operator_id": operator_id, "store_id": s} for s in stores]
+        )
 
 
 def add_promotion_category(conn: Connection, org_id: str, category: PromotionCategory) -> None:

@@ -115,8 +115,8 @@ __all__ = [
     "load_demo_data",
 ]
 
-CASHIER_CODE, CASHIER_PIN = "100", "1111"
-SUPERVISOR_CODE, SUPERVISOR_PIN, SUPERVISOR_BADGE = "900", "9999", "SUPBADGE01"
+CASHIER_CODE, CASHIER_PIN = "100", "111111"
+SUPERVISOR_CODE, SUPERVISOR_PIN, SUPERVISOR_BADGE = "900", "999999", "SUPBADGE01"
 """The same operators in every demo organization, so one set of keys works at any demo till."""
 
 MAX_DEMO_CUSTOMERS = 10_000_000

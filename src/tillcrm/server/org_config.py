@@ -22,11 +22,18 @@ from tillcrm.domain.org_fields import (
 )
 from tillcrm.server.context import Till
 from tillcrm.server.customer_view import own_org_ids
-from tillcrm.server.tables import field_definitions, org_settings
+from tillcrm.server.tables import field_definitions, org_settings, organizations
+
+PIN_MIN_LENGTH = "pin_min_length"
+"""The setting of how many digits an operator's PIN has at least (at most 12)."""
+DEFAULT_PIN_MIN_LENGTH = 6
 
 __all__ = [
+    "DEFAULT_PIN_MIN_LENGTH",
+    "PIN_MIN_LENGTH",
     "context_of",
     "define_field",
+    "pin_min_length",
     "put_setting",
     "shared_field_names",
     "till_fields",
@@ -69,6 +76,23 @@ def shared_field_names(conn: Connection, parent_id: str) -> set[str]:
             sa.select(field_definitions.c.name).where(field_definitions.c.org_id == parent_id)
         ).scalars()
     )
+
+
+def pin_min_length(conn: Connection, org_id: str) -> int:
+    """The fewest digits an operator PIN of `org_id` may have: its `pin_min_length` setting, a
+    connected parent's winning (parent configuration is inherited), else 6. A till's disk holds
+    the hashes, so the PIN space is what an offline search must cover."""
+    parent_id = conn.execute(
+        sa.select(organizations.c.parent_id).where(organizations.c.id == org_id)
+    ).scalar_one_or_none()
+    owners = [org_id] + ([parent_id] if parent_id else [])
+    rows = conn.execute(
+        sa.select(org_settings.c.owner_id, org_settings.c.value).where(
+            org_settings.c.owner_id.in_(owners), org_settings.c.key == PIN_MIN_LENGTH
+        )
+    )
+    merged = effective_settings(owners, {row.owner_id: {PIN_MIN_LENGTH: row.value} for row in rows})
+    return int(merged.get(PIN_MIN_LENGTH, DEFAULT_PIN_MIN_LENGTH))
 
 
 def till_settings(conn: Connection, till: Till) -> dict[str, str]:

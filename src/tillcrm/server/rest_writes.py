@@ -13,26 +13,49 @@ from typing import Annotated
 from uuid import UUID
 
 import uuid6
-from fastapi import Header
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, WithJsonSchema
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from tillcrm.api import ErrorBody, Op, OpResult, OpStatus, OpType
+from tillcrm.api import ErrorBody, FieldProblem, Op, OpResult, OpStatus, OpType
 from tillcrm.domain import NO_NUL, OverrideApproval
-from tillcrm.server.context import Till
+from tillcrm.server.context import CurrentTill, Till, engine_of
+from tillcrm.server.db import reading
+from tillcrm.server.errors import ApiError
+from tillcrm.server.operators import acting_refusal
 from tillcrm.server.ops import execute_op, stored_result
 
 __all__ = ["IdempotencyKey", "OperatorId", "apply_op", "make_op"]
 
-OperatorId = Annotated[
-    str,
-    Header(
-        alias="X-Operator-Id", min_length=1, max_length=64, pattern=NO_NUL, description="who acts"
-    ),
-]
-"""The operator logged in at the till: every write is attributed to one (audit log)."""
+
+def _acting_operator(
+    till: CurrentTill,
+    request: Request,
+    operator_id: Annotated[
+        str,
+        Header(
+            alias="X-Operator-Id",
+            min_length=1,
+            max_length=64,
+            pattern=NO_NUL,
+            description="who acts",
+        ),
+    ],
+) -> str:
+    """The header's operator when they may act at this till (`acting_refusal`), else 422."""
+    with reading(engine_of(request)) as conn:
+        refusal = acting_refusal(conn, till, operator_id)
+    if refusal is not None:
+        problem = FieldProblem(field="X-Operator-Id", message="is not an operator of this store")
+        raise ApiError(422, "invalid", refusal, [problem])
+    return operator_id
+
+
+OperatorId = Annotated[str, Depends(_acting_operator)]
+"""The operator logged in at the till: every write is attributed to one (audit log), who
+must be an active operator of the till's store."""
 
 IdempotencyKey = Annotated[
     UUID | None,

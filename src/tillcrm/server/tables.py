@@ -25,6 +25,7 @@ __all__ = [
     "field_definitions",
     "identifiers",
     "metadata",
+    "operator_stores",
     "operators",
     "org_settings",
     "organizations",
@@ -136,6 +137,15 @@ operators = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.UniqueConstraint("org_id", "code"),
 )
+
+operator_stores = sa.Table(
+    "operator_stores",
+    metadata,
+    sa.Column("operator_id", Id, sa.ForeignKey("operators.id"), primary_key=True),
+    sa.Column("store_id", Id, sa.ForeignKey("stores.id"), primary_key=True),
+)
+"""The stores an operator may work at; an operator without rows may work at every store
+their organization reaches (its own and, for a connected parent, its children's)."""
 
 promotion_categories = sa.Table(
     "promotion_categories",

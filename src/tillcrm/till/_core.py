@@ -141,7 +141,7 @@ class TillCore:
         """End the logged-in operator's shift."""
         self._session.logout()
 
-    def approve(
+    async def approve(
         self,
         required: OverrideRequired,
         *,
@@ -150,8 +150,10 @@ class TillCore:
         code: str | None = None,
         pin: str | None = None,
     ) -> OverrideApproval:
-        """A supervisor's approval of exactly `required.action`; raises `OverrideRefused`."""
-        return approve(
+        """A supervisor's approval of exactly `required.action`; raises `OverrideRefused`.
+        The scrypt check runs in a worker thread, like a login's, so the dialog stays live."""
+        return await asyncio.to_thread(
+            approve,
             self._operators,
             required,
             reason=reason,

@@ -14,14 +14,14 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tillcrm.domain import LimitBreach, LimitKind, Operator, check_approver
+from tillcrm.domain import LimitBreach, LimitKind, check_approver
 from tillcrm.server.context import Till
-from tillcrm.server.customer_view import own_org_ids
 from tillcrm.server.errors import Rejection
+from tillcrm.server.operators import till_operator
 from tillcrm.server.ops.registry import OpContext
-from tillcrm.server.tables import audit_log, operators, override_approvals
+from tillcrm.server.tables import audit_log, override_approvals
 
-__all__ = ["APPROVAL_USED", "approver", "audit", "settle_breaches", "spend_approval"]
+__all__ = ["APPROVAL_USED", "audit", "settle_breaches", "spend_approval"]
 
 
 def audit(ctx: OpContext, action: str, detail: str, *, approver_id: str | None = None) -> None:
@@ -41,17 +41,6 @@ def audit(ctx: OpContext, action: str, detail: str, *, approver_id: str | None =
     )
 
 
-def approver(conn: Connection, till: Till, operator_id: str) -> Operator | None:
-    """The operator who may approve at this till: one of its organization's or, for a
-    connected child, its parent's. None for anyone else."""
-    row = conn.execute(
-        sa.select(operators).where(
-            operators.c.id == operator_id, operators.c.org_id.in_(own_org_ids(till))
-        )
-    ).one_or_none()
-    return Operator.model_validate(row._asdict()) if row is not None else None
-
-
 def _require_override(ctx: OpContext, kind: str, amount: int, breaches: list[LimitBreach]) -> None:
     """Accept the op's override for exactly these breaches, or refuse the op; audit it."""
     problem = "; ".join(breach.describe() for breach in breaches)
@@ -62,7 +51,7 @@ def _require_override(ctx: OpContext, kind: str, amount: int, breaches: list[Lim
         raise Rejection(f"{problem}: the override is for another customer, amount or limit")
     if override.cashier_id != ctx.operator_id:
         raise Rejection("override refused: it was given to another cashier")
-    supervisor = approver(ctx.conn, ctx.till, override.supervisor_id)
+    supervisor = till_operator(ctx.conn, ctx.till, override.supervisor_id)
     if supervisor is None:
         raise Rejection(f"override refused: unknown operator {override.supervisor_id}")
     refusal = check_approver(supervisor, ctx.operator_id, override.reason)

@@ -27,6 +27,7 @@ from tillcrm.domain import OverrideApproval, TillScope
 from tillcrm.server.context import Till
 from tillcrm.server.db import all_or_nothing, change_seq, changes_here, insert_later, memo_of
 from tillcrm.server.errors import ApiError, Rejection, storable
+from tillcrm.server.operators import acting_refusal
 from tillcrm.server.scope import visible_in
 from tillcrm.server.tables import applied_ops, customers
 
@@ -307,9 +308,17 @@ def execute_op(conn: Connection, till: Till, op: Op, *, seq: int | None) -> OpRe
     """
     if all_or_nothing(conn):
         ctx = _context(conn, till, op)
-        outcome = APPLIERS[op.type](ctx, op.typed_payload())
+        outcome = _apply(ctx, op)
         return _answer(ctx, op, seq, outcome)
     return _isolated(conn, till, op, seq)
+
+
+def _apply(ctx: OpContext, op: Op) -> Outcome:
+    """The op's applier, once the CRM knows who acts: an active operator of this store."""
+    refusal = acting_refusal(ctx.conn, ctx.till, ctx.operator_id)
+    if refusal is not None:
+        raise Rejection(refusal)
+    return APPLIERS[op.type](ctx, op.typed_payload())
 
 
 def _context(conn: Connection, till: Till, op: Op) -> OpContext:
@@ -333,7 +342,7 @@ def _isolated(conn: Connection, till: Till, op: Op, seq: int | None) -> OpResult
     ctx = _context(conn, till, op)
     conn.exec_driver_sql(_SAVEPOINT)
     try:
-        outcome = APPLIERS[op.type](ctx, op.typed_payload())
+        outcome = _apply(ctx, op)
     except Conflict as exc:
         _undo_op(ctx)
         return _answer(ctx, op, seq, Outcome({"current": exc.current}), rejected=exc.reason)

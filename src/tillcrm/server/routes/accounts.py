@@ -67,13 +67,14 @@ from tillcrm.server.customer_view import (
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.openapi import error_responses
+from tillcrm.server.operators import till_operator
 from tillcrm.server.ops.ledgers import (
     current_event,
     current_season,
     promotion_category,
     stored_value_usage,
 )
-from tillcrm.server.ops.limits import APPROVAL_USED, approver, spend_approval
+from tillcrm.server.ops.limits import APPROVAL_USED, spend_approval
 from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.routes.customers import Limit, Offset, page_of
@@ -275,9 +276,9 @@ def reveal_card_number(
         )
     with writing(engine_of(request)) as conn:
         require_visible_customer(conn, till, customer_id)
-        supervisor = approver(conn, till, approval.supervisor_id)
+        supervisor = till_operator(conn, till, approval.supervisor_id)
         if supervisor is None:
-            raise _override_refused("not an operator of this organization")
+            raise _override_refused("not an operator who may work at this store")
         why = check_approver(supervisor, operator_id, approval.reason)
         if why is not None:
             raise _override_refused(why.value)

@@ -7,7 +7,6 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated
 
-import sqlalchemy as sa
 import uuid6
 from fastapi import APIRouter, Path, Request
 
@@ -18,9 +17,10 @@ from tillcrm.server.context import Admin, CurrentTill, engine_of, hash_token, ti
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.openapi import error_responses
+from tillcrm.server.operators import till_operators
 from tillcrm.server.org_config import context_of
 from tillcrm.server.request_limits import JsonLimitsRoute
-from tillcrm.server.tables import enrollment_codes, operators, till_sync, tills
+from tillcrm.server.tables import enrollment_codes, till_sync, tills
 
 router = APIRouter(route_class=JsonLimitsRoute)
 
@@ -97,13 +97,8 @@ def me(till: CurrentTill, request: Request) -> TillContext:
 
 @router.get("/operators", responses=error_responses(401))
 def list_operators(till: CurrentTill, request: Request) -> list[Operator]:
-    """The operators of the till's organization (and its connected parent), with PIN hashes.
-
-    The till caches these so operators can log in and approve overrides while offline.
-    """
-    org_ids = [till.org.id] + ([till.parent.id] if till.parent else [])
+    """The active operators who may work at the till's store (`server.operators`), with
+    PIN hashes: the till caches these so operators can log in and approve overrides offline,
+    so a till's disk holds no other store's or organization's hashes."""
     with reading(engine_of(request)) as conn:
-        rows = conn.execute(
-            sa.select(operators).where(operators.c.org_id.in_(org_ids)).order_by(operators.c.code)
-        ).all()
-    return [Operator.model_validate(row._asdict()) for row in rows]
+        return till_operators(conn, till)
