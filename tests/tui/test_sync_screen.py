@@ -127,7 +127,7 @@ async def test_an_op_needing_attention_is_listed_and_a_supervisor_retries_it(
     says the queue is held, and Retry now (F5) sends it and the queue behind it."""
     customer_id, _ = new_customer(loopback_world, first_name="Held")
     outbox = Outbox(till.db)
-    queue_visits(till.db, customer_id, 2, operator="brand-100")
+    queue_visits(till.db, customer_id, 2, operator="brand-cashier")
     batch = outbox.next_batch(1, now=time.time())
     assert batch is not None
     outbox.hold(batch.ops[0].seq or 0, "HTTP 500: internal error")
