@@ -57,21 +57,26 @@ async def _sale_panel(
     return pilot.app.screen
 
 
+async def _sale_over_the_limit(
+    pilot: Pilot[Any], till: TuiTill, world: World, name: str
+) -> tuple[UUID, Screen[Any]]:
+    """A new customer whose transaction limit is $10.00, and the sale panel open on a $25.00
+    sale with $20.00 to store credit: $10.00 over, so F10 asks for a supervisor."""
+    customer_id, barcode = new_customer(
+        world, first_name=name, transaction_limit=1000, store_credit_limit=50_000
+    )
+    sale = await _sale_panel(pilot, till, customer_id, barcode)
+    sale.query_one("#sale-amount", Input).value = "25.00"
+    sale.query_one("#sale-store-credit", Input).value = "20.00"
+    return customer_id, sale
+
+
 async def test_a_sale_over_the_limit_needs_a_supervisor_not_the_cashier(
     till: TuiTill, loopback_world: World
 ) -> None:
-    customer_id, barcode = new_customer(
-        loopback_world,
-        first_name="Lim",
-        last_name="Ited",
-        transaction_limit=1000,
-        store_credit_limit=50_000,
-    )
     app = till.app()
     async with app.run_test(size=SIZE) as pilot:
-        sale = await _sale_panel(pilot, till, customer_id, barcode)
-        sale.query_one("#sale-amount", Input).value = "25.00"
-        sale.query_one("#sale-store-credit", Input).value = "20.00"
+        customer_id, sale = await _sale_over_the_limit(pilot, till, loopback_world, "Lim")
         await until(pilot, lambda: "Points earned 25" in _text(sale, "#sale-preview"), "preview")
         assert "store credit $20.00" in _text(sale, "#sale-preview")
         assert "card $5.00" in _text(sale, "#sale-preview")
@@ -120,18 +125,9 @@ async def test_the_supervisor_check_runs_off_the_ui_thread(
         return verify_pin(secret, encoded)
 
     monkeypatch.setattr("tillcrm.local.operators.verify_pin", watched)
-    customer_id, barcode = new_customer(
-        loopback_world,
-        first_name="Thr",
-        last_name="Ead",
-        transaction_limit=1000,
-        store_credit_limit=50_000,
-    )
     app = till.app()
     async with app.run_test(size=SIZE) as pilot:
-        sale = await _sale_panel(pilot, till, customer_id, barcode)
-        sale.query_one("#sale-amount", Input).value = "25.00"
-        sale.query_one("#sale-store-credit", Input).value = "20.00"
+        _, sale = await _sale_over_the_limit(pilot, till, loopback_world, "Thr")
         await pilot.press("f10")
         await until(pilot, lambda: isinstance(app.screen, OverrideScreen), "override dialog")
         checked_on.clear()  # the login's check ran before
