@@ -333,11 +333,16 @@ class Outbox:
         )
 
     def head(self) -> QueueHead | None:
-        """The oldest unanswered op (one index read), None when the queue is empty."""
+        """The oldest unanswered op, None when the queue is empty.
+
+        The lowest seq of each unsent state is one step of the (state, seq) index, and the
+        row is read by its seq: `state IN (...) ORDER BY seq` sorted every unsent op, and the
+        status bar asks this after each op a cashier saves, however long the queue offline."""
         rows = self._db.read(
-            "SELECT seq, local_ts, attempts, last_error, state FROM outbox "
-            "WHERE state IN (?, ?, ?) "
-            "ORDER BY seq LIMIT 1",
+            "SELECT seq, local_ts, attempts, last_error, state FROM outbox WHERE seq = ("
+            "SELECT min(seq) FROM (SELECT min(seq) AS seq FROM outbox WHERE state = ? "
+            "UNION ALL SELECT min(seq) FROM outbox WHERE state = ? "
+            "UNION ALL SELECT min(seq) FROM outbox WHERE state = ?))",
             _UNSENT,
         )
         if not rows:
