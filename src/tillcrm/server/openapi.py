@@ -36,6 +36,7 @@ _MEANINGS: dict[int, str] = {
     410: "This card or tag exists in the till's scope but is blocked.",
     413: "The request body is over the CRM's limit.",
     422: "The request is invalid, or a business rule refused it (`code` says which).",
+    503: "The CRM cannot serve now (its database does not answer); try again later.",
 }
 """Each error status a route may declare, and what it means on any route."""
 

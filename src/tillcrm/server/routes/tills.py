@@ -7,6 +7,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated
 
+import sqlalchemy as sa
 import uuid6
 from fastapi import APIRouter, Path, Request
 
@@ -25,9 +26,17 @@ from tillcrm.server.tables import enrollment_codes, till_sync, tills
 router = APIRouter(route_class=JsonLimitsRoute)
 
 
-@router.get("/health")
-def health() -> dict[str, str]:
-    """Liveness, and the CRM's clock so a till can measure its own offset."""
+@router.get("/health", responses=error_responses(503))
+def health(request: Request) -> dict[str, str]:
+    """The CRM and its database answer, and the CRM's clock so a till can measure its own
+    offset. A CRM whose database is gone answers 503: a till then keeps its ops queued and a
+    load balancer or compose healthcheck takes the CRM out, rather than trusting a process
+    that can only fail every write."""
+    try:
+        with reading(engine_of(request)) as conn:
+            conn.execute(sa.select(tills.c.id).limit(1))
+    except sa.exc.DBAPIError as exc:
+        raise ApiError(503, "database_unavailable", "the CRM's database does not answer") from exc
     return {"status": "ok", "time": datetime.now(UTC).isoformat()}
 
 
