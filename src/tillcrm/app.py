@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from tillcrm.crm import CrmClient
     from tillcrm.devices.events import DeviceEvent, LinkState, Rejected
     from tillcrm.devices.manager import DeviceManager
+    from tillcrm.devices.printer import EscposPrinter
     from tillcrm.devices.wedge import WedgeDetector
     from tillcrm.domain import IdentifierKind, Operator
     from tillcrm.local import TillDatabase
@@ -78,6 +79,7 @@ _AFTER_LOGIN = (
     "tillcrm.till",
     "tillcrm.sync",
     "tillcrm.devices",
+    "tillcrm.devices.printer",
     "tillcrm.widgets.money",
     "tillcrm.widgets.wedge",
     "tillcrm.screens.identify",
@@ -143,6 +145,8 @@ class TillApp(App[None]):
     settings: Settings
     till: TillService
     money: MoneyFormat
+    printer: EscposPrinter | None
+    """The receipt printer (`[printer]`); None when the till has none."""
     identify: IdentifyScreen
     """The home screen."""
     device_board: DeviceBoard
@@ -215,6 +219,7 @@ class TillApp(App[None]):
     def _build(self, parts: TillParts) -> None:
         """The till's service, readers, sync engine and home screen over `parts`."""
         from tillcrm.devices.manager import DeviceManager
+        from tillcrm.devices.printer import open_printer
         from tillcrm.devices.wedge import WedgeDetector
         from tillcrm.screens.devices import DeviceBoard
         from tillcrm.screens.identify import IdentifyScreen
@@ -227,6 +232,7 @@ class TillApp(App[None]):
         self.settings = settings
         self.till = TillService(parts.db, parts.context, settings, parts.client)
         self.money = MoneyFormat(settings.locale.locale, settings.locale.currency)
+        self.printer = open_printer(settings.printer, self.money)
         self._devices = DeviceManager(settings.devices, self.deliver_device_event)
         self._wedge = WedgeKeys(self, self._route_key, self._detector or WedgeDetector())
         self.identify = IdentifyScreen(self.till)
@@ -241,7 +247,10 @@ class TillApp(App[None]):
         from tillcrm.screens.profile.screen import ProfileScreen
 
         profile = ProfileScreen(
-            self.till, self.money, phone_region=self.settings.locale.phone_region
+            self.till,
+            self.money,
+            phone_region=self.settings.locale.phone_region,
+            printer=self.printer,
         )
         self.install_screen(profile, "profile")
         self.install_screen(self.identify, "identify")

@@ -31,6 +31,8 @@ __all__ = [
     "DeviceSettings",
     "LocaleSettings",
     "OfflineSettings",
+    "PrinterKind",
+    "PrinterSettings",
     "SecuritySettings",
     "ServerSettings",
     "Settings",
@@ -201,6 +203,45 @@ class ServerSettings(_Section):
     """Port to listen on."""
 
 
+class PrinterKind(StrEnum):
+    """How the till reaches its receipt printer."""
+
+    NONE = "none"
+    SERIAL = "serial"
+    USB = "usb"
+    NETWORK = "network"
+    FILE = "file"
+    """ESC/POS bytes written to a file (the last receipt): the demo, or a printer's device node."""
+    DUMMY = "dummy"
+    """Kept in memory only: tests."""
+
+
+class PrinterSettings(_Section):
+    """The ESC/POS receipt printer (`[printer]`)."""
+
+    kind: PrinterKind = PrinterKind.NONE
+    """none, serial, usb, network, file or dummy."""
+    device: str = ""
+    """serial: the port (/dev/ttyUSB0); file: the file the receipt's bytes go to."""
+    baudrate: Annotated[int, Field(gt=0)] = 9600
+    """serial: line speed."""
+    host: str = ""
+    """network: the printer's address."""
+    port: Annotated[int, Field(ge=1, le=65535)] = 9100
+    """network: the printer's raw TCP port."""
+    usb_vid: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    """usb: vendor id."""
+    usb_pid: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    """usb: product id."""
+    width: Annotated[int, Field(ge=24, le=64)] = 42
+    """Characters per line (42 on 80 mm paper in font A, 32 on 58 mm)."""
+    timeout: Annotated[float, Field(gt=0, le=60)] = 3.0
+    """Seconds to wait for the printer to connect, take the receipt or answer a status query."""
+    paper_check: bool = True
+    """Ask the printer's paper sensor (DLE EOT 4) before each receipt (serial, usb, network);
+    turn off for a printer that never answers, which makes each receipt wait `timeout`."""
+
+
 class Settings(BaseSettings):
     """The whole configuration of one till (and of the CRM service run beside it)."""
 
@@ -224,6 +265,8 @@ class Settings(BaseSettings):
     """Money, dates and phone numbers."""
     devices: list[DeviceSettings] = []
     """Serial readers."""
+    printer: PrinterSettings = PrinterSettings()
+    """The receipt printer."""
     server: ServerSettings = ServerSettings()
     """The reference CRM service."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -21,7 +22,7 @@ from tests.tui.conftest import TuiTill, log_in, until
 from textual.pilot import Pilot
 
 from tillcrm.app import TillApp, create_app
-from tillcrm.config import DeviceKind, Settings, SyncSettings
+from tillcrm.config import DeviceKind, PrinterKind, PrinterSettings, Settings, SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.domain import IdentifierKind
@@ -73,6 +74,14 @@ async def offline_app(till: TuiTill) -> AsyncIterator[TillApp]:
     assert await online.refresh_operators()
     async with CrmClient(f"http://127.0.0.1:{free_port()}", token="-", connect_timeout=1) as down:
         yield create_app(till.settings, till.db, till.context, down)
+
+
+def with_printer(till: TuiTill, printer: PrinterSettings | Path) -> TuiTill:
+    """The till with a receipt printer configured: `printer`'s `[printer]` section, or a file
+    printer writing to that path (as the demo's)."""
+    if isinstance(printer, Path):
+        printer = PrinterSettings(kind=PrinterKind.FILE, device=str(printer))
+    return replace(till, settings=till.settings.model_copy(update={"printer": printer}))
 
 
 def new_customer(world: World, **fields: Any) -> tuple[UUID, str]:

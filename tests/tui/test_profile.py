@@ -1,7 +1,8 @@
 """The customer profile driven as a cashier: every tab opened from the keyboard, a receipt
-reprinted (and refused for a go-green customer), a stored-value charge over the per-event
-limit approved by a supervisor, points redeemed, a wallet card and an authorized user added
-and deleted with a confirmation, and an inactive customer who cannot transact alone."""
+reprinted on a file printer (a go-green customer's only when they ask), a stored-value
+charge over the per-event limit approved by a supervisor, points redeemed, a wallet card and
+an authorized user added and deleted with a confirmation, and an inactive customer who
+cannot transact alone."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from uuid import UUID, uuid4
 import pytest
 from tests.support.outbox import put_card
 from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
-from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app, scan_to_profile
+from tests.tui.cashier import (
+    enrolled_till,
+    logged_in,
+    new_customer,
+    offline_app,
+    scan_to_profile,
+    with_printer,
+)
 from tests.tui.conftest import SIZE, TuiTill, until
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TabbedContent
@@ -26,7 +34,7 @@ from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.domain import TenderKind, TransactionLine
 from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.screens.override import OverrideScreen
-from tillcrm.screens.profile import ProfileScreen, TextFilePrinter
+from tillcrm.screens.profile import ProfileScreen
 from tillcrm.screens.profile.authorized import AuthorizedUserForm
 from tillcrm.screens.profile.receipt import ReceiptScreen
 from tillcrm.screens.profile.stored_value import StoredValueTab
@@ -50,14 +58,6 @@ async def till(
 
 def _text(screen: Any, widget_id: str) -> str:
     return str(screen.query_one(widget_id, Static).content)
-
-
-def _with_printer(app: TillApp, paper: Path) -> None:
-    """The app's one profile screen, as a till with a receipt printer builds it."""
-    app.uninstall_screen("profile")
-    app.install_screen(
-        ProfileScreen(app.till, app.money, printer=TextFilePrinter(paper)), "profile"
-    )
 
 
 async def _tab(pilot: Pilot[Any], profile: ProfileScreen, pane: str) -> None:
@@ -119,10 +119,9 @@ async def test_every_tab_opens_from_the_keyboard_and_shows_the_customer(
             ],
         )
     await _sold(till, customer_id, 4_200)
-    paper = tmp_path / "receipts.txt"
-    app = till.app()
+    paper = tmp_path / "receipt.bin"
+    app = with_printer(till, paper).app()
     async with app.run_test(size=SIZE) as pilot:
-        _with_printer(app, paper)
         await logged_in(pilot)
         profile = await scan_to_profile(pilot, till, customer_id, barcode)
         assert "Tab Walker" in _text(profile, "#customer")
@@ -144,8 +143,10 @@ async def test_every_tab_opens_from_the_keyboard_and_shows_the_customer(
         await until(pilot, lambda: isinstance(app.screen, ReceiptScreen), "the receipt")
         assert "2 x Hot dog" in _text(app.screen, "#receipt-text")
         await pilot.press("p")
-        await until(pilot, lambda: _text(app.screen, "#print-result") == "Printed.", "printed")
-        assert "2 x Hot dog" in paper.read_text()
+        await until(
+            pilot, lambda: "printed (file " in _text(app.screen, "#print-result"), "printed"
+        )
+        assert b"2 x Hot dog" in paper.read_bytes()
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is profile, "back on the profile")
 
@@ -175,17 +176,16 @@ async def test_every_tab_opens_from_the_keyboard_and_shows_the_customer(
         ]
 
 
-async def test_a_go_green_customers_receipt_is_shown_but_not_printed(
+async def test_a_go_green_customers_receipt_is_printed_only_when_they_ask(
     till: TuiTill, loopback_world: World, tmp_path: Path
 ) -> None:
     customer_id, barcode = new_customer(
         loopback_world, first_name="Greta", flags={"go_green": True}
     )
     await _sold(till, customer_id, 1_000)
-    paper = tmp_path / "receipts.txt"
-    app = till.app()
+    paper = tmp_path / "receipt.bin"
+    app = with_printer(till, paper).app()
     async with app.run_test(size=SIZE) as pilot:
-        _with_printer(app, paper)
         await logged_in(pilot)
         profile = await scan_to_profile(pilot, till, customer_id, barcode)
         await _tab(pilot, profile, "history")
@@ -195,8 +195,13 @@ async def test_a_go_green_customers_receipt_is_shown_but_not_printed(
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ReceiptScreen), "the receipt")
         await pilot.press("p")
-        assert "Go green" in _text(app.screen, "#print-result")
-    assert not paper.exists()
+        await until(pilot, lambda: "P prints one" in _text(app.screen, "#print-result"), "asked")
+        assert not paper.exists(), "a go-green receipt is not printed on the first P"
+        await pilot.press("p")  # the customer asked for one
+        await until(
+            pilot, lambda: "printed (file " in _text(app.screen, "#print-result"), "printed"
+        )
+    assert b"TOTAL" in paper.read_bytes()
 
 
 async def test_a_stored_value_charge_over_the_event_limit_is_approved_by_a_supervisor(

@@ -1,6 +1,8 @@
 """The sale panel driven as a cashier: points shown before confirming, a sale over the
 transaction limit approved by a supervisor (and refused to the cashier herself), saved with
-the approval on its op."""
+the approval on its op; its receipt printed on a serial printer (a real pseudo-terminal), an
+offline printer that keeps the sale and prints on P once back, and a go-green customer who
+gets paper only when they ask."""
 
 from __future__ import annotations
 
@@ -12,8 +14,17 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from tests.support.outbox import put_card
+from tests.support.printer import CUT, PAPER_OK, PAPER_QUERY, PtyPrinter
 from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
-from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app, scan_to_profile
+from tests.tui.cashier import (
+    enrolled_till,
+    logged_in,
+    new_customer,
+    offline_app,
+    scan_to_profile,
+    with_printer,
+)
 from tests.tui.conftest import CASHIER, SIZE, TuiTill, until
 from textual.message import Message
 from textual.notifications import Notify
@@ -22,9 +33,10 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from tillcrm.app import BUSY_MESSAGE
-from tillcrm.config import DeviceKind
+from tillcrm.config import DeviceKind, PrinterKind, PrinterSettings
 from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.domain import verify_pin
+from tillcrm.screens._printing import GO_GREEN
 from tillcrm.screens.override import OverrideScreen
 from tillcrm.screens.sale import SaleScreen
 from tillcrm.sync import SyncEngine
@@ -205,3 +217,107 @@ async def test_the_points_preview_counts_the_customers_promotion_category_as_the
     with loopback_world.client("brand.a") as http:
         history = http.get(f"/customers/{customer_id}/history").json()["items"]
     assert [row["points_earned"] for row in history] == [24]
+
+
+def _serial(port: Path | str) -> PrinterSettings:
+    return PrinterSettings(kind=PrinterKind.SERIAL, device=str(port), timeout=1)
+
+
+async def _sold(
+    pilot: Pilot[Any], till: TuiTill, customer_id: UUID, barcode: str, **amounts: str
+) -> Screen[Any]:
+    """Open the customer's sale panel, ring up a pretzel for `amounts` (field: value) and
+    confirm it; returns the panel once the sale is saved."""
+    sale = await _sale_panel(pilot, till, customer_id, barcode)
+    sale.query_one("#sale-item", Input).value = "Pretzel"
+    for field, value in amounts.items():
+        sale.query_one(f"#sale-{field.replace('_', '-')}", Input).value = value
+    await pilot.press("f10")
+    await until(pilot, lambda: _text(sale, "#sale-result") != "", "the sale saved", limit=1500)
+    assert _text(sale, "#sale-result") == "Saved"
+    return sale
+
+
+async def test_a_saved_sale_prints_its_receipt_on_the_serial_printer(
+    till: TuiTill, loopback_world: World
+) -> None:
+    customer_id, barcode = new_customer(loopback_world, first_name="Rita")
+    put_card(loopback_world, customer_id, 5_000)
+    printer = PtyPrinter(PAPER_OK)
+    try:
+        app = with_printer(till, _serial(printer.port)).app()
+        async with app.run_test(size=SIZE) as pilot:
+            sale = await _sold(
+                pilot, till, customer_id, barcode, amount="12.50", stored_value="2.50"
+            )
+            await until(pilot, lambda: "printed" in _text(sale, "#sale-receipt"), "printed")
+            said = _text(sale, "#sale-receipt")
+            job = printer.job()
+    finally:
+        printer.close()
+    assert said == f"Receipt 00000002 printed (serial {printer.port})."
+    assert job.startswith(PAPER_QUERY + b"\x1b@")
+    text = job.decode("cp437")
+    for shown in (
+        "brand a",  # the store's name, not its id
+        "G2 till",
+        "Cass Hier",
+        "Receipt 00000002",  # the sale is the till's second op, after the visit
+        "1 x Pretzel",
+        "$12.50",
+        "stored value",
+        "$2.50",
+        "card",
+        "$10.00",
+        "+12 / -0",
+    ):
+        assert shown in text, shown
+    lines = text.splitlines()
+    assert next(line for line in lines if "Points balance" in line).endswith(" 12")
+    assert next(line for line in lines if "Stored value left" in line).endswith(" $47.50")
+    assert "brand-a-store" not in text
+    assert b"\x1dkI\x0a{B00000002" in job, "the number as a Code 128 barcode (GS k)"
+    assert job.endswith(CUT)
+
+
+async def test_an_offline_printer_keeps_the_sale_and_prints_on_p_once_back(
+    till: TuiTill, loopback_world: World, tmp_path: Path
+) -> None:
+    customer_id, barcode = new_customer(loopback_world, first_name="Otto")
+    port = tmp_path / "ttyPRINTER"  # nothing there yet: the printer is unplugged
+    app = with_printer(till, _serial(port)).app()
+    async with app.run_test(size=SIZE) as pilot:
+        sale = await _sold(pilot, till, customer_id, barcode, amount="4.00")
+        await until(pilot, lambda: "offline" in _text(sale, "#sale-receipt"), "offline")
+        assert _text(sale, "#sale-receipt") == (
+            "Printer offline: sale saved, press P to print it when the printer is back."
+        )
+        rows = till.db.read("SELECT type FROM outbox WHERE entity_id = ?", (str(customer_id),))
+        assert ("sale",) in [tuple(row) for row in rows], "the sale is in the outbox"
+
+        printer = PtyPrinter(PAPER_OK)
+        try:
+            port.symlink_to(printer.port)  # plugged back in
+            await pilot.press("p")
+            await until(pilot, lambda: "printed" in _text(sale, "#sale-receipt"), "printed")
+            assert b"1 x Pretzel" in printer.job()
+        finally:
+            printer.close()
+
+
+async def test_a_go_green_customer_gets_a_receipt_only_when_they_ask(
+    till: TuiTill, loopback_world: World, tmp_path: Path
+) -> None:
+    customer_id, barcode = new_customer(
+        loopback_world, first_name="Greta", flags={"go_green": True}
+    )
+    paper = tmp_path / "receipt.bin"
+    app = with_printer(till, paper).app()
+    async with app.run_test(size=SIZE) as pilot:
+        sale = await _sold(pilot, till, customer_id, barcode, amount="3.00")
+        await until(pilot, lambda: _text(sale, "#sale-receipt") == GO_GREEN, "go green")
+        await pilot.pause(0.1)
+        assert not paper.exists(), "no paper for a go-green customer"
+        await pilot.press("p")  # the customer asks for one
+        await until(pilot, lambda: "printed" in _text(sale, "#sale-receipt"), "printed")
+    assert b"1 x Pretzel" in paper.read_bytes()

@@ -22,7 +22,14 @@ import click
 from tillcrm.cli._context import CliContext, pass_cli
 from tillcrm.cli.crm import _require_server_extra
 from tillcrm.cli.run import serve_till
-from tillcrm.config import CrmSettings, DeviceKind, Settings, TillSettings
+from tillcrm.config import (
+    CrmSettings,
+    DeviceKind,
+    PrinterKind,
+    PrinterSettings,
+    Settings,
+    TillSettings,
+)
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader
 
@@ -78,6 +85,9 @@ def demo(cli: CliContext, customers: int, data_dir: Path | None) -> None:
                 "data_dir": folder / "till",
                 "crm": CrmSettings(url=url),
                 "devices": [reader.settings() for reader in readers.values()],
+                "printer": PrinterSettings(
+                    kind=PrinterKind.FILE, device=str(folder / "receipt.bin")
+                ),
             }
         )
         note = (

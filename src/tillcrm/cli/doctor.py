@@ -2,8 +2,9 @@
 
 Config, the keyring, the till's token, the CRM (reachable, accepting the token, its clock
 against ours), the database (integrity, schema, which till it belongs to), the queue (rejected
-ops, ops not draining) and the configured readers. It reads only: it never takes the till
-lock, so it can run beside a working till. Exit status 1 when anything is wrong.
+ops, ops not draining), the configured readers and the receipt printer (asked for paper). It
+reads only: it never takes the till lock, so it can run beside a working till. Exit status 1
+when anything is wrong.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from tillcrm.crm import (
     keyring_problem,
     load_token,
 )
+from tillcrm.devices.printer import open_printer
+from tillcrm.domain.money_format import MoneyFormat
 from tillcrm.local import SCHEMA_VERSION, Meta, OpState, Outbox, TillDatabase
+from tillcrm.receipts import PrinterProblem
 
 __all__ = ["MAX_CLOCK_OFFSET_SECONDS", "STUCK_QUEUE_SECONDS", "doctor"]
 
@@ -196,6 +200,18 @@ def _devices(settings: Settings) -> list[Finding]:
     return findings
 
 
+def _printer(settings: Settings) -> list[Finding]:
+    printer = open_printer(settings.printer, MoneyFormat())
+    if printer is None:
+        return [Finding("printer", "none configured (receipts are not printed)")]
+    try:
+        probed = printer.check()
+    except PrinterProblem as problem:
+        fix = "switch the printer on, load paper, check its cable or [printer] in the config"
+        return [Finding("printer", f"{printer.where}: {problem} ({problem.detail})", fix)]
+    return [Finding("printer", f"{printer.where} {'has paper' if probed else '(not probed)'}")]
+
+
 @click.command()
 @pass_cli
 def doctor(cli: CliContext) -> None:
@@ -207,6 +223,7 @@ def doctor(cli: CliContext) -> None:
         findings += asyncio.run(_crm(settings, token))
         findings += _database(settings)
         findings += _devices(settings)
+        findings += _printer(settings)
     for finding in findings:
         click.echo(finding.line())
     problems = sum(finding.problem for finding in findings)

@@ -5,6 +5,9 @@ saved, and queued when offline.
 A charge past a limit (transaction, credit, per-event or per-season, balance, offline cap, or
 an inactive customer) opens the supervisor override bound to exactly this sale; approved, the
 sale is saved with the approval on its op.
+
+Once saved, the receipt prints in a worker (a go-green customer's only when they ask: P); a
+printer that is offline or out of paper is said so, and P prints again: the sale stays saved.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from tillcrm.domain import (
     TransactionLine,
     points_earned,
 )
+from tillcrm.receipts import PrintedReceipt, ReceiptPrinter
 from tillcrm.screens._base import TillScreen
+from tillcrm.screens._printing import print_receipt
 from tillcrm.screens._text import sentence
 from tillcrm.screens.override import with_override
 from tillcrm.till import Declined, OverrideRequired, Saved, TillService
@@ -54,20 +59,30 @@ class SaleScreen(TillScreen[Saved | None]):
     SaleScreen #sale-preview { height: auto; margin: 1 0 0 0; }
     SaleScreen #sale-error { color: $error; height: auto; }
     SaleScreen #sale-result { text-style: bold; color: $success; height: auto; }
+    SaleScreen #sale-receipt { height: auto; }
     SaleScreen Horizontal.buttons { height: auto; margin-top: 1; }
     SaleScreen Horizontal.buttons Button { margin-right: 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("f10", "confirm", "Confirm sale"),
+        Binding("p", "print_receipt", "Print receipt"),
     ]
 
-    def __init__(self, till: TillService, money: MoneyFormat, customer: CustomerOut) -> None:
+    def __init__(
+        self,
+        till: TillService,
+        money: MoneyFormat,
+        customer: CustomerOut,
+        printer: ReceiptPrinter | None = None,
+    ) -> None:
         super().__init__()
         self._till = till
         self._money = money
         self._customer = customer
+        self._printer = printer
         self._saved: Saved | None = None
+        self._receipt: PrintedReceipt | None = None
 
     def compose_body(self) -> ComposeResult:
         """The sale's fields, the preview line and the buttons."""
@@ -105,8 +120,10 @@ class SaleScreen(TillScreen[Saved | None]):
             yield Static("", id="sale-preview")
             yield Static("", id="sale-error")
             yield Static("", id="sale-result")
+            yield Static("", id="sale-receipt")
             with Horizontal(classes="buttons"):
                 yield Button("Confirm (F10)", id="sale-confirm", variant="success", compact=True)
+                yield Button("Print receipt (P)", id="sale-print", disabled=True, compact=True)
                 yield Button("Close (Esc)", id="sale-close", compact=True)
 
     def on_mount(self) -> None:
@@ -209,6 +226,45 @@ class SaleScreen(TillScreen[Saved | None]):
             self.query_one("#sale-error", Static).update("")
             self.query_one("#sale-result", Static).update(sentence(answer.message))
             self.query_one("#sale-confirm", Button).disabled = True
+            self._sold(answer)
+
+    def _sold(self, saved: Saved) -> None:
+        """The sale is committed: its fields are done with (so P reaches the screen), and
+        its receipt prints unless the customer went green."""
+        for field in self.query(Input):
+            field.disabled = True
+        self.query_one("#sale-payer", Select).disabled = True
+        button = self.query_one("#sale-print", Button)
+        button.disabled = False
+        button.focus()
+        self._receipt = self._till.sale_receipt(saved)
+        self.refresh_bindings()
+        self._print(asked=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """P shows once there is a receipt to print."""
+        return self._receipt is not None if action == "print_receipt" else True
+
+    @on(Button.Pressed, "#sale-print")
+    def action_print_receipt(self) -> None:
+        """Print the receipt (again): a go-green customer asked for one, or the printer is
+        back."""
+        if self._receipt is not None:
+            self._print(asked=True)
+
+    @work(exclusive=True, group="print")
+    async def _print(self, *, asked: bool) -> None:
+        assert self._receipt is not None
+        status = self.query_one("#sale-receipt", Static)
+        status.update("Printing the receipt...")
+        status.update(
+            await print_receipt(
+                self._printer,
+                self._receipt,
+                asked=asked,
+                retry="sale saved, press P to print it when the printer is back",
+            )
+        )
 
     def _authorized_user(self, key: str) -> UUID:
         return next(u.id for u in self._customer.authorized_users if str(u.id) == key)

@@ -17,10 +17,13 @@ from tillcrm.till._editing import CustomerEditing
 from tillcrm.till._lookup import CustomerLookup
 from tillcrm.till._org import OrgAccess
 from tillcrm.till._queue import QueueWork
+from tillcrm.till._receipts import Receipts
 from tillcrm.till._wallet import WalletAccess
 
 __all__ = ["TillService"]
 
 
-class TillService(CustomerLookup, Charging, OrgAccess, CustomerEditing, WalletAccess, QueueWork):
+class TillService(
+    CustomerLookup, Charging, OrgAccess, CustomerEditing, WalletAccess, QueueWork, Receipts
+):
     """Everything a till screen can ask for or do, for the operator logged in here."""

@@ -1,7 +1,6 @@
 """The customer profile screen and its tabs (info, history, loyalty, stored value, wallet,
 authorized users, suites)."""
 
-from tillcrm.screens.profile.receipt import ReceiptPrinter, TextFilePrinter
 from tillcrm.screens.profile.screen import ProfileScreen
 
-__all__ = ["ProfileScreen", "ReceiptPrinter", "TextFilePrinter"]
+__all__ = ["ProfileScreen"]

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from tillcrm.api import CustomerOut
-from tillcrm.screens.profile.receipt import ReceiptPrinter
+from tillcrm.receipts import ReceiptPrinter
 from tillcrm.till import TillService
 from tillcrm.widgets.money import MoneyFormat
 

@@ -19,13 +19,13 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static, TabbedContent, TabPane
 
 from tillcrm.api import CustomerOut
+from tillcrm.receipts import ReceiptPrinter
 from tillcrm.screens._base import TillScreen
 from tillcrm.screens.profile._tab import ProfileContext, ProfileTab
 from tillcrm.screens.profile.authorized import AuthorizedUsersTab
 from tillcrm.screens.profile.history import HistoryTab
 from tillcrm.screens.profile.info import InfoTab
 from tillcrm.screens.profile.loyalty import LoyaltyTab
-from tillcrm.screens.profile.receipt import ReceiptPrinter
 from tillcrm.screens.profile.stored_value import StoredValueTab
 from tillcrm.screens.profile.suites import SuitesTab
 from tillcrm.screens.profile.wallet import WalletTab
@@ -170,7 +170,9 @@ class ProfileScreen(TillScreen[None]):
         from tillcrm.screens.sale import SaleScreen
 
         if self.customer is not None:
-            screen = SaleScreen(self._till, self._money, self.customer)
+            screen = SaleScreen(
+                self._till, self._money, self.customer, self._profile_context.printer
+            )
             self.app.push_screen(screen, lambda _: self._after_change())
 
     def action_edit(self) -> None:
