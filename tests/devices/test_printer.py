@@ -14,7 +14,8 @@ import pytest
 
 from tests.support.printer import CUT, PAPER_OK, PAPER_OUT, PAPER_QUERY, PtyPrinter
 from tillcrm.config import PrinterKind, PrinterSettings
-from tillcrm.devices.printer import EscposPrinter, escpos_job, open_printer
+from tillcrm.devices._escpos import escpos_job
+from tillcrm.devices.printer import EscposPrinter, open_printer
 from tillcrm.domain import Tender, TenderKind, TransactionLine
 from tillcrm.domain.money_format import MoneyFormat
 from tillcrm.receipts import PrintedReceipt, PrinterOffline, PrinterOutOfPaper, receipt_text
