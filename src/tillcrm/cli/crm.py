@@ -87,6 +87,22 @@ def serve(cli: CliContext, db_url: str | None, host: str | None, port: int | Non
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")
 
 
+@crm.command()
+@click.option("--db", "db_url", default=None, help=_DB_HELP)
+@pass_cli
+def migrate(cli: CliContext, db_url: str | None) -> None:
+    """Bring the database's schema up to date and exit.
+
+    `serve` does this too; a deployment runs it once before starting several CRM processes
+    (deploy/compose.yaml), so they never race one another's migrations."""
+    _require_server_extra()
+    from tillcrm.server.migrate import upgrade
+
+    url = _database(cli, db_url)
+    upgrade(url)
+    click.echo(f"database {_safe(url)} is up to date")
+
+
 @crm.command("demo-data")
 @click.option("--db", "db_url", default=None, help=_DB_HELP)
 @click.option(
