@@ -16,6 +16,7 @@ import click
 from tillcrm.cli._context import CliContext, pass_cli
 from tillcrm.cli._till import crm_client, read_only_database, till_db_path, writable_database
 from tillcrm.local import Meta, OpState, Outbox, TillDatabase
+from tillcrm.logs import start_till_logging
 from tillcrm.sync import SyncEngine, SyncStatus
 
 __all__ = ["queue_lines", "sync"]
@@ -63,6 +64,7 @@ def sync(cli: CliContext, mode: str | None) -> None:
         return
     if not settings.till.id:
         raise click.ClickException("this till is not registered: run `tillcrm register`")
+    start_till_logging(settings.logs)
     client = crm_client(settings)
     with writable_database(settings) as db:
         try:
