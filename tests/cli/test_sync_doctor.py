@@ -127,6 +127,7 @@ def test_doctor_passes_a_healthy_till(config_file: Path, till_log_dir: Path) -> 
     assert "passes the integrity check" in result.output
     assert "devices: none configured" in result.output
     assert f"ok      logs: the till logs to {till_log_dir / 'till.log'}" in result.output
+    assert "tillcrm.sync._engine: pulled" in (till_log_dir / "till.log").read_text()
 
 
 def test_doctor_names_each_problem_and_its_fix(config_file: Path, tmp_path: Path) -> None:
