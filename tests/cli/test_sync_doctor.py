@@ -175,7 +175,7 @@ def test_sync_needs_a_mode(config_file: Path) -> None:
     assert "--once, --forever or --status" in result.output
 
 
-def test_doctor_passes_a_healthy_till(config_file: Path) -> None:
+def test_doctor_passes_a_healthy_till(config_file: Path, till_log_dir: Path) -> None:
     assert _run(config_file, "sync", "--once").exit_code == 0
 
     result = _run(config_file, "doctor")
@@ -186,6 +186,8 @@ def test_doctor_passes_a_healthy_till(config_file: Path) -> None:
         assert f"ok      {subject}:" in result.output
     assert "passes the integrity check" in result.output
     assert "devices: none configured" in result.output
+    assert f"ok      logs: the till logs to {till_log_dir / 'till.log'}" in result.output
+    assert "tillcrm.sync._engine: pulled" in (till_log_dir / "till.log").read_text()
 
 
 def test_doctor_names_each_problem_and_its_fix(config_file: Path, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from tillcrm.cli._till import crm_client, read_only_database, till_db_path, writ
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.local import Meta, OpState, Outbox, TillDatabase
+from tillcrm.logs import start_till_logging
 from tillcrm.sync import SyncEngine, SyncStatus
 
 __all__ = ["queue_lines", "sync"]
@@ -74,6 +75,7 @@ def sync(cli: CliContext, mode: str | None) -> None:
         return
     if not settings.till.id:
         raise click.ClickException("this till is not registered: run `tillcrm register`")
+    start_till_logging(settings.logs)
     client = crm_client(settings)
     with writable_database(settings) as db:
         try:

@@ -12,6 +12,7 @@ from tillcrm import __version__
 from tillcrm.api import API_PREFIX
 from tillcrm.server.db import create_db_engine
 from tillcrm.server.errors import install_error_handlers
+from tillcrm.server.logs import RequestLog
 from tillcrm.server.metrics import install_metrics
 from tillcrm.server.migrate import upgrade
 from tillcrm.server.openapi import install_method_not_allowed
@@ -43,6 +44,7 @@ def create_app(db_url: str, *, migrate: bool = True) -> FastAPI:
     install_method_not_allowed(app)
     app.add_middleware(BodyLimit)
     install_metrics(app, ROUTERS)
+    app.add_middleware(RequestLog)  # outermost of ours: it also times and ids a 413
 
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
