@@ -16,12 +16,19 @@ from tests.support.customers import put_customer
 from tests.support.world import CASHIER_PIN, SUPERVISOR_PIN, World
 from tests.till.conftest import Till
 from tillcrm.api import PointsRedeem, SaleLineTender
-from tillcrm.domain import AuthorizedUser, CustomerProfile, TenderKind, TransactionLine
+from tillcrm.domain import (
+    AuthorizedUser,
+    CustomerProfile,
+    IdentifierKind,
+    TenderKind,
+    TransactionLine,
+)
 from tillcrm.local import LoginRefusal, OpState
 from tillcrm.till import (
     Declined,
     Identification,
     LoginRefused,
+    NotFound,
     OverrideRefused,
     OverrideRequired,
     TillService,
@@ -34,6 +41,7 @@ HUGE = 2**63
 NUL_REFUSED = "a NUL character cannot be saved; retype the text"
 SURROGATE_REFUSED = "a broken character (a lone surrogate) cannot be saved; retype the text"
 TOO_LARGE = "the number is too large to be saved"
+UNREADABLE = "no card or number holds a NUL or a broken character; scan or type it again"
 
 Write = Callable[[TillService, UUID], Awaitable[object]]
 
@@ -181,3 +189,17 @@ async def test_a_badge_no_card_gives_is_refused(till: Till, badge: str) -> None:
     with pytest.raises(LoginRefused) as refused:
         await till.service().login_badge(badge)
     assert refused.value.reason is LoginRefusal.UNREADABLE
+
+
+@pytest.mark.parametrize("text", [NUL, SURROGATE], ids=["nul", "surrogate"])
+async def test_a_scan_or_search_no_card_gives_finds_nobody_and_records_no_visit(
+    till: Till, text: str
+) -> None:
+    service = till.service()
+    await service.login("brand-100", CASHIER_PIN)
+    before = till.db.read("SELECT count(*) FROM outbox")[0][0]
+
+    assert await service.identify(IdentifierKind.BARCODE, text) == NotFound(UNREADABLE)
+    assert await service.identify_typed(text) == NotFound(UNREADABLE)
+    assert await service.search(text) == []
+    assert till.db.read("SELECT count(*) FROM outbox")[0][0] == before

@@ -25,6 +25,7 @@ from tillcrm.domain.bounds import (
     Text,
     check_storable,
     refused_input,
+    storable,
 )
 from tillcrm.domain.cards import is_luhn_valid, last4, looks_like_pan, mask_pan, mask_tail
 from tillcrm.domain.customer import (
@@ -162,6 +163,7 @@ __all__ = [
     "points_earned",
     "refused_input",
     "reversed_digits",
+    "storable",
     "suite_status",
     "verify_pin",
 ]

@@ -38,6 +38,7 @@ __all__ = [
     "Text",
     "check_storable",
     "refused_input",
+    "storable",
 ]
 
 INT64_MIN = -(2**63)
@@ -126,6 +127,16 @@ def check_storable(value: object, field: str = "") -> None:
             check_storable(item, field)
 
 
+def storable(value: object) -> bool:
+    """Whether `check_storable` takes `value`: for input that is refused whatever field held
+    it (a scan, a code, a PIN)."""
+    try:
+        check_storable(value)
+    except InputRefused:
+        return False
+    return True
+
+
 def refused_input(error: ValidationError) -> InputRefused | None:
     """The clear refusal of input a model refused because no database could store it (the
     `Text` pattern, a lone surrogate, an `Int64` bound); None when it was refused for
@@ -143,9 +154,7 @@ def _field_of(loc: tuple[int | str, ...]) -> str:
     custom field's name holding the NUL) is named `name`, never shown."""
     parts = []
     for part in loc:
-        try:
-            check_storable(part)
-        except InputRefused:
+        if not storable(part):
             parts.append("name")
             break
         if part != "[key]":

@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tillcrm.domain import InputRefused, Operator, check_storable, verify_pin
+from tillcrm.domain import Operator, storable, verify_pin
 from tillcrm.local.db import TillDatabase
 
 __all__ = ["LoginRefusal", "LoginRefused", "OperatorStore", "PinPolicy"]
@@ -181,7 +181,5 @@ def _readable(*entered: str) -> None:
     """Refuse (`LoginRefused`, no wrong PIN counted) a code, PIN or badge holding a NUL or a
     lone surrogate: no keypad or card gives one, and a lone surrogate cannot even be hashed
     or looked up."""
-    try:
-        check_storable(list(entered))
-    except InputRefused:
-        raise LoginRefused(LoginRefusal.UNREADABLE) from None
+    if not storable(entered):
+        raise LoginRefused(LoginRefusal.UNREADABLE)
