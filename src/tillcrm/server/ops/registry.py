@@ -124,7 +124,7 @@ class UnreadableOp:
 
 def read_op(header: OpHeader) -> Op | UnreadableOp:
     """A pushed op read whole, or, when this CRM cannot read or apply it, why not."""
-    sent = header.model_dump(mode="json")
+    sent = {**(header.model_extra or {}), "op_id": header.op_id, "seq": header.seq}
     try:
         op = Op.model_validate(sent)
     except ValidationError as exc:
