@@ -1,9 +1,11 @@
-"""`tillcrm sync --once` and `tillcrm sync --status`: sync by hand, and look at the queue.
+"""`tillcrm sync --once`, `--status` and `--renumber`: sync by hand, look at the queue, and
+move a queue the CRM stopped taking.
 
 `--once` is what an installer runs to see a till sync (or why it cannot): one push of every
 due op, one pull of every change, then the queue as it stands; it takes the till lock, so it
 refuses while the till itself runs. `--status` only reads the database, so it also works
-beside a running till.
+beside a running till. `--renumber` gives the unsent ops the seqs after the CRM's last one
+when the CRM stopped taking them (a till restored from an old copy of its database).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import click
 
 from tillcrm.cli._context import CliContext, pass_cli
 from tillcrm.cli._till import crm_client, read_only_database, till_db_path, writable_database
-from tillcrm.local import Meta, OpState, Outbox, TillDatabase
+from tillcrm.local import NOT_STOPPED, Meta, OpState, Outbox, TillDatabase
 from tillcrm.sync import SyncEngine, SyncStatus
 
 __all__ = ["queue_lines", "sync"]
@@ -31,7 +33,8 @@ def queue_lines(db: TillDatabase) -> list[str]:
         else ""
     )
     cursor = Meta(db).cursor()
-    blocked = [f"blocked: {head.blocking}"] if head is not None and head.blocking else []
+    blocking = outbox.blocking(head)
+    blocked = [f"blocked: {blocking}"] if blocking else []
     return [
         f"queue: {outbox.depth()} op(s) waiting{age}",
         *blocked,
@@ -41,15 +44,33 @@ def queue_lines(db: TillDatabase) -> list[str]:
     ]
 
 
+def _renumber(db: TillDatabase) -> None:
+    """`--renumber`: the fix a blocked queue names (see `Outbox.renumber_unsent`)."""
+    if Meta(db).seq_stop() is None:
+        raise click.ClickException(NOT_STOPPED)
+    moved = Outbox(db).renumber_unsent()
+    click.echo(f"renumbered: {moved} unsent op(s); run `tillcrm sync --once` to send them")
+
+
 @click.command("sync")
 @click.option("--once", "mode", flag_value="once", help="Push the queue and pull changes, once.")
 @click.option("--status", "mode", flag_value="status", help="Show the queue; change nothing.")
+@click.option(
+    "--renumber",
+    "mode",
+    flag_value="renumber",
+    help="Renumber the unsent ops after the CRM's last seq, when it stopped taking them.",
+)
 @pass_cli
 def sync(cli: CliContext, mode: str | None) -> None:
-    """Sync this till with the CRM once, or show where its queue stands."""
+    """Sync this till with the CRM once, show where its queue stands, or renumber it."""
     settings = cli.settings
     if mode is None:
-        raise click.UsageError("give --once or --status")
+        raise click.UsageError("give --once, --status or --renumber")
+    if mode == "renumber":
+        with writable_database(settings) as stopped:
+            _renumber(stopped)
+        return
     if mode == "status":
         db = read_only_database(settings)
         if db is None:
@@ -84,3 +105,5 @@ def sync(cli: CliContext, mode: str | None) -> None:
             click.echo(line)
     if status.problem:
         raise click.ClickException(f"sync {status.label}: {status.problem}")
+    if status.blocking:
+        raise click.ClickException(f"sync {status.label}, not sending: {status.blocking}")
