@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import httpx
 import sqlalchemy as sa
 
-from tests.support.world import World
+from tests.support.world import SUPERVISOR_PIN, World
 from tillcrm.api import OpType
 from tillcrm.server.db import reading, writing
 from tillcrm.server.tables import stored_value_cards, till_sync
@@ -57,6 +57,14 @@ class Outbox:
             **fields,
         }
 
+    def verify(self, supervisor: str = "super", *, pin: str = SUPERVISOR_PIN) -> str:
+        """The CRM's verification of the org's `supervisor` by PIN, for an approval to carry."""
+        response = self.http.post(
+            "/operators/verify", json={"supervisor_id": f"{self.org}-{supervisor}", "pin": pin}
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["verification_id"])
+
     def push(self, *ops: dict[str, Any]) -> httpx.Response:
         """POST the ops as one batch."""
         return self.http.post("/sync/push", json={"ops": list(ops)})
@@ -99,9 +107,12 @@ def override(
     kind: str = "sale",
     supervisor: str = "super",
     cashier: str = "cashier",
+    verification: str | None = None,
 ) -> dict[str, Any]:
-    """A supervisor's approval of one action, as it travels with an op."""
+    """A supervisor's approval of one action, as it travels with an op: checked by the CRM
+    when it carries a `verification` (`Outbox.verify`), else only by the till (offline)."""
     return {
+        "verification_id": verification,
         "approval_id": str(uuid4()),
         "supervisor_id": f"{org}-{supervisor}",
         "cashier_id": f"{org}-{cashier}",

@@ -56,7 +56,15 @@ from tillcrm.api.sync import (
     StoredValueLoad,
     VisitPayload,
 )
-from tillcrm.api.tills import EnrollRequest, EnrollResponse, TillContext, TillRevoked
+from tillcrm.api.tills import (
+    EnrollRequest,
+    EnrollResponse,
+    OverrideToReview,
+    SupervisorVerified,
+    SupervisorVerifyRequest,
+    TillContext,
+    TillRevoked,
+)
 
 __all__ = [
     "ACCOUNT_TENDERS",
@@ -89,6 +97,7 @@ __all__ = [
     "OpResult",
     "OpStatus",
     "OpType",
+    "OverrideToReview",
     "Page",
     "PointsBalance",
     "PointsRedeem",
@@ -107,6 +116,8 @@ __all__ = [
     "StoredValueOut",
     "SuiteOut",
     "SuitesOut",
+    "SupervisorVerified",
+    "SupervisorVerifyRequest",
     "TillContext",
     "TillRevoked",
     "TransactionSummary",
