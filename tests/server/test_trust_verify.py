@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from tests.support.customers import put_customer
-from tests.support.outbox import Outbox, override, sale
+from tests.support.outbox import Outbox, approval_needs_review, override, sale
 from tests.support.world import SUPERVISOR_BADGE, SUPERVISOR_PIN, World, add_operator
 from tillcrm.api import OpType
 from tillcrm.cli import main
@@ -27,7 +27,6 @@ from tillcrm.server.db import reading, writing
 from tillcrm.server.tables import (
     audit_log,
     operators,
-    override_approvals,
     supervisor_verifications,
 )
 from tillcrm.server.verification import VERIFICATION_UNUSABLE
@@ -167,15 +166,6 @@ def _charge(till: Outbox, customer: UUID, approval: dict[str, Any]) -> dict[str,
     return result
 
 
-def _approval_row(world: World, approval: dict[str, Any]) -> Any:
-    with reading(world.crm.engine) as conn:
-        return conn.execute(
-            sa.select(override_approvals).where(
-                override_approvals.c.approval_id == UUID(approval["approval_id"])
-            )
-        ).one_or_none()
-
-
 def test_a_verified_override_is_applied_and_its_verification_used_up(world: World) -> None:
     customer = _over_the_credit_limit(world, "Verified")
     with Outbox(world, "brand.a") as till:
@@ -187,8 +177,8 @@ def test_a_verified_override_is_applied_and_its_verification_used_up(world: Worl
     assert applied["status"] == "applied", applied["reason"]
     assert replayed["status"] == "rejected"
     assert replayed["reason"] == f"override refused: {VERIFICATION_UNUSABLE}"
-    assert _approval_row(world, first).needs_review is False
-    assert _approval_row(world, again) is None
+    assert approval_needs_review(world, first["approval_id"]) is False
+    assert approval_needs_review(world, again["approval_id"]) is None
     with reading(world.crm.engine) as conn:
         spent = conn.execute(
             sa.select(supervisor_verifications).where(
@@ -244,7 +234,7 @@ def test_an_offline_override_is_applied_flagged_for_review_and_listed(
         result = _charge(till, customer, approval)
     assert result["status"] == "needs_review"
     assert "checked only by the till" in result["reason"]
-    assert _approval_row(world, approval).needs_review is True
+    assert approval_needs_review(world, approval["approval_id"]) is True
     with world.crm.client(ADMIN_TOKEN) as http:
         listed = http.get("/admin/overrides/review", params={"limit": 500})
     assert listed.status_code == 200, listed.text

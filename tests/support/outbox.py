@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from tests.support.world import SUPERVISOR_PIN, World
 from tillcrm.api import OpType
 from tillcrm.server.db import reading, writing
-from tillcrm.server.tables import stored_value_cards, till_sync
+from tillcrm.server.tables import override_approvals, stored_value_cards, till_sync
 
 
 class Outbox:
@@ -148,3 +148,15 @@ def put_card(
                 per_season_limit=per_season_limit,
             )
         )
+
+
+def approval_needs_review(world: World, approval_id: UUID | str) -> bool | None:
+    """Whether the CRM flagged the approval for review (given offline, not verified by it);
+    None when it never accepted the approval."""
+    with reading(world.crm.engine) as conn:
+        flag = conn.execute(
+            sa.select(override_approvals.c.needs_review).where(
+                override_approvals.c.approval_id == UUID(str(approval_id))
+            )
+        ).scalar_one_or_none()
+    return None if flag is None else bool(flag)

@@ -48,7 +48,7 @@ VERIFICATION_TTL = timedelta(minutes=5)
 verification overheard or left unused is soon worthless."""
 
 VERIFY_ACTION = "supervisor_verify"
-_NOT_ACCEPTED = "the supervisor's PIN or badge was not accepted"
+_NOT_ACCEPTED = "wrong PIN or badge"
 
 
 @dataclass(frozen=True)
