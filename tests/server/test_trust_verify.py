@@ -7,6 +7,9 @@ for an administrator."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,6 +28,7 @@ from tillcrm.domain import Role
 from tillcrm.server.context import ADMIN_TOKEN_ENV
 from tillcrm.server.db import reading, writing
 from tillcrm.server.tables import (
+    applied_ops,
     audit_log,
     operators,
     supervisor_verifications,
@@ -155,6 +159,18 @@ def test_five_wrong_tries_lock_the_operator_in_the_database_until_the_lockout_en
     assert _lock_state(world, supervisor) == (0, None)
 
 
+def test_guesses_racing_in_parallel_get_no_more_than_five_tries(world: World) -> None:
+    """Each try is counted before its scrypt check, so ten guesses sent at once cannot all be
+    checked while the count still reads under five."""
+    supervisor = _supervisor(world, "sup-race")
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda i: _verify(world, supervisor, pin=f"1{i:05d}"), range(10)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [403] * 4 + [429] * 6
+    checked = [d for _, d in _audited(world, supervisor) if d.startswith("wrong")]
+    assert len(checked) == 4
+
+
 def _over_the_credit_limit(world: World, name: str) -> UUID:
     return put_customer(world, "brand", "a", first_name=name, store_credit_limit=100)
 
@@ -247,3 +263,27 @@ def test_an_offline_override_is_applied_flagged_for_review_and_listed(
     )
     assert printed.exit_code == 0, printed.output
     assert f"till {till.till_id} op {mine['op_id']}: brand-super approved" in printed.output
+
+
+def test_an_override_op_answered_before_verifications_existed_still_answers_its_resend(
+    world: World,
+) -> None:
+    customer = _over_the_credit_limit(world, "Resent")
+    approval = override("brand", customer, 500, ["credit"])
+    del approval["verification_id"]  # as a till before 0010 sent it
+    with Outbox(world, "brand.a") as till:
+        op = till.op(OpType.SALE, customer, sale(("store_credit", 500)), override=approval)
+        [first] = till.apply(op)
+        material = {key: op[key] for key in ("type", "entity_id", "payload", "override")}
+        before = hashlib.sha256(
+            json.dumps({**material, "base_version": None}, sort_keys=True).encode()
+        ).hexdigest()
+        with reading(world.crm.engine) as conn:
+            stored = conn.execute(
+                sa.select(applied_ops.c.payload_hash).where(
+                    applied_ops.c.op_id == UUID(op["op_id"])
+                )
+            ).scalar_one()
+        [again] = till.apply(op)
+    assert stored == before
+    assert first["status"] == again["status"] == "needs_review"

@@ -100,10 +100,17 @@ def applies(op_type: OpType) -> Callable[[Applier], Applier]:
 
 
 def payload_hash(op: Op) -> str:
-    """What must be the same for a resend to be a resend: type, customer, payload, override."""
+    """What must be the same for a resend to be a resend: type, customer, payload, override.
+
+    An override without a verification hashes as it did before approvals could carry one,
+    so an op answered before then still answers its resend.
+    """
     material = op.model_dump(
         mode="json", include={"type", "entity_id", "base_version", "payload", "override"}
     )
+    override = material.get("override")
+    if override is not None and override.get("verification_id") is None:
+        del override["verification_id"]
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
