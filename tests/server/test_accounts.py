@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 
 from tests.support.customers import put_customer
-from tests.support.world import World
+from tests.support.world import SUPERVISOR_PIN, World
 from tillcrm.server.db import writing
 from tillcrm.server.tables import (
     audit_log,
@@ -197,9 +197,12 @@ def test_revealing_the_card_number_needs_a_real_supervisor_and_is_audited(world:
     customer = put_customer(world, "pool", first_name="Revealed")
     give_card(world, customer)
 
-    def approval(supervisor: str, kind: str = "stored_value_reveal") -> dict[str, object]:
+    def approval(
+        supervisor: str, kind: str = "stored_value_reveal", verification: str | None = None
+    ) -> dict[str, object]:
         return {
             "override": {
+                "verification_id": verification,
                 "approval_id": str(uuid4()),
                 "supervisor_id": supervisor,
                 "cashier_id": "pool-cashier",
@@ -220,7 +223,15 @@ def test_revealing_the_card_number_needs_a_real_supervisor_and_is_audited(world:
         for_other = http.post(
             url, json=approval("pool-super", "points_redeem"), headers=headers("pool")
         )
-        granted = http.post(url, json=approval("pool-super"), headers=headers("pool"))
+        unverified = http.post(url, json=approval("pool-super"), headers=headers("pool"))
+        verified = http.post(
+            "/operators/verify", json={"supervisor_id": "pool-super", "pin": SUPERVISOR_PIN}
+        ).json()["verification_id"]
+        granted = http.post(
+            url, json=approval("pool-super", verification=verified), headers=headers("pool")
+        )
+    assert unverified.status_code == 403
+    assert "the CRM must verify" in unverified.json()["detail"]
     assert by_cashier.status_code == 403
     assert by_cashier.json()["problems"][0]["field"] == "override.supervisor_id"
     assert by_stranger.status_code == 403

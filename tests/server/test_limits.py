@@ -42,11 +42,8 @@ def _refused_then_overridden(
     with Outbox(world, "brand.a") as till:
         [refused] = till.apply(till.op(OpType.SALE, customer, payload))
         again = {**payload, "transaction_id": str(uuid4())}
-        [approved] = till.apply(
-            till.op(
-                OpType.SALE, customer, again, override=override("brand", customer, amount, [limit])
-            )
-        )
+        approval = override("brand", customer, amount, [limit], verification=till.verify())
+        [approved] = till.apply(till.op(OpType.SALE, customer, again, override=approval))
     assert refused["status"] == "rejected"
     assert refused["reason"] == f"{reason}: a supervisor override is needed"
     assert approved["status"] == "applied", approved["reason"]

@@ -10,10 +10,10 @@ from uuid import UUID, uuid4
 import httpx
 import sqlalchemy as sa
 
-from tests.support.world import World
+from tests.support.world import SUPERVISOR_PIN, World
 from tillcrm.api import OpType
 from tillcrm.server.db import reading, writing
-from tillcrm.server.tables import stored_value_cards, till_sync
+from tillcrm.server.tables import override_approvals, stored_value_cards, till_sync
 
 
 class Outbox:
@@ -57,6 +57,14 @@ class Outbox:
             **fields,
         }
 
+    def verify(self, supervisor: str = "super", *, pin: str = SUPERVISOR_PIN) -> str:
+        """The CRM's verification of the org's `supervisor` by PIN, for an approval to carry."""
+        response = self.http.post(
+            "/operators/verify", json={"supervisor_id": f"{self.org}-{supervisor}", "pin": pin}
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["verification_id"])
+
     def push(self, *ops: dict[str, Any]) -> httpx.Response:
         """POST the ops as one batch."""
         return self.http.post("/sync/push", json={"ops": list(ops)})
@@ -99,9 +107,12 @@ def override(
     kind: str = "sale",
     supervisor: str = "super",
     cashier: str = "cashier",
+    verification: str | None = None,
 ) -> dict[str, Any]:
-    """A supervisor's approval of one action, as it travels with an op."""
+    """A supervisor's approval of one action, as it travels with an op: checked by the CRM
+    when it carries a `verification` (`Outbox.verify`), else only by the till (offline)."""
     return {
+        "verification_id": verification,
         "approval_id": str(uuid4()),
         "supervisor_id": f"{org}-{supervisor}",
         "cashier_id": f"{org}-{cashier}",
@@ -137,3 +148,15 @@ def put_card(
                 per_season_limit=per_season_limit,
             )
         )
+
+
+def approval_needs_review(world: World, approval_id: UUID | str) -> bool | None:
+    """Whether the CRM flagged the approval for review (given offline, not verified by it);
+    None when it never accepted the approval."""
+    with reading(world.crm.engine) as conn:
+        flag = conn.execute(
+            sa.select(override_approvals.c.needs_review).where(
+                override_approvals.c.approval_id == UUID(str(approval_id))
+            )
+        ).scalar_one_or_none()
+    return None if flag is None else bool(flag)

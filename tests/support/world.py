@@ -42,6 +42,23 @@ class World:
         return self.crm.client(self.tokens[till])
 
 
+def add_operator(
+    world: World, org_id: str, operator_id: str, *, pin: str = "123456", **fields: object
+) -> None:
+    """One more operator of `org_id` straight in the CRM (code and name are its id)."""
+    with writing(world.crm.engine) as conn:
+        admin.add_operator(
+            conn,
+            org_id=org_id,
+            operator_id=operator_id,
+            code=operator_id,
+            name=operator_id,
+            pin=pin,
+            pin_cost=TEST_PIN_COST,
+            **fields,  # type: ignore[arg-type]
+        )
+
+
 ORGS = {
     "brand": Organization(id="org-brand", name="Brand Group", customer_scope=CustomerScope.BRAND),
     "pool": Organization(

@@ -4,6 +4,7 @@ action, travels on its op and lands in the CRM's audit log with both operator id
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 import pytest
@@ -11,12 +12,18 @@ import sqlalchemy as sa
 
 from tests.support.customers import put_customer
 from tests.support.outbox import Outbox as CrmOutbox
-from tests.support.outbox import sale
-from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, SUPERVISOR_PIN, World
+from tests.support.outbox import approval_needs_review, sale
+from tests.support.world import (
+    CASHIER_PIN,
+    SUPERVISOR_BADGE,
+    SUPERVISOR_PIN,
+    World,
+    add_operator,
+)
 from tests.till.conftest import Till
 from tillcrm.api import OpStatus, OpType, SaleLineTender
 from tillcrm.crm import CrmClient
-from tillcrm.domain import LimitKind, OverrideRefusal, TenderKind, TransactionLine
+from tillcrm.domain import LimitKind, OverrideRefusal, Role, TenderKind, TransactionLine
 from tillcrm.local import AuditLog, OpState, Outbox
 from tillcrm.server.tables import audit_log
 from tillcrm.till import Declined, OverrideRefused, OverrideRequired, Saved, TillService
@@ -71,6 +78,7 @@ async def test_the_supervisors_approval_travels_with_the_op_to_the_crm_audit_log
     assert isinstance(saved, Saved)
     assert saved.message == "saved"
     assert saved.op.override == approval
+    assert approval.verification_id is not None  # the CRM checked the badge itself
     assert (approval.supervisor_id, approval.cashier_id) == ("brand-super", "brand-cashier")
     local = AuditLog(till.db).recent(customer_id=customer_id)
     assert [(r.action, r.operator_id, r.approver_id) for r in local] == [
@@ -193,3 +201,49 @@ async def test_one_approval_lets_one_action_through_on_the_till_and_on_the_crm(
     async with CrmClient(till.crm_url, token=till.token) as client:
         resent = await client.push([first.op])
     assert [r.status for r in resent.results] == [OpStatus.DUPLICATE]
+
+
+async def test_online_wrong_pins_lock_the_supervisor_at_the_crm(
+    till: Till, loopback_world: World
+) -> None:
+    add_operator(loopback_world, "org-brand", "brand-locks", pin="135790", role=Role.SUPERVISOR)
+    service, customer_id = await _cashier_and_customer(till, loopback_world)
+    required = await service.sale(customer_id, LINES, ON_ACCOUNT)
+    assert isinstance(required, OverrideRequired)
+
+    refusals = []
+    for _ in range(6):
+        with pytest.raises(OverrideRefused) as refused:
+            await service.approve(required, reason="ok", code="brand-locks", pin="000000")
+        refusals.append(str(refused.value))
+    with pytest.raises(OverrideRefused) as right_pin:
+        await service.approve(required, reason="ok", code="brand-locks", pin="135790")
+
+    assert refusals[:4] == ["wrong PIN or badge"] * 4
+    locked = re.compile(r"brand-locks is locked, try in (\d+) s")
+    for refusal in [*refusals[4:], str(right_pin.value)]:
+        found = locked.fullmatch(refusal)
+        assert found is not None, refusal
+        assert 0 < int(found[1]) <= 900
+    assert Outbox(till.db).depth() == 0
+
+
+async def test_offline_the_cached_hashes_approve_and_the_crm_flags_the_op_for_review(
+    till: Till, loopback_world: World
+) -> None:
+    _, customer_id = await _cashier_and_customer(till, loopback_world)
+    offline = till.service(down=True)
+    await offline.login("brand-100", CASHIER_PIN)
+    required = await offline.sale(customer_id, LINES, ON_ACCOUNT)
+    assert isinstance(required, OverrideRequired)
+
+    approval = await offline.approve(
+        required, reason="regular", code="brand-900", pin=SUPERVISOR_PIN
+    )
+    assert approval.verification_id is None
+    assert isinstance(await offline.sale(customer_id, LINES, ON_ACCOUNT, override=approval), Saved)
+    await till.sync()
+
+    [flagged] = Outbox(till.db).entries(OpState.NEEDS_REVIEW)
+    assert flagged.op.override == approval
+    assert approval_needs_review(loopback_world, approval.approval_id) is True

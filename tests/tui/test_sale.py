@@ -7,6 +7,7 @@ gets paper only when they ask."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,9 +15,16 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from tests.support.outbox import put_card
+import sqlalchemy as sa
+from tests.support.outbox import approval_needs_review, put_card
 from tests.support.printer import CUT, PAPER_OK, PAPER_QUERY, PtyPrinter
-from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
+from tests.support.world import (
+    CASHIER_PIN,
+    SUPERVISOR_BADGE,
+    SUPERVISOR_PIN,
+    World,
+    add_operator,
+)
 from tests.tui.cashier import (
     enrolled_till,
     logged_in,
@@ -25,7 +33,7 @@ from tests.tui.cashier import (
     scan_to_profile,
     with_printer,
 )
-from tests.tui.conftest import CASHIER, SIZE, TuiTill, until
+from tests.tui.conftest import CASHIER, SIZE, SUPERVISOR, TuiTill, until
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
@@ -35,10 +43,13 @@ from textual.widgets import Input, Static
 from tillcrm.app import BUSY_MESSAGE
 from tillcrm.config import DeviceKind, PrinterKind, PrinterSettings
 from tillcrm.devices.simulator import SimulatedReader
-from tillcrm.domain import verify_pin
+from tillcrm.domain import Role, verify_pin
+from tillcrm.local import OpState, Outbox
 from tillcrm.screens._printing import GO_GREEN
 from tillcrm.screens.override import OverrideScreen
 from tillcrm.screens.sale import SaleScreen
+from tillcrm.server.db import reading
+from tillcrm.server.tables import supervisor_verifications
 from tillcrm.sync import SyncEngine
 from tillcrm.widgets.money import MoneyFormat, MoneyInputError
 
@@ -148,6 +159,70 @@ async def test_the_supervisor_check_runs_off_the_ui_thread(
         await until(pilot, lambda: app.screen is sale, "back on the sale panel", limit=1500)
     assert checked_on
     assert threading.main_thread() not in checked_on
+
+
+async def test_online_the_crm_verifies_the_supervisor_and_a_locked_one_is_told_when(
+    till: TuiTill, loopback_world: World
+) -> None:
+    add_operator(loopback_world, "org-brand", "brand-late", pin="864200", role=Role.SUPERVISOR)
+    with loopback_world.client("brand.b") as http:  # four wrong tries at another till
+        for _ in range(4):
+            wrong = {"supervisor_id": "brand-late", "pin": "000000"}
+            assert http.post("/operators/verify", json=wrong).status_code == 403
+    app = till.app()
+    async with app.run_test(size=SIZE) as pilot:
+        customer_id, sale = await _sale_over_the_limit(pilot, till, loopback_world, "Ver")
+        await pilot.press("f10")
+        await until(pilot, lambda: isinstance(app.screen, OverrideScreen), "override dialog")
+        dialog = app.screen
+        dialog.query_one("#code", Input).value = "brand-late"
+        dialog.query_one("#pin", Input).value = "111999"
+        dialog.query_one("#reason", Input).value = "regular"
+        await pilot.click("#approve")
+        await until(pilot, lambda: _text(dialog, "#refusal") != "", "the refusal", limit=1500)
+        assert re.fullmatch(r"brand-late is locked, try in \d+ s", _text(dialog, "#refusal"))
+
+        dialog.query_one("#code", Input).value = SUPERVISOR
+        dialog.query_one("#pin", Input).value = SUPERVISOR_PIN
+        await pilot.click("#approve")
+        await until(pilot, lambda: app.screen is sale, "back on the sale panel", limit=1500)
+        await until(pilot, lambda: _text(sale, "#sale-result") != "", "the result", limit=1500)
+        assert _text(sale, "#sale-result") == "Saved"
+    [(carried,)] = till.db.read(
+        "SELECT override FROM outbox WHERE type = 'sale' AND entity_id = ?", (str(customer_id),)
+    )
+    verification = UUID(json.loads(carried)["verification_id"])
+    with reading(loopback_world.crm.engine) as conn:
+        issued = conn.execute(
+            sa.select(supervisor_verifications.c.supervisor_id).where(
+                supervisor_verifications.c.verification_id == verification
+            )
+        ).scalar_one()
+    assert issued == "brand-super"
+
+
+async def test_offline_an_override_is_approved_on_the_till_and_flagged_for_review(
+    till: TuiTill, loopback_world: World
+) -> None:
+    customer_id, barcode = new_customer(
+        loopback_world, first_name="Rev", transaction_limit=1000, store_credit_limit=50_000
+    )
+    async with offline_app(till) as app, app.run_test(size=SIZE) as pilot:
+        sale = await _sale_panel(pilot, till, customer_id, barcode)
+        sale.query_one("#sale-amount", Input).value = "25.00"
+        sale.query_one("#sale-store-credit", Input).value = "20.00"
+        await pilot.press("f10")
+        await until(pilot, lambda: isinstance(app.screen, OverrideScreen), "override dialog")
+        app.screen.query_one("#reason", Input).value = "regular"
+        till.readers[DeviceKind.MAGSTRIPE].swipe(track1=f"A{SUPERVISOR_BADGE}")
+        await until(pilot, lambda: app.screen is sale, "back on the sale panel", limit=1500)
+        await until(pilot, lambda: _text(sale, "#sale-result") != "", "the result", limit=1500)
+        assert _text(sale, "#sale-result") == "Saved, queued until the CRM is back"
+    await SyncEngine(till.db, till.client, till.settings.sync).sync_once()
+    [flagged] = Outbox(till.db).entries(OpState.NEEDS_REVIEW)
+    assert flagged.op.override is not None
+    assert flagged.op.override.verification_id is None
+    assert approval_needs_review(loopback_world, flagged.op.override.approval_id) is True
 
 
 async def test_offline_the_sale_is_saved_and_queued_and_syncs_when_the_crm_is_back(

@@ -60,7 +60,15 @@ from tillcrm.api.sync import (
     StoredValueLoad,
     VisitPayload,
 )
-from tillcrm.api.tills import EnrollRequest, EnrollResponse, TillContext, TillRevoked
+from tillcrm.api.tills import (
+    EnrollRequest,
+    EnrollResponse,
+    OverrideToReview,
+    SupervisorVerified,
+    SupervisorVerifyRequest,
+    TillContext,
+    TillRevoked,
+)
 
 __all__ = [
     "ACCOUNT_TENDERS",
@@ -94,6 +102,7 @@ __all__ = [
     "OpResult",
     "OpStatus",
     "OpType",
+    "OverrideToReview",
     "Page",
     "PointsBalance",
     "PointsRedeem",
@@ -115,6 +124,8 @@ __all__ = [
     "StoredValueOut",
     "SuiteOut",
     "SuitesOut",
+    "SupervisorVerified",
+    "SupervisorVerifyRequest",
     "TillContext",
     "TillRevoked",
     "TransactionSummary",

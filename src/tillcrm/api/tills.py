@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from tillcrm.domain import Brand, Organization, PromotionCategory, Store, Text
+from tillcrm.domain import Brand, Name, Organization, PromotionCategory, Store, Text
 from tillcrm.domain.org_fields import FieldDefinition
 
-__all__ = ["EnrollRequest", "EnrollResponse", "TillContext", "TillRevoked"]
+__all__ = [
+    "EnrollRequest",
+    "EnrollResponse",
+    "OverrideToReview",
+    "SupervisorVerified",
+    "SupervisorVerifyRequest",
+    "TillContext",
+    "TillRevoked",
+]
+
+Secret = Annotated[Text, Field(min_length=1, max_length=128)]
+"""A PIN or a badge's card value as typed or swiped: checked against a hash, never stored."""
 
 
 class EnrollRequest(BaseModel):
@@ -51,3 +63,39 @@ class TillRevoked(BaseModel):
 
     till_id: str
     revoked_at: datetime
+
+
+class SupervisorVerifyRequest(BaseModel):
+    """A supervisor's PIN or badge, for the CRM to check against its own hash (exactly one)."""
+
+    supervisor_id: Name
+    pin: Secret | None = None
+    badge: Secret | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> SupervisorVerifyRequest:
+        if (self.pin is None) == (self.badge is None):
+            raise ValueError("give exactly one of pin and badge")
+        return self
+
+
+class SupervisorVerified(BaseModel):
+    """The CRM checked the supervisor: the id an override's approval carries to prove it.
+    It lets one op of this till approved by this supervisor through, until `expires_at`."""
+
+    verification_id: UUID
+    supervisor_id: str
+    expires_at: datetime
+
+
+class OverrideToReview(BaseModel):
+    """An override the CRM accepted on the till's word alone (checked offline against the
+    till's cached hashes), for an administrator to review."""
+
+    approval_id: UUID
+    op_id: UUID | None
+    till_id: str
+    supervisor_id: str | None
+    cashier_id: str | None
+    reason: str
+    used_at: datetime

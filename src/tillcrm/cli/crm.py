@@ -219,6 +219,32 @@ def revoke_till(cli: CliContext, till_id: str, db_url: str | None) -> None:
     click.echo(f"till {till_id} revoked since {revoked_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
+@crm.command("overrides-to-review")
+@click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True)
+@click.option("--db", "db_url", default=None, help=_DB_HELP)
+@pass_cli
+def overrides_to_review(cli: CliContext, limit: int, db_url: str | None) -> None:
+    """List the overrides the CRM accepted without verifying the supervisor itself (given
+    while the till was offline), newest first: who approved whose action, where and why."""
+    _require_server_extra()
+    from tillcrm.server import admin
+    from tillcrm.server.db import reading
+
+    engine = _migrated_engine(_database(cli, db_url))
+    try:
+        with reading(engine) as conn:
+            found = admin.overrides_to_review(conn, limit=limit)
+    finally:
+        engine.dispose()
+    if not found:
+        click.echo("no overrides to review")
+    for item in found:
+        click.echo(
+            f"{item.used_at:%Y-%m-%d %H:%M:%S} till {item.till_id} op {item.op_id}: "
+            f"{item.supervisor_id} approved {item.cashier_id}'s action: {item.reason}"
+        )
+
+
 @crm.command()
 @click.option("--org", "org_id", required=True, help="The organization to report on.")
 @click.option("--db", "db_url", default=None, help=_DB_HELP)

@@ -40,6 +40,8 @@ from tillcrm.api import (
     StoredValueLoadRequest,
     StoredValueOut,
     SuitesOut,
+    SupervisorVerified,
+    SupervisorVerifyRequest,
     TillContext,
     TransactionSummary,
     WalletAdd,
@@ -50,6 +52,7 @@ from tillcrm.crm._errors import (
     CrmConflict,
     CrmError,
     CrmGone,
+    CrmLocked,
     CrmNotFound,
     CrmRejected,
     CrmUnauthorized,
@@ -153,6 +156,23 @@ class CrmClient:
         return await self._call("GET", "/operators", list[Operator])
 
     # -- customers ---------------------------------------------------------------------------
+
+    async def verify_supervisor(
+        self, supervisor_id: str, *, pin: str | None = None, badge: str | None = None
+    ) -> SupervisorVerified:
+        """Have the CRM check a supervisor's PIN or badge for an override (`CrmRejected` when
+        it does not match, `CrmLocked` while the operator is locked)."""
+        body = SupervisorVerifyRequest(supervisor_id=supervisor_id, pin=pin, badge=badge)
+        try:
+            return await self._call(
+                "POST", "/operators/verify", SupervisorVerified, json=_dump(body)
+            )
+        except CrmUnavailable as exc:
+            if exc.status != httpx.codes.TOO_MANY_REQUESTS:
+                raise
+            raise CrmLocked(
+                exc.message, code="operator_locked", retry_after=exc.retry_after or 0.0
+            ) from exc
 
     async def identify(self, kind: IdentifierKind, value: str) -> IdentifyResult:
         """The customer a card, tag or phone number belongs to."""

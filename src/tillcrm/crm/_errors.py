@@ -13,6 +13,7 @@ __all__ = [
     "CrmConflict",
     "CrmError",
     "CrmGone",
+    "CrmLocked",
     "CrmNotFound",
     "CrmRejected",
     "CrmUnauthorized",
@@ -69,3 +70,12 @@ class CrmRejected(CrmError):
     def __init__(self, message: str, *, code: str, status: int, fields: list[str]) -> None:
         super().__init__(message, code=code, status=status)
         self.fields = fields
+
+
+class CrmLocked(CrmError):
+    """The operator is locked after too many wrong PINs (429 of `/operators/verify`); they
+    may try again in `retry_after` seconds. Not `CrmUnavailable`: the CRM did answer."""
+
+    def __init__(self, message: str, *, code: str, retry_after: float) -> None:
+        super().__init__(message, code=code, status=429)
+        self.retry_after = retry_after

@@ -82,6 +82,10 @@ class OverrideApproval(BaseModel):
     cashier_id: Name
     reason: Annotated[Text, Field(max_length=1000)]
     action: BoundAction
+    verification_id: UUID | None = None
+    """The CRM's proof that it checked the supervisor's PIN or badge itself (online); None
+    when the till could only check it against its cached hashes (offline), which the CRM
+    accepts but flags for review."""
 
     def covers(self, customer_id: UUID, kind: str, amount: int, breaches: set[LimitKind]) -> bool:
         """True when this approval is for exactly this action and every limit it breaks."""

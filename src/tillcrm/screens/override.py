@@ -2,9 +2,11 @@
 
 The dialog names each limit and by how much it is exceeded (in money or points), takes the
 supervisor's badge (swiped into the badge field, or typed) or operator code + PIN, and a reason.
-`TillService` checks the approver against the cached operators, so it works offline; the acting
-cashier is refused, and wrong PINs count toward the supervisor's lockout. The dialog dismisses
-with the `OverrideApproval` bound to that action, or None when the cashier cancels.
+`TillService` has the CRM verify the approver when it is reachable (a locked supervisor is told
+when to try again) and checks the cached operators when it is not, so it works offline; the
+acting cashier is refused, and wrong PINs count toward the supervisor's lockout. The check runs
+in a worker. The dialog dismisses with the `OverrideApproval` bound to that action, or None when
+the cashier cancels.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ class OverrideScreen(ModalScreen[OverrideApproval | None]):
             self.action_cancel()
 
     def action_approve(self) -> None:
-        """Check the approver in a worker (scrypt takes a while); one check at a time."""
+        """Check the approver in a worker (scrypt, or the CRM, takes a while); one at a time."""
         value = {name: self.query_one(f"#{name}", Input).value for name in ("badge", "code", "pin")}
         self._approve(value)
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tillcrm.api import OverrideToReview
 from tillcrm.domain import (
     PIN_COST,
     Brand,
@@ -36,6 +37,7 @@ from tillcrm.server.tables import (
     operator_stores,
     operators,
     organizations,
+    override_approvals,
     promotion_categories,
     seasons,
     stores,
@@ -52,6 +54,7 @@ __all__ = [
     "add_season",
     "add_store",
     "issue_enrollment_code",
+    "overrides_to_review",
     "revoke_till",
 ]
 
@@ -168,3 +171,18 @@ def revoke_till(conn: Connection, till_id: str, *, now: datetime | None = None) 
         sa.select(tills.c.revoked_at).where(tills.c.id == till_id)
     ).scalar_one_or_none()
     return as_utc(revoked) if revoked is not None else None
+
+
+def overrides_to_review(conn: Connection, *, limit: int = 100) -> list[OverrideToReview]:
+    """The newest `limit` overrides accepted on a till's word alone (checked offline against
+    its cached hashes, `needs_review`): for `tillcrm crm overrides` and the admin API."""
+    rows = conn.execute(
+        sa.select(override_approvals)
+        .where(override_approvals.c.needs_review.is_(True))
+        .order_by(override_approvals.c.used_at.desc(), override_approvals.c.approval_id)
+        .limit(limit)
+    )
+    return [
+        OverrideToReview.model_validate({**row._asdict(), "used_at": as_utc(row.used_at)})
+        for row in rows
+    ]

@@ -19,13 +19,20 @@ class ApiError(Exception):
     """An HTTP error with a stable code, a sentence and optionally the fields at fault."""
 
     def __init__(
-        self, status: int, code: str, detail: str, problems: list[FieldProblem] | None = None
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        problems: list[FieldProblem] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
         self.problems = problems or []
+        self.headers = headers
 
     @classmethod
     def not_found(cls, what: str) -> ApiError:
@@ -84,7 +91,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             _body(exc.code, exc.detail, exc.problems),
             status_code=exc.status,
-            headers=_headers(exc.status),
+            headers=_headers(exc.status, exc.headers),
         )
 
     @app.exception_handler(RequestValidationError)

@@ -36,6 +36,7 @@ _MEANINGS: dict[int, str] = {
     410: "This card or tag exists in the till's scope but is blocked.",
     413: "The request body is over the CRM's limit.",
     422: "The request is invalid, or a business rule refused it (`code` says which).",
+    429: "Too many tries: the operator is locked; `Retry-After` says for how many seconds.",
     503: "The CRM cannot serve now (its database does not answer); try again later.",
 }
 """Each error status a route may declare, and what it means on any route."""
@@ -48,22 +49,32 @@ _CHALLENGE = {
     }
 }
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the request may succeed (RFC 9110 section 10.2.3).",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
+
+_HEADERS = {401: _CHALLENGE, 429: _RETRY_AFTER}
+
 _MODELS: dict[int, type[ErrorBody]] = {409: VersionConflict}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` of a router or route answering these error statuses, each with its
     real body (an `ErrorBody`, with the current customer for a 409) and, for a 401, the
-    `WWW-Authenticate` challenge every 401 carries. Declaring 422 also replaces FastAPI's
-    `HTTPValidationError`, which is not what the CRM answers."""
+    `WWW-Authenticate` challenge every 401 carries (for a 429, its `Retry-After`). Declaring
+    422 also replaces FastAPI's `HTTPValidationError`, which is not what the CRM answers."""
     responses: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
         response: dict[str, Any] = {
             "model": _MODELS.get(status, ErrorBody),
             "description": _MEANINGS[status],
         }
-        if status == 401:
-            response["headers"] = _CHALLENGE
+        if status in _HEADERS:
+            response["headers"] = _HEADERS[status]
         responses[status] = response
     return responses
 

@@ -39,6 +39,7 @@ __all__ = [
     "stored_value_ledger",
     "stores",
     "suites",
+    "supervisor_verifications",
     "till_sync",
     "tills",
     "transactions",
@@ -135,8 +136,12 @@ operators = sa.Table(
     sa.Column("pin_hash", sa.String(200), nullable=False),
     sa.Column("badge_hash", sa.String(200)),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("wrong_pins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", When),
     sa.UniqueConstraint("org_id", "code"),
 )
+"""`wrong_pins` and `locked_until` count the wrong PINs and badges tills sent the CRM to verify
+(`server.verification`): kept here, so a restart of the CRM does not lift a lockout."""
 
 operator_stores = sa.Table(
     "operator_stores",
@@ -493,6 +498,26 @@ override_approvals = sa.Table(
     sa.Column("op_id", sa.Uuid),
     sa.Column("till_id", Id, nullable=False),
     sa.Column("used_at", When, nullable=False),
+    sa.Column("supervisor_id", Id),
+    sa.Column("cashier_id", Id),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("needs_review", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_override_approvals_review", "needs_review", "used_at"),
 )
 """Every supervisor approval the CRM has accepted, by the id the till minted for it: one
-approval lets one action through. `op_id` is null for a REST action (a card-number reveal)."""
+approval lets one action through. `op_id` is null for a REST action (a card-number reveal).
+`needs_review` marks an approval the CRM did not verify itself (given offline)."""
+
+supervisor_verifications = sa.Table(
+    "supervisor_verifications",
+    metadata,
+    sa.Column("verification_id", sa.Uuid, primary_key=True),
+    sa.Column("till_id", Id, sa.ForeignKey("tills.id"), nullable=False),
+    sa.Column("supervisor_id", Id, sa.ForeignKey("operators.id"), nullable=False),
+    sa.Column("issued_at", When, nullable=False),
+    sa.Column("expires_at", When, nullable=False),
+    sa.Column("used_at", When),
+    sa.Column("op_id", sa.Uuid),
+)
+"""The CRM checked a supervisor's PIN or badge for a till: one override of that till by that
+supervisor may use it, once, before it expires."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,14 @@ from uuid import UUID
 
 from tillcrm.api import CustomerOut, TillContext
 from tillcrm.config import Settings
-from tillcrm.crm import CrmClient, CrmError, CrmNotFound, CrmUnauthorized, CrmUnavailable
+from tillcrm.crm import (
+    CrmClient,
+    CrmError,
+    CrmLocked,
+    CrmNotFound,
+    CrmUnauthorized,
+    CrmUnavailable,
+)
 from tillcrm.domain import (
     CustomerScope,
     Operator,
@@ -36,7 +44,7 @@ from tillcrm.local import (
 )
 from tillcrm.sync import CircuitBreaker
 from tillcrm.till._customers import new_id
-from tillcrm.till._overrides import approve
+from tillcrm.till._overrides import OverrideRefused, approval_of, approve, claimed_approver
 from tillcrm.till._results import Declined, Offline, OverrideRequired
 from tillcrm.till._session import Session
 
@@ -151,7 +159,34 @@ class TillCore:
         pin: str | None = None,
     ) -> OverrideApproval:
         """A supervisor's approval of exactly `required.action`; raises `OverrideRefused`.
-        The scrypt check runs in a worker thread, like a login's, so the dialog stays live."""
+
+        Online the CRM verifies the PIN or badge itself (its lockout, its audit) and the
+        approval carries its verification; out of reach, the cached hashes decide and the CRM
+        will flag the op for review. scrypt runs in a worker thread and the CRM is awaited,
+        so the dialog stays live.
+        """
+        client = self._client
+        if client is not None and self.online:
+            approver = await asyncio.to_thread(
+                claimed_approver, self._operators, badge=badge, code=code, pin=pin
+            )
+            approval_of(required, approver, reason)  # refused before a try is spent on it
+            try:
+                verified = await self._reach(  # the badge when swiped, as `claimed_approver`
+                    lambda: client.verify_supervisor(
+                        approver.id, pin=None if badge else pin, badge=badge or None
+                    )
+                )
+            except CrmLocked as exc:
+                raise OverrideRefused(
+                    f"{approver.name} is locked, try in {math.ceil(exc.retry_after)} s"
+                ) from exc
+            except CrmError as exc:
+                raise OverrideRefused(str(exc)) from exc
+            if verified is not None:
+                return approval_of(
+                    required, approver, reason, verification_id=verified.verification_id
+                )
         return await asyncio.to_thread(
             approve,
             self._operators,

@@ -8,20 +8,14 @@ till.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from uuid import UUID
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from tillcrm.domain import LimitBreach, LimitKind, check_approver
-from tillcrm.server.context import Till
 from tillcrm.server.errors import Rejection
 from tillcrm.server.operators import till_operator
 from tillcrm.server.ops.registry import OpContext
-from tillcrm.server.tables import audit_log, override_approvals
+from tillcrm.server.tables import audit_log
+from tillcrm.server.verification import spend_approval
 
-__all__ = ["APPROVAL_USED", "audit", "settle_breaches", "spend_approval"]
+__all__ = ["audit", "settle_breaches"]
 
 
 def audit(ctx: OpContext, action: str, detail: str, *, approver_id: str | None = None) -> None:
@@ -41,8 +35,9 @@ def audit(ctx: OpContext, action: str, detail: str, *, approver_id: str | None =
     )
 
 
-def _require_override(ctx: OpContext, kind: str, amount: int, breaches: list[LimitBreach]) -> None:
-    """Accept the op's override for exactly these breaches, or refuse the op; audit it."""
+def _require_override(ctx: OpContext, kind: str, amount: int, breaches: list[LimitBreach]) -> str:
+    """Accept the op's override for exactly these breaches, or refuse the op; audit it.
+    Returns why the op needs review ("" when the CRM verified the supervisor itself)."""
     problem = "; ".join(breach.describe() for breach in breaches)
     override = ctx.override
     if override is None:
@@ -57,28 +52,14 @@ def _require_override(ctx: OpContext, kind: str, amount: int, breaches: list[Lim
     refusal = check_approver(supervisor, ctx.operator_id, override.reason)
     if refusal is not None:
         raise Rejection(f"override refused: {refusal.value}")
-    if not spend_approval(ctx.conn, ctx.till, override.approval_id, op_id=ctx.op_id):
-        raise Rejection(f"override refused: {APPROVAL_USED}")
+    try:
+        unverified = spend_approval(ctx.conn, ctx.till, override, op_id=ctx.op_id, online=False)
+    except Rejection as exc:
+        raise Rejection(f"override refused: {exc.reason}") from exc
     audit(ctx, f"override:{kind}", f"{override.reason} ({problem})", approver_id=supervisor.id)
-
-
-APPROVAL_USED = "this approval was already used for another action"
-
-
-def spend_approval(conn: Connection, till: Till, approval_id: UUID, *, op_id: UUID | None) -> bool:
-    """Record the approval as used by this action; False when another action used it (a
-    replay). The caller's transaction (an op's savepoint) undoes it if the action fails."""
-    used_by = conn.execute(
-        sa.select(override_approvals.c.op_id).where(override_approvals.c.approval_id == approval_id)
-    ).one_or_none()
-    if used_by is not None:
-        return False
-    conn.execute(
-        override_approvals.insert().values(
-            approval_id=approval_id, op_id=op_id, till_id=till.id, used_at=datetime.now(UTC)
-        )
-    )
-    return True
+    if unverified:
+        return f"override by {supervisor.id} checked only by the till (offline): review it"
+    return ""
 
 
 def settle_breaches(ctx: OpContext, kind: str, amount: int, breaches: list[LimitBreach]) -> str:
@@ -86,12 +67,14 @@ def settle_breaches(ctx: OpContext, kind: str, amount: int, breaches: list[Limit
 
     An overdraft taken offline is applied (the till could not know) and returned as the reason
     the op needs review; every other breach needs the op's supervisor override, bound to this
-    customer, op `kind` and `amount`. Returns the needs-review reason, or "".
+    customer, op `kind` and `amount`, which needs review too when the CRM did not verify the
+    supervisor itself. Returns the needs-review reason, or "".
     """
     overdrafts = [b for b in breaches if ctx.offline and b.kind is LimitKind.BALANCE]
     to_approve = [b for b in breaches if b not in overdrafts]
-    if to_approve:
-        _require_override(ctx, kind, amount, to_approve)
+    reviews = [_require_override(ctx, kind, amount, to_approve)] if to_approve else []
     if overdrafts:
-        return "offline overdraft: " + "; ".join(breach.describe() for breach in overdrafts)
-    return ""
+        reviews.append(
+            "offline overdraft: " + "; ".join(breach.describe() for breach in overdrafts)
+        )
+    return "; ".join(review for review in reviews if review)

@@ -146,12 +146,19 @@ def read_op(header: OpHeader) -> Op | UnreadableOp:
 
 
 def payload_hash(op: Op | UnreadableOp) -> str:
-    """What must be the same for a resend to be a resend (see `_RESENT_AS_IS`)."""
+    """What must be the same for a resend to be a resend (see `_RESENT_AS_IS`).
+
+    An override without a verification hashes as it did before approvals could carry one,
+    so an op answered before then still answers its resend.
+    """
     material = (
-        op.fields
+        dict(op.fields)
         if isinstance(op, UnreadableOp)
         else op.model_dump(mode="json", include=_RESENT_AS_IS)
     )
+    override = material.get("override")
+    if isinstance(override, dict) and override.get("verification_id") is None:
+        material["override"] = {k: v for k, v in override.items() if k != "verification_id"}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 

@@ -65,7 +65,7 @@ from tillcrm.server.customer_view import (
     visible_points_accounts,
 )
 from tillcrm.server.db import reading, writing
-from tillcrm.server.errors import ApiError
+from tillcrm.server.errors import ApiError, Rejection
 from tillcrm.server.openapi import error_responses
 from tillcrm.server.operators import till_operator
 from tillcrm.server.ops.ledgers import (
@@ -74,7 +74,6 @@ from tillcrm.server.ops.ledgers import (
     promotion_category,
     stored_value_usage,
 )
-from tillcrm.server.ops.limits import APPROVAL_USED, spend_approval
 from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.rest_writes import IdempotencyKey, OperatorId, apply_op, make_op
 from tillcrm.server.routes.customers import Limit, Offset, page_of
@@ -90,6 +89,7 @@ from tillcrm.server.tables import (
     visits,
     wallet_cards,
 )
+from tillcrm.server.verification import spend_approval
 
 router = APIRouter(
     prefix="/customers/{customer_id}",
@@ -282,8 +282,10 @@ def reveal_card_number(
         why = check_approver(supervisor, operator_id, approval.reason)
         if why is not None:
             raise _override_refused(why.value)
-        if not spend_approval(conn, till, approval.approval_id, op_id=None):
-            raise _override_refused(APPROVAL_USED)
+        try:
+            spend_approval(conn, till, approval, op_id=None, online=True)
+        except Rejection as exc:
+            raise _override_refused(exc.reason) from exc
         number = conn.execute(
             sa.select(stored_value_cards.c.card_number).where(
                 stored_value_cards.c.customer_id == customer_id

@@ -9,11 +9,19 @@ from typing import Annotated
 
 import sqlalchemy as sa
 import uuid6
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 
-from tillcrm.api import EnrollRequest, EnrollResponse, TillContext, TillRevoked
+from tillcrm.api import (
+    EnrollRequest,
+    EnrollResponse,
+    OverrideToReview,
+    SupervisorVerified,
+    SupervisorVerifyRequest,
+    TillContext,
+    TillRevoked,
+)
 from tillcrm.domain import Operator
-from tillcrm.server.admin import revoke_till
+from tillcrm.server.admin import overrides_to_review, revoke_till
 from tillcrm.server.context import Admin, CurrentTill, engine_of, hash_token, till_context
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
@@ -22,6 +30,7 @@ from tillcrm.server.operators import till_operators
 from tillcrm.server.org_config import context_of
 from tillcrm.server.request_limits import JsonLimitsRoute
 from tillcrm.server.tables import enrollment_codes, till_sync, tills
+from tillcrm.server.verification import verify_supervisor
 
 router = APIRouter(route_class=JsonLimitsRoute)
 
@@ -111,3 +120,24 @@ def list_operators(till: CurrentTill, request: Request) -> list[Operator]:
     so a till's disk holds no other store's or organization's hashes."""
     with reading(engine_of(request)) as conn:
         return till_operators(conn, till)
+
+
+@router.post("/operators/verify", responses=error_responses(401, 403, 413, 422, 429))
+def verify_operator(
+    till: CurrentTill, request: Request, body: SupervisorVerifyRequest
+) -> SupervisorVerified:
+    """Check a supervisor's PIN or badge against the CRM's own hash, for an override: the
+    answer's `verification_id` goes on the approval, and lets one op of this till approved
+    by this supervisor through, once, within minutes. 403 when it does not match; 429 with
+    `Retry-After` once five wrong tries locked the operator. Every try is audited."""
+    return verify_supervisor(engine_of(request), till, body)
+
+
+@router.get("/admin/overrides/review", responses=error_responses(401, 403, 422))
+def list_overrides_to_review(
+    _admin: Admin, request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[OverrideToReview]:
+    """The overrides the CRM accepted without verifying the supervisor itself (given while
+    the till was offline), newest first: for the CRM's administrator to review."""
+    with reading(engine_of(request)) as conn:
+        return overrides_to_review(conn, limit=limit)
