@@ -15,7 +15,7 @@ from tillcrm.api.accounts import (
     WalletCardOut,
     WalletUpdate,
 )
-from tillcrm.api.common import API_PREFIX, ErrorBody, FieldProblem, Page
+from tillcrm.api.common import API_PREFIX, BODY_LIMIT_HEADER, ErrorBody, FieldProblem, Page
 from tillcrm.api.customers import (
     AccountBalances,
     CustomerCreate,
@@ -61,6 +61,7 @@ from tillcrm.api.tills import EnrollRequest, EnrollResponse, TillContext, TillRe
 __all__ = [
     "ACCOUNT_TENDERS",
     "API_PREFIX",
+    "BODY_LIMIT_HEADER",
     "MAX_BATCH",
     "PAYLOADS",
     "REGISTERED_AT_PARENT",
