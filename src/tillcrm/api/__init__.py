@@ -55,6 +55,9 @@ from tillcrm.api.sync import (
     StoreCreditPayment,
     StoredValueLoad,
     VisitPayload,
+    encoded_op,
+    push_body,
+    push_body_sizes,
 )
 from tillcrm.api.tills import EnrollRequest, EnrollResponse, TillContext, TillRevoked
 
@@ -115,4 +118,7 @@ __all__ = [
     "WalletAdd",
     "WalletCardOut",
     "WalletUpdate",
+    "encoded_op",
+    "push_body",
+    "push_body_sizes",
 ]

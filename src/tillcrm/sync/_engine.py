@@ -1,7 +1,8 @@
 """`SyncEngine`: push the outbox to the CRM exactly once, pull the till's scope into the cache.
 
 Push sends pending ops in seq order, one batch at a time, and records the CRM's answer for
-each op. Exactly-once rests on the CRM: an op id it has seen is answered with the stored
+each op. A batch is sized by its encoded bytes as well as its count, under the body limit the
+CRM says. Exactly-once rests on the CRM: an op id it has seen is answered with the stored
 result (duplicate), so a resend after a lost answer or a crash never applies twice. Failures
 worth retrying put the batch back to pending with a full-jitter backoff stored in the rows;
 after repeated failures the circuit breaker stops real calls and only probes `/v1/health`,
@@ -61,6 +62,11 @@ NOT_AUTHORIZED = "till not authorized"
 
 _POISON = 422
 """The status of a push the CRM refuses for what one of its ops is, not for how it was sent."""
+
+UNADVERTISED_BODY_LIMIT = 1024 * 1024
+"""The push body the till keeps under until the CRM says its limit (`CrmClient.body_limit`):
+nginx's default, the smallest a CRM behind a common proxy is likely to have. A sale of 500
+lines at their longest is about 0.4 MB."""
 
 
 class SyncEngine:
@@ -222,16 +228,22 @@ class SyncEngine:
         return False
 
     def _next_batch(self, size: int) -> Batch | None:
-        """The next batch, if the head of the queue is due. Within a run its wait is timed
-        on the monotonic clock (`_retry_at`), so a clock step neither strands nor hurries it;
-        only the first push of a run goes by the wall-clock wait stored in the outbox."""
+        """The next batch of up to `size` ops, its body within the limit the CRM said
+        (`UNADVERTISED_BODY_LIMIT` until it says), if the head of the queue is due. Within a
+        run its wait is timed on the monotonic clock (`_retry_at`), so a clock step neither
+        strands nor hurries it; only the first push of a run goes by the wall-clock wait
+        stored in the outbox."""
+        max_bytes = self._client.body_limit or UNADVERTISED_BODY_LIMIT
         if self._retry_at is None:
             return self._outbox.next_batch(
-                size, self._clock(), longest_wait=self._settings.backoff_cap_seconds
+                size,
+                self._clock(),
+                longest_wait=self._settings.backoff_cap_seconds,
+                max_bytes=max_bytes,
             )
         if time.monotonic() < self._retry_at:
             return None
-        return self._outbox.next_batch(size, None)
+        return self._outbox.next_batch(size, None, max_bytes=max_bytes)
 
     async def _refresh_rejected(self, sent: list[Op], response: PushResponse) -> None:
         """The CRM's record of each customer whose op it rejected, into the cache.

@@ -1,0 +1,118 @@
+"""Ops too large for the CRM, against the real CRM on loopback (SQLite, and PostgreSQL when
+`TILLCRM_TEST_PG_URL` is set): the till sizes each push by bytes under the limit the CRM says,
+and sales of 500 lines sync at the CRM's own limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+
+from tests.support.crm_server import database_kinds, fresh_database, serve_crm
+from tests.support.customers import put_customer
+from tests.support.world import World, build_world
+from tillcrm.api import Op, OpType, SaleLineTender, SalePayload
+from tillcrm.config import SyncSettings
+from tillcrm.crm import CrmClient
+from tillcrm.domain import TenderKind, TransactionLine
+from tillcrm.local import OpState, Outbox, TillDatabase, open_database
+from tillcrm.sync import SyncEngine, SyncStatus
+
+SMALL_LIMIT = 16 * 1024
+"""The body limit of the small CRMs here."""
+
+pytestmark = pytest.mark.parametrize("kind", database_kinds())
+
+
+class PushWatch(httpx.AsyncBaseTransport):
+    """The real HTTP transport, keeping each push's body size and answer status."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.pushes: list[tuple[int, int]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.url.path.endswith("/sync/push"):
+            self.pushes.append((len(request.content), response.status_code))
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[TillDatabase]:
+    database = open_database(tmp_path / "till.sqlite3")
+    yield database
+    database.close()
+
+
+@contextmanager
+def crm_world(kind: str, tmp: Path, **limits: int) -> Iterator[World]:
+    """A CRM of its own on a fresh `kind` database, with its test world."""
+    with fresh_database(kind, tmp) as db_url, serve_crm(db_url, **limits) as crm:
+        yield build_world(crm)
+
+
+def sale(customer: UUID, db: TillDatabase, *, lines: int = 1, description: str = "Lunch") -> Op:
+    """A cash sale of `lines` lines of 10.00 each, saved as the till saves it."""
+    payload = SalePayload(
+        transaction_id=uuid4(),
+        lines=[TransactionLine(description=description, unit_price=1000)] * lines,
+        tenders=[SaleLineTender(kind=TenderKind.CASH, amount=1000 * lines)],
+    )
+    with db.write() as conn:
+        return Outbox.enqueue(
+            conn, type=OpType.SALE, entity_id=customer, payload=payload, operator_id="brand-cashier"
+        )
+
+
+def engine_for(
+    db: TillDatabase, world: World, transport: PushWatch, settings: SyncSettings
+) -> tuple[SyncEngine, CrmClient, list[SyncStatus]]:
+    statuses: list[SyncStatus] = []
+    client = CrmClient(world.crm.url, token=world.tokens["brand.a"], transport=transport)
+    return SyncEngine(db, client, settings, on_status=statuses.append), client, statuses
+
+
+async def test_no_push_passes_the_limit_the_crm_says(
+    kind: str, db: TillDatabase, tmp_path: Path
+) -> None:
+    with crm_world(kind, tmp_path, max_body_bytes=SMALL_LIMIT) as world:
+        customer = put_customer(world, "brand", "a", first_name="Many")
+        ops = [sale(customer, db, lines=10, description="y" * 200) for _ in range(20)]
+        watch = PushWatch()
+        engine, client, _ = engine_for(db, world, watch, SyncSettings(batch_size=200))
+        async with client:
+            assert (await client.me()).max_body_bytes == SMALL_LIMIT  # as the app starts
+            assert await engine.push_once() == len(ops)
+
+    assert [entry.op for entry in Outbox(db).entries(OpState.ACKED)] == ops
+    assert len(watch.pushes) > 1
+    assert all(status == 200 and sent <= SMALL_LIMIT for sent, status in watch.pushes)
+
+
+async def test_sales_of_500_lines_sync_at_the_crms_own_limit(
+    kind: str, db: TillDatabase, tmp_path: Path
+) -> None:
+    # 500 lines of 200 four-byte characters: about 0.4 MB a sale, the largest a till makes,
+    # so twelve of them are more than the CRM's 4 MB in one push of the default batch size.
+    with crm_world(kind, tmp_path) as world:
+        customer = put_customer(world, "brand", "a", first_name="Banquet")
+        ops = [
+            sale(customer, db, lines=500, description="\N{FORK AND KNIFE WITH PLATE}" * 200)
+            for _ in range(12)
+        ]
+        watch = PushWatch()
+        engine, client, statuses = engine_for(db, world, watch, SyncSettings())
+        async with client:
+            assert await engine.push_once() == len(ops)
+
+    assert [entry.op for entry in Outbox(db).entries(OpState.ACKED)] == ops
+    assert all(status == 200 for _, status in watch.pushes)
+    assert statuses[-1].queue_depth == 0
