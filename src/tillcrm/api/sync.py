@@ -203,6 +203,10 @@ class Op(BaseModel):
     override: OverrideApproval | None = None
     offline: Flag = False
     """Taken while the till could not reach the CRM: an overdraft is applied and flagged."""
+    withheld: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    """Why the till cannot send this op's payload (too large for the CRM even alone): it is
+    sent without it, and the CRM stores the op as rejected with this reason and takes its
+    seq, so the ops after it apply."""
 
     def typed_payload(self) -> BaseModel:
         """The payload validated against its type's schema."""
