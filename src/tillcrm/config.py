@@ -30,6 +30,7 @@ __all__ = [
     "DeviceKind",
     "DeviceSettings",
     "LocaleSettings",
+    "LogSettings",
     "OfflineSettings",
     "PrinterKind",
     "PrinterSettings",
@@ -41,6 +42,7 @@ __all__ = [
     "config_path",
     "default_config_path",
     "default_data_dir",
+    "default_log_dir",
     "load_settings",
     "save_registration",
 ]
@@ -56,6 +58,11 @@ def default_config_path() -> Path:
 def default_data_dir() -> Path:
     """Where the till's database and the embedded CRM's database live by default."""
     return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def default_log_dir() -> Path:
+    """Where the till's log file lives by default (~/.local/state/tillcrm/log on Linux)."""
+    return Path(platformdirs.user_log_dir(APP_NAME))
 
 
 class _Section(BaseModel):
@@ -242,6 +249,21 @@ class PrinterSettings(_Section):
     turn off for a printer that never answers, which makes each receipt wait `timeout`."""
 
 
+class LogSettings(_Section):
+    """The till's log file (`[logs]`): device events, sync attempts, logins and errors, for
+    support. It rotates, so a till that runs for years keeps at most `max_bytes * (backups + 1)`
+    bytes of it. The CRM (`tillcrm crm serve`) logs JSON lines to stderr instead."""
+
+    dir: Path = Field(default_factory=default_log_dir)
+    """Folder of `till.log` and its rotated copies (`till.log.1`, ...)."""
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The least severe tillcrm message written; other libraries write warnings and errors."""
+    max_bytes: Annotated[int, Field(ge=10_000)] = 5_000_000
+    """The file's size at which it is rotated."""
+    backups: Annotated[int, Field(ge=0, le=100)] = 5
+    """Rotated copies kept; the oldest is deleted beyond them."""
+
+
 class Settings(BaseSettings):
     """The whole configuration of one till (and of the CRM service run beside it)."""
 
@@ -269,6 +291,8 @@ class Settings(BaseSettings):
     """The receipt printer."""
     server: ServerSettings = ServerSettings()
     """The reference CRM service."""
+    logs: LogSettings = LogSettings()
+    """The till's log file."""
 
     @classmethod
     def settings_customise_sources(

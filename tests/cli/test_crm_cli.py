@@ -1,4 +1,4 @@
-"""`tillcrm crm serve`, `demo-data` and `enroll-till`: the commands an installer types."""
+"""`tillcrm crm serve`, `migrate`, `demo-data`, `enroll-till`: the commands an installer types."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 
-from tests.support.crm_server import free_port, serve_crm
+from tests.support.crm_server import database_kinds, free_port, fresh_database, serve_crm
 from tillcrm.cli import main
 from tillcrm.server import demo_data as demo
+from tillcrm.server.migrate import alembic_config
 from tillcrm.server.tables import customers, enrollment_codes
 
 
@@ -140,3 +142,23 @@ def test_serve_migrates_the_default_database_and_answers_health(
     assert body["status"] == "ok"
     assert (data_dir / "crm.sqlite3").exists()
     assert f"http://127.0.0.1:{port}/v1" in output
+
+
+@pytest.mark.parametrize("kind", database_kinds())
+def test_migrate_brings_a_new_database_to_the_head_and_again_changes_nothing(
+    kind: str, tmp_path: Path, config_file: Path
+) -> None:
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    with fresh_database(kind, tmp_path) as url:
+        runner = CliRunner()
+        first = runner.invoke(main, _crm(config_file, "migrate", "--db", url))
+        again = runner.invoke(main, _crm(config_file, "migrate", "--db", url))
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            applied = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+            versions = list(applied)
+        engine.dispose()
+    assert first.exit_code == 0, first.output
+    assert again.exit_code == 0, again.output
+    assert "is up to date" in first.output
+    assert versions == [head]

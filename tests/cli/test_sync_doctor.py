@@ -3,12 +3,18 @@ till syncs and checks out clean; each broken part is one problem line naming its
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
+import keyring
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from tests.support.crm_server import RunningCrm, free_port
@@ -18,10 +24,13 @@ from tests.support.till_db import queue_visits
 from tests.support.world import World
 from tillcrm.cli import main
 from tillcrm.cli._till import TILL_DB_NAME
+from tillcrm.config import load_settings
+from tillcrm.crm._token import KEYRING_SERVICE, TOKEN_ENV
 from tillcrm.domain import IdentifierKind
 from tillcrm.local import Outbox, TillLock, open_database
 from tillcrm.server import admin
-from tillcrm.server.db import writing
+from tillcrm.server.db import reading, writing
+from tillcrm.server.tables import applied_ops
 
 
 @pytest.fixture
@@ -102,6 +111,57 @@ def _crm_down(config: Path) -> None:
     config.write_text(text.replace(crm_url, f"http://127.0.0.1:{free_port()}"))
 
 
+def test_sync_forever_drains_the_queue_and_stops_on_sigterm(
+    config_file: Path, tmp_path: Path, loopback_crm: RunningCrm, loopback_world: World
+) -> None:
+    """The sync-only mode of a service unit: a queued op reaches the CRM without the till's
+    screens, each status change is a line for the journal, and SIGTERM ends it cleanly with
+    the till lock released."""
+    settings = load_settings(config_file)
+    token = keyring.get_password(KEYRING_SERVICE, settings.till.id)
+    assert token
+    customer = put_customer(loopback_world, "brand", first_name="Overnight")
+    db = open_database(tmp_path / "data" / TILL_DB_NAME)
+    try:
+        [op] = queue_visits(db, customer, operator="brand-cashier")
+    finally:
+        db.close()
+    process = subprocess.Popen(
+        [
+            Path(sys.executable).with_name("tillcrm"),
+            "--config",
+            str(config_file),
+            "sync",
+            "--forever",
+        ],
+        env={**os.environ, TOKEN_ENV: token},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("sync online; queue 0 op(s)"):
+                break
+        process.send_signal(signal.SIGTERM)
+        output = "".join(lines) + process.communicate(timeout=30)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "sync online; queue 0 op(s), dead 0, needs review 0" in output
+    with reading(loopback_crm.engine) as conn:
+        answered = conn.execute(
+            sa.select(applied_ops.c.status).where(applied_ops.c.op_id == op.op_id)
+        ).scalar_one()
+    assert answered == "applied"
+    with TillLock(tmp_path / "data"):
+        pass
+
+
 def test_sync_once_with_the_crm_down_says_so(config_file: Path) -> None:
     _crm_down(config_file)
     result = _run(config_file, "sync", "--once")
@@ -112,10 +172,10 @@ def test_sync_once_with_the_crm_down_says_so(config_file: Path) -> None:
 def test_sync_needs_a_mode(config_file: Path) -> None:
     result = _run(config_file, "sync")
     assert result.exit_code == 2
-    assert "--once or --status" in result.output
+    assert "--once, --forever or --status" in result.output
 
 
-def test_doctor_passes_a_healthy_till(config_file: Path) -> None:
+def test_doctor_passes_a_healthy_till(config_file: Path, till_log_dir: Path) -> None:
     assert _run(config_file, "sync", "--once").exit_code == 0
 
     result = _run(config_file, "doctor")
@@ -126,6 +186,8 @@ def test_doctor_passes_a_healthy_till(config_file: Path) -> None:
         assert f"ok      {subject}:" in result.output
     assert "passes the integrity check" in result.output
     assert "devices: none configured" in result.output
+    assert f"ok      logs: the till logs to {till_log_dir / 'till.log'}" in result.output
+    assert "tillcrm.sync._engine: pulled" in (till_log_dir / "till.log").read_text()
 
 
 def test_doctor_names_each_problem_and_its_fix(config_file: Path, tmp_path: Path) -> None:

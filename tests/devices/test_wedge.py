@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tillcrm.devices.events import Identified, Rejected
@@ -90,3 +92,13 @@ def test_a_wedge_burst_goes_through_the_same_parsers_as_a_serial_reader() -> Non
     misread = read_scan(Scanned("5901234123458"))
     assert isinstance(misread, Rejected)
     assert misread.reason == "bad_check_digit"
+
+
+def test_a_wedge_read_is_logged_by_kind_never_by_value(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="tillcrm"):
+        read_scan(Scanned("5901234123457"))
+        read_scan(Scanned("%B4111111111111111^DOE/JOHN^2512101?;4111111111111111=2512101?"))
+    assert [record.getMessage() for record in caplog.records] == [
+        f"device {WEDGE_SOURCE}: scan of a barcode identifier",
+        f"{WEDGE_SOURCE} rejected a read: payment_card (payment card, not a loyalty card)",
+    ]

@@ -188,6 +188,7 @@ class FullWait(random.Random):
         return b
 
 
+@pytest.mark.every_crm_database
 @pytest.mark.parametrize("restarted", [False, True], ids=["same-run", "restarted"])
 async def test_a_clock_put_back_an_hour_after_a_failed_push_does_not_hold_the_queue(
     db: TillDatabase, loopback_world: World, token: str, restarted: bool

@@ -264,6 +264,7 @@ async def test_every_op_exactly_once_through_a_run_of_mixed_faults(till: Till) -
     assert set(till.answers.statuses) <= {OpStatus.APPLIED.value, OpStatus.DUPLICATE.value}
 
 
+@pytest.mark.every_crm_database
 async def test_the_queue_drains_within_two_seconds_of_the_crm_coming_back(till: Till) -> None:
     """With the default settings (a round every 5 s, the breaker opening after 3 failures),
     the loop wakes for each health probe, and the first probe after the CRM is back starts
@@ -296,6 +297,7 @@ async def test_the_queue_drains_within_two_seconds_of_the_crm_coming_back(till: 
     till.assert_exactly_once(ops)
 
 
+@pytest.mark.every_crm_database
 async def test_a_push_problem_stays_in_the_status_after_a_pull_succeeds(till: Till) -> None:
     """The queue's oldest op waits out a 503's Retry-After; the next round's pull succeeds
     (the CRM answers it) and clears the connection problem, but not why the queue is
@@ -333,6 +335,7 @@ class ServerErrorFor(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+@pytest.mark.every_crm_database
 async def test_an_op_the_crm_fails_five_times_alone_needs_attention_until_retried(
     till: Till,
 ) -> None:

@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 from uuid import UUID
 
+import pytest
+
 from tests.support.customers import put_customer
 from tests.support.outbox import Outbox as CrmOutbox
 from tests.support.outbox import sale
@@ -37,6 +39,7 @@ def _states(till: Till) -> list[str]:
     return [row[0] for row in till.db.read("SELECT state FROM outbox ORDER BY seq")]
 
 
+@pytest.mark.every_crm_database
 async def test_an_op_id_the_crm_knows_with_another_payload_goes_dead_and_the_rest_syncs(
     till: Till, loopback_world: World
 ) -> None:
@@ -65,6 +68,7 @@ async def test_an_op_id_the_crm_knows_with_another_payload_goes_dead_and_the_res
     assert [e.op.seq for e in supervisor.dead_letters()] == [poison]
 
 
+@pytest.mark.every_crm_database
 async def test_a_push_the_crm_refuses_whole_is_narrowed_to_the_op_it_refuses(
     till: Till, loopback_world: World, tmp_path: Path
 ) -> None:

@@ -20,6 +20,7 @@ from tests.support.customers import put_customer
 from tests.support.world import World
 from tests.tui.conftest import TuiTill, log_in, until
 from textual.pilot import Pilot
+from textual.widgets import TabbedContent
 
 from tillcrm.app import TillApp, create_app
 from tillcrm.config import DeviceKind, PrinterKind, PrinterSettings, Settings, SyncSettings
@@ -118,3 +119,13 @@ async def scan_to_profile(
     screen = app.screen
     assert isinstance(screen, ProfileScreen)
     return screen
+
+
+async def show_tab(pilot: Pilot[Any], profile: ProfileScreen, pane: str) -> None:
+    """Step right with Ctrl+Right until the profile's `pane` tab is showing."""
+    tabs = profile.query_one(TabbedContent)
+    for _ in range(7):
+        if tabs.active == f"pane-{pane}":
+            return
+        await pilot.press("ctrl+right")
+    assert tabs.active == f"pane-{pane}"

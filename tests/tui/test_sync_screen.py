@@ -120,6 +120,7 @@ async def test_the_devices_screen_shows_each_readers_state_and_last_event(till: 
         await until(pilot, lambda: app.screen is not screen, "back")
 
 
+@pytest.mark.every_crm_database
 async def test_an_op_needing_attention_is_listed_and_a_supervisor_retries_it(
     till: TuiTill, loopback_world: World
 ) -> None:

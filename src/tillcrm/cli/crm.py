@@ -8,6 +8,7 @@ one line naming the install command instead of a traceback.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,14 +78,36 @@ def serve(cli: CliContext, db_url: str | None, host: str | None, port: int | Non
     import uvicorn
 
     from tillcrm.server.app import create_app
+    from tillcrm.server.logs import start_crm_logging
 
+    start_crm_logging()
     settings = cli.settings
     url = _database(cli, db_url)
     app = create_app(url)
     host = host or settings.server.host
     port = port or settings.server.port
-    click.echo(f"tillcrm CRM on http://{host}:{port}/v1 (database {_safe(url)})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")
+    logging.getLogger(__name__).info(
+        "tillcrm CRM on http://%s:%s/v1 (database %s)", host, port, _safe(url)
+    )
+    # uvicorn's own lines join ours as JSON (log_config=None); its access log would repeat
+    # each request with its query string, so `RequestLog` writes the one request line.
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+
+
+@crm.command()
+@click.option("--db", "db_url", default=None, help=_DB_HELP)
+@pass_cli
+def migrate(cli: CliContext, db_url: str | None) -> None:
+    """Bring the database's schema up to date and exit.
+
+    `serve` does this too; a deployment runs it once before starting several CRM processes
+    (deploy/compose.yaml), so they never race one another's migrations."""
+    _require_server_extra()
+    from tillcrm.server.migrate import upgrade
+
+    url = _database(cli, db_url)
+    upgrade(url)
+    click.echo(f"database {_safe(url)} is up to date")
 
 
 @crm.command("demo-data")

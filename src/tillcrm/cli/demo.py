@@ -32,6 +32,7 @@ from tillcrm.config import (
 )
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader
+from tillcrm.logs import start_till_logging
 
 if TYPE_CHECKING:
     import uvicorn
@@ -69,6 +70,7 @@ def demo(cli: CliContext, customers: int, data_dir: Path | None) -> None:
     _require_server_extra()
     from tillcrm.server import demo_data
 
+    start_till_logging(cli.settings.logs)
     with ExitStack() as stack:
         folder = data_dir or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="tillcrm-demo-"))

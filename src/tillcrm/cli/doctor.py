@@ -2,9 +2,9 @@
 
 Config, the keyring, the till's token, the CRM (reachable, accepting the token, its clock
 against ours), the database (integrity, schema, which till it belongs to), the queue (rejected
-ops, ops not draining), the configured readers and the receipt printer (asked for paper). It
-reads only: it never takes the till lock, so it can run beside a working till. Exit status 1
-when anything is wrong.
+ops, ops not draining), the configured readers, the receipt printer (asked for paper) and the
+till's log file (support asks for it). It reads only: it never takes the till lock, so it can
+run beside a working till. Exit status 1 when anything is wrong.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from tillcrm.crm import (
 from tillcrm.devices.printer import open_printer
 from tillcrm.domain.money_format import MoneyFormat
 from tillcrm.local import SCHEMA_VERSION, Meta, OpState, Outbox, TillDatabase
+from tillcrm.logs import log_file
 from tillcrm.receipts import PrinterProblem
 
 __all__ = ["MAX_CLOCK_OFFSET_SECONDS", "STUCK_QUEUE_SECONDS", "doctor"]
@@ -200,6 +201,16 @@ def _devices(settings: Settings) -> list[Finding]:
     return findings
 
 
+def _logs(settings: Settings) -> list[Finding]:
+    """Where the till's log file is (support asks for it), and whether the till can write it."""
+    path = log_file(settings.logs)
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), path.parent)
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        fix = f"let this user write {folder}, or set [logs] dir"
+        return [Finding("logs", f"{path} cannot be written", fix)]
+    return [Finding("logs", f"the till logs to {path}")]
+
+
 def _printer(settings: Settings) -> list[Finding]:
     printer = open_printer(settings.printer, MoneyFormat())
     if printer is None:
@@ -215,7 +226,8 @@ def _printer(settings: Settings) -> list[Finding]:
 @click.command()
 @pass_cli
 def doctor(cli: CliContext) -> None:
-    """Check config, keyring, CRM, clock, database, queue and devices; exit 1 on a problem."""
+    """Check config, keyring, CRM, clock, database, queue, devices and logs; exit 1 on a
+    problem."""
     settings, findings = _config(cli)
     if settings is not None:
         token, token_findings = _token(settings)
@@ -224,6 +236,7 @@ def doctor(cli: CliContext) -> None:
         findings += _database(settings)
         findings += _devices(settings)
         findings += _printer(settings)
+        findings += _logs(settings)
     for finding in findings:
         click.echo(finding.line())
     problems = sum(finding.problem for finding in findings)

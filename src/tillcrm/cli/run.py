@@ -64,8 +64,10 @@ async def open_till(cli: CliContext, opened: AsyncExitStack, app: TillApp) -> Ti
     """
     from tillcrm.app import TillParts
     from tillcrm.cli._till import crm_client, writable_database
+    from tillcrm.logs import start_till_logging
 
     settings = await asyncio.to_thread(cli.load_settings)
+    start_till_logging(settings.logs)
     if not settings.till.id:
         raise click.ClickException(
             "this till is not registered: run `tillcrm register --crm-url URL --code CODE` "

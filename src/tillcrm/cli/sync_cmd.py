@@ -1,21 +1,27 @@
-"""`tillcrm sync --once` and `tillcrm sync --status`: sync by hand, and look at the queue.
+"""`tillcrm sync --once|--forever|--status`: sync by hand or as a service, and look at the queue.
 
 `--once` is what an installer runs to see a till sync (or why it cannot): one push of every
-due op, one pull of every change, then the queue as it stands; it takes the till lock, so it
-refuses while the till itself runs. `--status` only reads the database, so it also works
-beside a running till.
+due op, one pull of every change, then the queue as it stands. `--forever` is the till's
+sync-only mode for a service (deploy/systemd/tillcrm-sync.service): the till's own sync loop
+without its screens, until SIGTERM, so a queue left after closing time still reaches the CRM
+and the cache stays fresh for the morning. Both take the till lock, so they refuse while the
+till itself runs. `--status` only reads the database, so it also works beside a running till.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import UTC, datetime
 
 import click
 
 from tillcrm.cli._context import CliContext, pass_cli
 from tillcrm.cli._till import crm_client, read_only_database, till_db_path, writable_database
+from tillcrm.config import SyncSettings
+from tillcrm.crm import CrmClient
 from tillcrm.local import Meta, OpState, Outbox, TillDatabase
+from tillcrm.logs import start_till_logging
 from tillcrm.sync import SyncEngine, SyncStatus
 
 __all__ = ["queue_lines", "sync"]
@@ -43,13 +49,19 @@ def queue_lines(db: TillDatabase) -> list[str]:
 
 @click.command("sync")
 @click.option("--once", "mode", flag_value="once", help="Push the queue and pull changes, once.")
+@click.option(
+    "--forever",
+    "mode",
+    flag_value="forever",
+    help="Sync every [sync] interval until SIGTERM or Ctrl+C: a service's sync-only mode.",
+)
 @click.option("--status", "mode", flag_value="status", help="Show the queue; change nothing.")
 @pass_cli
 def sync(cli: CliContext, mode: str | None) -> None:
-    """Sync this till with the CRM once, or show where its queue stands."""
+    """Sync this till with the CRM once or until stopped, or show where its queue stands."""
     settings = cli.settings
     if mode is None:
-        raise click.UsageError("give --once or --status")
+        raise click.UsageError("give --once, --forever or --status")
     if mode == "status":
         db = read_only_database(settings)
         if db is None:
@@ -63,12 +75,16 @@ def sync(cli: CliContext, mode: str | None) -> None:
         return
     if not settings.till.id:
         raise click.ClickException("this till is not registered: run `tillcrm register`")
+    start_till_logging(settings.logs)
     client = crm_client(settings)
     with writable_database(settings) as db:
         try:
             Meta(db).claim_till_id(settings.till.id)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
+        if mode == "forever":
+            asyncio.run(_sync_until_stopped(db, client, settings.sync))
+            return
 
         async def once() -> tuple[int, int, SyncStatus]:
             async with client:
@@ -84,3 +100,23 @@ def sync(cli: CliContext, mode: str | None) -> None:
             click.echo(line)
     if status.problem:
         raise click.ClickException(f"sync {status.label}: {status.problem}")
+
+
+async def _sync_until_stopped(db: TillDatabase, client: CrmClient, settings: SyncSettings) -> None:
+    """Run the till's sync loop until SIGTERM (a service stopped) or SIGINT; the round under
+    way finishes first, so no op is left inflight. Each change of the sync status is one line
+    on stdout, for the journal."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    def report(status: SyncStatus) -> None:
+        problem = f": {status.problem}" if status.problem else ""
+        click.echo(
+            f"sync {status.label}{problem}; queue {status.queue_depth} op(s), "
+            f"dead {status.dead}, needs review {status.needs_review}"
+        )
+
+    async with client:
+        await SyncEngine(db, client, settings, on_status=report).run(stop)

@@ -6,7 +6,6 @@ serial reader, the `devices test` command, the simulators' tests and the benchma
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from functools import partial
 
@@ -14,7 +13,7 @@ from tillcrm.config import DeviceKind, DeviceSettings
 from tillcrm.devices.barcode import parse_barcode
 from tillcrm.devices.contactless import parse_rdm6300, parse_uid_line
 from tillcrm.devices.errors import ParseError, RejectReason
-from tillcrm.devices.events import Identified, Reading, Rejected
+from tillcrm.devices.events import Identified, Reading, Rejected, log_read
 from tillcrm.devices.framing import (
     MAX_FRAME,
     TERMINATORS,
@@ -26,8 +25,6 @@ from tillcrm.devices.framing import (
 from tillcrm.devices.magstripe import parse_swipe
 
 __all__ = ["Decoder", "Parser"]
-
-log = logging.getLogger(__name__)
 
 Parser = Callable[[bytes], Reading | None]
 """One whole frame to a reading, None when the frame is not a read (a blank line), or
@@ -81,9 +78,10 @@ class Decoder:
                     raise ParseError(RejectReason.UNREADABLE, "frame too long: noise on the line?")
                 reading = self._parse(frame)
             except ParseError as error:
-                log.info("%s rejected a read: %s (%s)", self.source, error.reason, error.detail)
                 events.append(error.rejected(self.source))
             else:
                 if reading is not None:
                     events.append(reading.identified(self.source))
+        for event in events:
+            log_read(event)
         return events

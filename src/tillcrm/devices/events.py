@@ -7,6 +7,7 @@ card number or a raw track: a payment card only ever travels as `Rejected.masked
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -22,7 +23,10 @@ __all__ = [
     "Reading",
     "Rejected",
     "event_json",
+    "log_read",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +101,21 @@ _EVENT_NAMES: dict[type[DeviceEvent], str] = {
 def event_json(event: DeviceEvent) -> dict[str, object]:
     """The event as one JSON object, `{"event": "identified", ...}`, for logs and the CLI."""
     return {"event": _EVENT_NAMES[type(event)], **asdict(event)}
+
+
+_READ_VERBS = {
+    IdentifierKind.BARCODE: "scan",
+    IdentifierKind.MAGSTRIPE: "swipe",
+    IdentifierKind.RFID: "tap",
+}
+
+
+def log_read(event: Identified | Rejected) -> None:
+    """One log line per read, from a serial reader or a keyboard wedge: which reader, what
+    kind of read, and a refusal's reason, never the value read (a card number is an
+    identifier too, and a payment card's masked number is not needed to support a till)."""
+    if isinstance(event, Identified):
+        verb = _READ_VERBS.get(event.kind, event.kind.value)
+        log.info("device %s: %s of a %s identifier", event.source, verb, event.kind.value)
+    else:
+        log.info("%s rejected a read: %s (%s)", event.source, event.reason, event.detail)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tillcrm.devices.barcode import parse_barcode
 from tillcrm.devices.errors import ParseError
-from tillcrm.devices.events import Identified, Rejected
+from tillcrm.devices.events import Identified, Rejected, log_read
 from tillcrm.devices.magstripe import parse_swipe
 
 __all__ = [
@@ -122,5 +122,9 @@ def read_scan(scanned: Scanned) -> Identified | Rejected | None:
         else:
             reading = parse_barcode(frame)
     except ParseError as refused:
-        return refused.rejected(WEDGE_SOURCE)
-    return reading.identified(WEDGE_SOURCE) if reading is not None else None
+        event: Identified | Rejected | None = refused.rejected(WEDGE_SOURCE)
+    else:
+        event = reading.identified(WEDGE_SOURCE) if reading is not None else None
+    if event is not None:
+        log_read(event)
+    return event

@@ -13,7 +13,20 @@ from tillcrm.domain.accounts import (
     StoredValueCard,
     WalletCard,
 )
-from tillcrm.domain.bounds import INT64_MAX, INT64_MIN, NO_NUL, Flag, Int64, Moment, Name, Text
+from tillcrm.domain.bounds import (
+    INT64_MAX,
+    INT64_MIN,
+    NO_NUL,
+    Flag,
+    InputRefused,
+    Int64,
+    Moment,
+    Name,
+    Text,
+    check_storable,
+    refused_input,
+    storable,
+)
 from tillcrm.domain.cards import is_luhn_valid, last4, looks_like_pan, mask_pan, mask_tail
 from tillcrm.domain.customer import (
     Address,
@@ -96,6 +109,7 @@ __all__ = [
     "Identifier",
     "IdentifierKind",
     "IdentifierStatus",
+    "InputRefused",
     "Int64",
     "InvalidPhoneError",
     "LedgerEntry",
@@ -130,6 +144,7 @@ __all__ = [
     "WalletCard",
     "check_approver",
     "check_limits",
+    "check_storable",
     "credit_limit_for",
     "customer_visible",
     "effective_scope",
@@ -146,7 +161,9 @@ __all__ = [
     "phone_digits",
     "points_account_brand",
     "points_earned",
+    "refused_input",
     "reversed_digits",
+    "storable",
     "suite_status",
     "verify_pin",
 ]

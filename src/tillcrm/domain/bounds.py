@@ -12,12 +12,34 @@ PostgreSQL, and never a failure half way through an op:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, Strict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    Strict,
+    ValidationError,
+)
 
-__all__ = ["INT64_MAX", "INT64_MIN", "NO_NUL", "Flag", "Int64", "Moment", "Name", "Text"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "NO_NUL",
+    "Flag",
+    "InputRefused",
+    "Int64",
+    "Moment",
+    "Name",
+    "Text",
+    "check_storable",
+    "refused_input",
+    "storable",
+]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -66,3 +88,90 @@ def _in_utc_range(moment: datetime) -> datetime:
 Moment = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_in_utc_range)]
 """A point in time, written as one, that can be stored and compared in UTC:
 9999-12-31T23:59-12:00 cannot."""
+
+
+class InputRefused(ValueError):
+    """Input no database can store, refused where it is saved, before anything is queued.
+
+    A NUL or a lone surrogate typed, pasted or scanned into a till would otherwise wait in the
+    outbox for a CRM that can never take it; the message names the field and says why, in
+    words a cashier can act on.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}" if field else problem)
+        self.field = field
+        self.problem = problem
+
+
+def check_storable(value: object, field: str = "") -> None:
+    """Raise `InputRefused` for the first text holding a NUL or a lone surrogate, or integer
+    outside a signed 64-bit column, anywhere in `value` (text, a number, a model, a mapping
+    (keys too) or a sequence). `field` names where `value` came from, for the message."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str):
+        _check_text(value, field)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise InputRefused(field, "the number is too large to be saved")
+    elif isinstance(value, BaseModel):
+        for name, item in value:
+            check_storable(item, _within(field, name))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_storable(key, field)
+            check_storable(item, _within(field, str(key)))
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            check_storable(item, field)
+
+
+def storable(value: object) -> bool:
+    """Whether `check_storable` takes `value`: for input that is refused whatever field held
+    it (a scan, a code, a PIN)."""
+    try:
+        check_storable(value)
+    except InputRefused:
+        return False
+    return True
+
+
+def refused_input(error: ValidationError) -> InputRefused | None:
+    """The clear refusal of input a model refused because no database could store it (the
+    `Text` pattern, a lone surrogate, an `Int64` bound); None when it was refused for
+    another reason, which the model's own message says better."""
+    for problem in error.errors():
+        try:
+            check_storable(problem.get("input"), _field_of(problem["loc"]))
+        except InputRefused as refused:
+            return refused
+    return None
+
+
+def _field_of(loc: tuple[int | str, ...]) -> str:
+    """A field's name from where pydantic found the error; a key that is itself refused (a
+    custom field's name holding the NUL) is named `name`, never shown."""
+    parts = []
+    for part in loc:
+        if not storable(part):
+            parts.append("name")
+            break
+        if part != "[key]":
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def _check_text(text: str, field: str) -> None:
+    if "\x00" in text:
+        raise InputRefused(field, "a NUL character cannot be saved; retype the text")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputRefused(
+            field, "a broken character (a lone surrogate) cannot be saved; retype the text"
+        ) from None
+
+
+def _within(field: str, name: str) -> str:
+    return f"{field}.{name}" if field else name

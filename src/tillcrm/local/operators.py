@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tillcrm.domain import Operator, verify_pin
+from tillcrm.domain import Operator, storable, verify_pin
 from tillcrm.local.db import TillDatabase
 
 __all__ = ["LoginRefusal", "LoginRefused", "OperatorStore", "PinPolicy"]
@@ -35,6 +35,7 @@ class LoginRefusal(StrEnum):
     LOCKED = "operator locked after too many wrong PINs"
     INACTIVE = "this operator is not active"
     UNKNOWN_BADGE = "badge not recognised"
+    UNREADABLE = "the code, PIN or badge holds a character no card or keypad gives; retype it"
 
 
 class LoginRefused(Exception):
@@ -101,6 +102,7 @@ class OperatorStore:
 
         Raises `LoginRefused`. A locked operator is refused even with the right PIN.
         """
+        _readable(code, pin)
         rows = self._db.read(
             "SELECT record, failed_attempts, locked_until FROM operators WHERE code = ?",
             (code.strip(),),
@@ -128,6 +130,7 @@ class OperatorStore:
         One scrypt check for a badge swiped here before; the first swipe of an operator's
         badge tries the operators not yet learned, and remembers the match.
         """
+        _readable(badge)
         lookup = hmac.new(self._lookup_key(), badge.encode(), hashlib.sha256).hexdigest()
         known = self._db.read("SELECT record FROM operators WHERE badge_lookup = ?", (lookup,))
         unlearned = self._db.read(
@@ -172,3 +175,11 @@ class OperatorStore:
         return LoginRefused(
             LoginRefusal.WRONG_PIN, attempts_left=self._policy.max_attempts - failed
         )
+
+
+def _readable(*entered: str) -> None:
+    """Refuse (`LoginRefused`, no wrong PIN counted) a code, PIN or badge holding a NUL or a
+    lone surrogate: no keypad or card gives one, and a lone surrogate cannot even be hashed
+    or looked up."""
+    if not storable(entered):
+        raise LoginRefused(LoginRefusal.UNREADABLE)

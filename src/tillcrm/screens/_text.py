@@ -1,10 +1,27 @@
-"""Sentences for the cashier built from the facade's lower-case answers."""
+"""Sentences for the cashier built from the facade's lower-case answers and from what a form
+refused."""
 
 from __future__ import annotations
 
-__all__ = ["sentence"]
+from pydantic import ValidationError
+
+from tillcrm.domain import refused_input
+
+__all__ = ["input_problem", "sentence"]
 
 
 def sentence(text: str) -> str:
     """`text` with its first letter upper-case and the rest untouched (`CRM` stays `CRM`)."""
     return text[:1].upper() + text[1:]
+
+
+def input_problem(error: ValidationError, otherwise: str | None = None) -> str:
+    """What a form shows for input its model refused: text or a number no database can
+    store says so plainly (nothing is saved), anything else `otherwise`, or the model's own
+    first message when the form has no better words for it."""
+    refused = refused_input(error)
+    if refused is not None:
+        return sentence(refused.problem) + "."
+    if otherwise is not None:
+        return otherwise
+    return sentence(str(error.errors()[0]["msg"]).removeprefix("Value error, "))

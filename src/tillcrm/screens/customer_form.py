@@ -25,7 +25,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 from tillcrm.api import CustomerOut
 from tillcrm.domain import AuthorizedUser, CustomerProfile, InvalidPhoneError, normalize_phone
 from tillcrm.screens._base import TillScreen
-from tillcrm.screens._text import sentence
+from tillcrm.screens._text import input_problem, sentence
 from tillcrm.screens.profile.authorized import AuthorizedUserForm
 from tillcrm.till import Declined, EditConflict, Saved, TillService
 from tillcrm.widgets.compact_input import CompactInput
@@ -204,7 +204,7 @@ class CustomerFormScreen(TillScreen[UUID | None]):
             error.update(str(bad))
             return False, None
         except ValidationError as bad:
-            error.update(_first_message(bad))
+            error.update(input_problem(bad))
             return False, None
         error.update("")
         return True, value
@@ -238,7 +238,7 @@ class CustomerFormScreen(TillScreen[UUID | None]):
         try:
             return CustomerProfile.model_validate(values)
         except ValidationError as bad:
-            self._result(_first_message(bad), error=True)
+            self._result(input_problem(bad), error=True)
             return None
 
     # -- saving ------------------------------------------------------------------------------
@@ -315,12 +315,6 @@ def _birth_date(text: str) -> date | None:
     if born > date.today():
         raise FieldError("the date of birth is in the future")
     return born
-
-
-def _first_message(error: ValidationError) -> str:
-    problem = error.errors()[0]
-    message = str(problem["msg"])
-    return message.removeprefix("Value error, ")
 
 
 def _changes(before: CustomerProfile, after: CustomerProfile) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import ClassVar
 from uuid import UUID
 
+from pydantic import ValidationError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -31,7 +32,7 @@ from tillcrm.domain import (
 from tillcrm.receipts import PrintedReceipt, ReceiptPrinter
 from tillcrm.screens._base import TillScreen
 from tillcrm.screens._printing import print_receipt
-from tillcrm.screens._text import sentence
+from tillcrm.screens._text import input_problem, sentence
 from tillcrm.screens.override import with_override
 from tillcrm.till import Declined, OverrideRequired, Saved, TillService
 from tillcrm.widgets.compact_input import CompactInput
@@ -203,7 +204,12 @@ class SaleScreen(TillScreen[Saved | None]):
             self.query_one("#sale-error", Static).update(str(bad))
             return
         item = self.query_one("#sale-item", Input).value.strip() or "Sale"
-        self._save(TransactionLine(description=item, unit_price=total), tenders)
+        try:
+            line = TransactionLine(description=item, unit_price=total)
+        except ValidationError as bad:
+            self.query_one("#sale-error", Static).update(f"Item: {input_problem(bad)}")
+            return
+        self._save(line, tenders)
 
     @work(exclusive=True, group="sale")
     async def _save(self, line: TransactionLine, tenders: list[SaleLineTender]) -> None:

@@ -12,6 +12,8 @@ from tillcrm import __version__
 from tillcrm.api import API_PREFIX
 from tillcrm.server.db import create_db_engine
 from tillcrm.server.errors import install_error_handlers
+from tillcrm.server.logs import RequestLog
+from tillcrm.server.metrics import install_metrics
 from tillcrm.server.migrate import upgrade
 from tillcrm.server.openapi import install_method_not_allowed
 from tillcrm.server.pages_ahead import PagesAhead
@@ -45,6 +47,8 @@ def create_app(
     install_error_handlers(app)
     install_method_not_allowed(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    install_metrics(app, ROUTERS)
+    app.add_middleware(RequestLog)  # outermost of ours: it also times and ids a 413
 
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

@@ -17,6 +17,7 @@ from tillcrm.api import TillContext
 from tillcrm.domain import Brand, Organization, PromotionCategory, Store, TillScope
 from tillcrm.server.db import reading
 from tillcrm.server.errors import ApiError
+from tillcrm.server.logs import note_till
 from tillcrm.server.tables import brands, organizations, promotion_categories, stores, tills
 
 __all__ = [
@@ -138,6 +139,7 @@ def _authenticated_till(
             raise ApiError(
                 401, "unauthorized", "this till is not authorized: unknown or revoked token"
             )
+        note_till(request.scope, till_id)
         return till_context(conn, till_id)
 
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tillcrm.api import ErrorBody, FieldProblem
+from tillcrm.server.logs import note_error
 from tillcrm.server.request_limits import BodyTooLarge, too_large
 
 __all__ = ["ApiError", "Rejection", "install_error_handlers", "problems_of", "storable"]
@@ -78,7 +79,8 @@ def install_error_handlers(app: FastAPI) -> None:
     """Every error, ours or the framework's, answers with an `ErrorBody`."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        note_error(request.scope, f"{exc.code}: {exc.detail}")
         return JSONResponse(
             _body(exc.code, exc.detail, exc.problems),
             status_code=exc.status,
@@ -86,17 +88,20 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = problems_of(exc)
         detail = "; ".join(f"{p.field}: {p.message}" for p in problems) or "invalid request"
+        note_error(request.scope, f"invalid: {detail}")
         return JSONResponse(_body("invalid", detail, problems), status_code=422)
 
     @app.exception_handler(BodyTooLarge)
-    async def _too_large(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
+    async def _too_large(request: Request, _exc: BodyTooLarge) -> JSONResponse:
+        note_error(request.scope, "too_large: request body too large")
         return too_large()
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        note_error(request.scope, f"http_error: {exc.detail}")
         return JSONResponse(
             _body("http_error", str(exc.detail), []),
             status_code=exc.status_code,

@@ -26,6 +26,7 @@ import dataclasses
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -154,11 +155,13 @@ class SyncEngine:
             try:
                 response = await self._client.push(batch.ops)
             except CrmUnauthorized as exc:
+                _log.error("push of %s refused: %s (%s)", _ops(seqs), NOT_AUTHORIZED, exc)
                 self._outbox.release(seqs)
                 self._unauthorized(exc)
                 break
             except CrmError as exc:
                 if isinstance(exc, CrmRejected) and exc.status in (_POISON, _TOO_LARGE):
+                    _log.warning("push of %s refused (HTTP %s): %s", _ops(seqs), exc.status, exc)
                     self._succeeded()
                     size = self._split(batch, exc)
                     continue
@@ -168,6 +171,7 @@ class SyncEngine:
                 retry_after = self._retry_after(exc)
                 now = time.monotonic()
                 if self._needs_attention(seqs, exc):
+                    _log.error("push of %s failed: %s; held for a supervisor", _ops(seqs), exc)
                     self._outbox.hold(seqs[0], str(exc))
                 else:
                     delay = retry_delay(
@@ -176,6 +180,9 @@ class SyncEngine:
                         cap=self._settings.backoff_cap_seconds,
                         retry_after=retry_after,
                         rng=self._rng,
+                    )
+                    _log.warning(
+                        "push of %s failed: %s; next try in %.1f s", _ops(seqs), exc, delay
                     )
                     self._outbox.record_retry(seqs, delay, str(exc), self._clock())
                     self._retry_at = now + delay
@@ -189,6 +196,7 @@ class SyncEngine:
                 self._outbox.release(seqs)
                 raise
             self._succeeded()
+            _log_answers(seqs, response)
             self._last_push_at = datetime.now(UTC)
             answered += len(response.results)
             if response.results:
@@ -321,6 +329,8 @@ class SyncEngine:
             await asyncio.to_thread(self._finish_bulk_load)
         finally:
             await asyncio.to_thread(aside.close)
+        if stored:
+            _log.info("pulled %d customer(s)%s", stored, " (first full pull)" if first else "")
         self._publish()
         return stored
 
@@ -499,12 +509,16 @@ class SyncEngine:
         is for a CRM that is not answering)."""
         self._breaker.record_success()
         self._retry_at = time.monotonic()
+        if not self._online:
+            _log.info("the CRM answers")
         self._online = True
         self._problem = ""
 
     def _failed(self, exc: CrmError, now: float, retry_after: float | None = None) -> None:
         """A call failed at `now` (monotonic); the CRM asked for `retry_after` seconds."""
         self._breaker.record_failure(now, retry_after)
+        if self._online:
+            _log.warning("the CRM stopped answering: %s", exc)
         self._online = False
         self._problem = str(exc)
 
@@ -525,6 +539,22 @@ def _too_large(body_bytes: int, limit: int | None) -> str:
     """The dead reason of an op too large for the CRM even alone."""
     said = f"limit {limit}" if limit is not None else "over a limit it does not say"
     return f"too large for the CRM: {body_bytes} bytes, {said}"
+
+
+def _ops(seqs: list[int]) -> str:
+    """A pushed batch in a log line: how many ops, which seqs."""
+    return f"{len(seqs)} op(s) (seq {seqs[0]}..{seqs[-1]})"
+
+
+def _log_answers(seqs: list[int], response: PushResponse) -> None:
+    """One line per push the CRM answered, its answers counted by status, and one line per
+    op it did not apply as sent (rejected, needs review) with the CRM's reason."""
+    counts = Counter(result.status.value for result in response.results)
+    tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no answers"
+    _log.info("push of %s: %s (CRM last seq %s)", _ops(seqs), tally, response.last_seq)
+    for result in response.results:
+        if result.status in (OpStatus.REJECTED, OpStatus.NEEDS_REVIEW):
+            _log.warning("op %s %s by the CRM: %s", result.op_id, result.status, result.reason)
 
 
 def _without_age(status: SyncStatus) -> SyncStatus:

@@ -173,6 +173,9 @@ class Charging(TillCore):
         *,
         stored_value: StoredValueOut | None = None,
     ) -> Saved | OverrideRequired | Declined:
+        refused = Declined.unstorable(payload)
+        if refused is not None:
+            return refused
         offline = not self.online
         now = self._now()
         breaches: list[LimitBreach] = limit_breaches(

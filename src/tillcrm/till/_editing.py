@@ -132,8 +132,12 @@ class CustomerEditing(TillCore):
         operator: Operator,
         *,
         base_version: int | None = None,
-    ) -> Saved:
-        """The cache change and its op, in one transaction."""
+    ) -> Saved | Declined:
+        """The cache change and its op, in one transaction; nothing when the payload cannot
+        be stored."""
+        refused = Declined.unstorable(payload)
+        if refused is not None:
+            return refused
         offline = not self.online
         with self._db.write() as conn:
             CustomerCache.store(conn, [record])

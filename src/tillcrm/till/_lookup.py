@@ -23,6 +23,7 @@ from tillcrm.domain import (
     InvalidPhoneError,
     Operator,
     normalize_phone,
+    storable,
 )
 from tillcrm.local import CustomerCache, Outbox, phone_shape
 from tillcrm.till._core import TillCore
@@ -30,6 +31,10 @@ from tillcrm.till._org import not_found_here
 from tillcrm.till._results import Ambiguous, Identification, NotFound, Offline, Saved
 
 __all__ = ["CustomerLookup"]
+
+UNREADABLE = "no card or number holds a NUL or a broken character; scan or type it again"
+"""Why a scan or typed text holding a NUL or a lone surrogate finds nobody: no card, phone or
+name has one (a garbled read), and a lone surrogate cannot even be looked up."""
 
 
 class CustomerLookup(TillCore):
@@ -45,6 +50,8 @@ class CustomerLookup(TillCore):
         """
         operator = self._session.require()
         value = value.strip()
+        if not storable(value):
+            return NotFound(UNREADABLE)
         if kind is IdentifierKind.PHONE:
             return await self._identify_phone(value, operator)
         cached = self._cache.by_identifier(kind, value)
@@ -65,6 +72,8 @@ class CustomerLookup(TillCore):
         """The customer a typed phone number or customer number belongs to, recording a visit."""
         operator = self._session.require()
         text = text.strip()
+        if not storable(text):
+            return NotFound(UNREADABLE)
         if phone_shape(text) == "whole":
             found = await self._identify_phone(text, operator)
             if not isinstance(found, NotFound) or found.register is not None:
@@ -151,6 +160,8 @@ class CustomerLookup(TillCore):
     ) -> list[CustomerSummary]:
         """Customers matching a phone (whole or last digits), name, email, company or number:
         the cache, and the CRM only when the cache has nobody."""
+        if not storable(query):
+            return []
         found = self._cache.search(query, include_inactive=include_inactive, limit=limit)
         client = self._client
         if found or client is None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from uuid import uuid4
 
-from tillcrm.domain import Operator, OverrideApproval, check_approver
+from tillcrm.domain import InputRefused, Operator, OverrideApproval, check_approver, check_storable
 from tillcrm.local import LoginRefused, OperatorStore
 from tillcrm.till._results import OverrideRequired
 
@@ -36,8 +36,12 @@ def approve(
     """The approval of `required.action` by the supervisor whose badge or code + PIN this is.
 
     Raises `OverrideRefused` naming why (wrong PIN, locked, own action, not a supervisor, no
-    reason).
+    reason, a reason that cannot be saved with the op).
     """
+    try:
+        check_storable(reason, "reason")
+    except InputRefused as refused:
+        raise OverrideRefused(str(refused)) from None
     approver = _approver(operators, badge=badge, code=code, pin=pin, now=clock())
     refusal = check_approver(approver, required.cashier_id, reason)
     if refusal is not None:

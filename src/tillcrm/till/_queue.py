@@ -89,6 +89,9 @@ class QueueWork(TillCore):
         if dead.state is not OpState.DEAD:
             return Declined("only a rejected op can be compensated")
         body = payload if payload is not None else dead.op.typed_payload()
+        refused = Declined.unstorable(body)
+        if refused is not None:
+            return refused
         offline = not self.online
         now = self._now()
         with self._db.write() as conn:

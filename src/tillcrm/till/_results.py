@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tillcrm.api import CustomerOut, CustomerSummary, Op
-from tillcrm.domain import BoundAction, LimitBreach
+from tillcrm.domain import BoundAction, InputRefused, LimitBreach, check_storable, refused_input
 from tillcrm.domain.customer import IdentifierKind
 
 __all__ = [
@@ -67,9 +67,29 @@ class Declined:
 
     @classmethod
     def invalid(cls, error: ValidationError) -> Declined:
-        """The first thing wrong with what the cashier entered, as `field: message`."""
+        """The first thing wrong with what the cashier entered, as `field: message`; input
+        no database can store says so in the cashier's words (`refused_input`)."""
+        refused = refused_input(error)
+        if refused is not None:
+            return cls.refused(refused)
         first = error.errors()[0]
         return cls(f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
+
+    @classmethod
+    def refused(cls, refused: InputRefused) -> Declined:
+        """Input no database can store: nothing is saved or queued."""
+        return cls(str(refused))
+
+    @classmethod
+    def unstorable(cls, payload: BaseModel) -> Declined | None:
+        """The refusal of an op's payload no database can store (`check_storable`), checked
+        on every write before its op is queued: a model built without validation, or a field
+        its model leaves open, still cannot strand the queue at a CRM that never takes it."""
+        try:
+            check_storable(payload)
+        except InputRefused as refused:
+            return cls.refused(refused)
+        return None
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,17 @@ writes each login and logout to the till's audit log.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from tillcrm.domain import Operator
-from tillcrm.local import AuditLog, AuditRecord, OperatorStore, TillDatabase
+from tillcrm.local import AuditLog, AuditRecord, LoginRefused, OperatorStore, TillDatabase
 
 __all__ = ["NotLoggedIn", "Session"]
+
+_log = logging.getLogger(__name__)
 
 
 class NotLoggedIn(Exception):
@@ -48,19 +51,28 @@ class Session:
 
     def login(self, code: str, pin: str) -> Operator:
         """Log in with operator code and PIN; raises `LoginRefused` (wrong PIN, locked, ...)."""
-        return self._start(self._operators.check_pin(code, pin, self._clock()), "code")
+        return self._start(lambda: self._operators.check_pin(code, pin, self._clock()), "code")
 
     def login_badge(self, badge: str) -> Operator:
         """Log in with a badge swipe; raises `LoginRefused`."""
-        return self._start(self._operators.check_badge(badge), "badge")
+        return self._start(lambda: self._operators.check_badge(badge), "badge")
 
     def logout(self) -> None:
         """End the shift of the logged-in operator (nothing happens when nobody is)."""
         if self._current is not None:
+            _log.info("operator %s logged out", self._current.id)
             self._audit(self._current, "logout", "")
         self._current = None
 
-    def _start(self, operator: Operator, how: str) -> Operator:
+    def _start(self, check: Callable[[], Operator], how: str) -> Operator:
+        """Log in the operator `check` accepts. A refusal is logged with its reason only: what
+        was typed may be a PIN in the wrong field, so neither the code nor a badge is."""
+        try:
+            operator = check()
+        except LoginRefused as refused:
+            _log.info("login by %s refused: %s", how, refused)
+            raise
+        _log.info("operator %s logged in by %s", operator.id, how)
         if self._current is not None and self._current.id != operator.id:
             self._audit(self._current, "logout", f"replaced by {operator.id}")
         self._current = operator

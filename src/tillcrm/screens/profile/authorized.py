@@ -19,7 +19,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
 from tillcrm.api import CustomerOut, CustomerSummary
 from tillcrm.domain import AuthorizedUser, InvalidPhoneError, normalize_phone
-from tillcrm.screens._text import sentence
+from tillcrm.screens._text import input_problem, sentence
 from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.screens.profile._tab import ProfileTab
 from tillcrm.till import Declined, Saved, TillService
@@ -134,8 +134,12 @@ class AuthorizedUserForm(ModalScreen[AuthorizedUser | None]):
                 allow_invoicing=self.query_one("#user-invoicing", Checkbox).value,
                 allow_preorders=self.query_one("#user-preorders", Checkbox).value,
             )
-        except ValidationError:
-            error.update("Check the name (a first name is required, 200 characters at most).")
+        except ValidationError as bad:
+            error.update(
+                input_problem(
+                    bad, "Check the name (a first name is required, 200 characters at most)."
+                )
+            )
             return
         if not first:
             error.update("A first name is required.")

@@ -19,12 +19,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from tillcrm.api import CustomerOut, WalletAdd, WalletCardOut, WalletUpdate
+from tillcrm.screens._text import input_problem
 from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.screens.profile._tab import ProfileContext, ProfileTab
 from tillcrm.till import Declined, Offline
 from tillcrm.widgets.compact_input import CompactInput
 
 __all__ = ["WalletCardForm", "WalletTab"]
+
+_CHECK_CARD = "Check the card number and the expiry (month 1-12, four-digit year)."
 
 
 @dataclass(frozen=True)
@@ -99,12 +102,14 @@ class WalletCardForm(ModalScreen[WalletAdd | WalletUpdate | None]):
             exp_year=self.query_one("#card-year", Input).value.strip(),
             label=self.query_one("#card-label", Input).value.strip(),
         )
+        error = self.query_one("#card-error", Static)
         try:
             request = self._request(fields)
-        except (ValidationError, ValueError):
-            self.query_one("#card-error", Static).update(
-                "Check the card number and the expiry (month 1-12, four-digit year)."
-            )
+        except ValidationError as bad:
+            error.update(input_problem(bad, _CHECK_CARD))
+            return
+        except ValueError:  # the month or year is no number
+            error.update(_CHECK_CARD)
             return
         self.dismiss(request)
 

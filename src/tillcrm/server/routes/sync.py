@@ -24,6 +24,7 @@ from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import customers_json
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
+from tillcrm.server.metrics import metrics_of
 from tillcrm.server.openapi import error_responses
 from tillcrm.server.ops import answer_again, execute_op, lock_customers
 from tillcrm.server.ops.sales import TRANSACTION_NUMBER
@@ -133,7 +134,9 @@ async def push(till: CurrentTill, request: Request, body: PushRequest) -> PushRe
     happened. It runs in a worker thread once one of the app's push slots is free.
     """
     limiter: CapacityLimiter = request.app.state.push_limiter
-    return await to_thread.run_sync(_push, engine_of(request), till, body.ops, limiter=limiter)
+    answer = await to_thread.run_sync(_push, engine_of(request), till, body.ops, limiter=limiter)
+    metrics_of(request).pushed(answer.results)
+    return answer
 
 
 def _push(engine: Engine, till: Till, ops: list[Op]) -> PushResponse:
@@ -237,6 +240,7 @@ def pull(
         build=lambda after, size: _pull_page(engine, till, after, size),
         ops_applied=ops_applied,
     )
+    metrics_of(request).pulled_page()
     return Response(page.body, media_type="application/json")
 
 
