@@ -3,8 +3,10 @@ till syncs and checks out clean; each broken part is one problem line naming its
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -172,7 +174,47 @@ def test_sync_once_with_the_crm_down_says_so(config_file: Path) -> None:
 def test_sync_needs_a_mode(config_file: Path) -> None:
     result = _run(config_file, "sync")
     assert result.exit_code == 2
-    assert "--once, --forever or --status" in result.output
+    assert "--once, --forever, --status or --renumber" in result.output
+
+
+def _copy(source: Path, target: Path) -> None:
+    """The database at `source` copied over `target` (SQLite's backup, so WAL included)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+def test_sync_renumber_moves_a_queue_stopped_by_a_restored_copy(
+    config_file: Path, tmp_path: Path
+) -> None:
+    """A till database put back from an old copy: `--once` says what blocks the queue and the
+    fix, `--renumber` applies it, and the next `--once` sends the queue."""
+    assert "nothing to renumber" in _run(config_file, "sync", "--renumber").output
+    assert _run(config_file, "sync", "--once").exit_code == 0
+    path, backup = tmp_path / "data" / TILL_DB_NAME, tmp_path / "backup.sqlite3"
+    customer = uuid4()
+    with contextlib.closing(open_database(path)) as db:
+        queue_visits(db, customer, operator="brand-cashier")
+    _copy(path, backup)
+    with contextlib.closing(open_database(path)) as db:
+        queue_visits(db, customer, operator="brand-cashier")
+    assert _run(config_file, "sync", "--once").exit_code == 0
+    _copy(backup, path)
+    with contextlib.closing(open_database(path)) as db:
+        queue_visits(db, customer, operator="brand-cashier")
+
+    stopped = _run(config_file, "sync", "--once")
+    assert stopped.exit_code == 1
+    assert "blocked: the CRM stopped taking this till's ops: seq 2 was already used" in (
+        stopped.output
+    )
+    assert "`tillcrm sync --renumber`" in stopped.output
+    renumbered = _run(config_file, "sync", "--renumber")
+    assert renumbered.exit_code == 0, renumbered.output
+    assert "renumbered: 1 unsent op(s)" in renumbered.output
+    again = _run(config_file, "sync", "--once")
+    assert again.exit_code == 0, again.output
+    assert "queue: 0 op(s) waiting" in again.output
+    assert "blocked" not in again.output
 
 
 def test_doctor_passes_a_healthy_till(config_file: Path, till_log_dir: Path) -> None:

@@ -213,12 +213,6 @@ TEXT_FIELDS: dict[str, tuple[str, str, Callable[[str], object], str]] = {
         "value",
     ),
     "an enrollment code": ("POST", "/tills/enroll", lambda v: {"code": f"ABCDEF{v}"}, "code"),
-    "a pushed op's operator": (
-        "POST",
-        "/sync/push",
-        lambda v: {"ops": [an_op(operator_id=v)]},
-        "ops.0.operator_id",
-    ),
     "an override's reason": (
         "POST",
         "/customers/{c}/stored-value/reveal",
@@ -285,10 +279,6 @@ CASES.update(
             ),
             "from",
         ),
-        "a pushed op's time past 9999 in UTC": (
-            sent("POST", "/sync/push", {"ops": [an_op(local_ts="9999-12-31T23:59:59-23:59")]}),
-            "ops.0.local_ts",
-        ),
         "a history bound given as a number": (
             lambda http, c: http.get(f"/customers/{c}/history", params={"to": "0.5"}),
             "to",
@@ -300,32 +290,6 @@ CASES.update(
         "a customer's flag given as 0": (
             sent("POST", "/customers", {"profile": {"flags": {"marketing_sms": 0}}}),
             "profile.flags.marketing_sms",
-        ),
-        "an override naming a limit twice": (
-            sent(
-                "POST",
-                "/sync/push",
-                {
-                    "ops": [
-                        an_op(
-                            override={
-                                **an_override(),
-                                "action": {
-                                    "customer_id": str(uuid4()),
-                                    "kind": "k",
-                                    "amount": 0,
-                                    "limits": ["credit", "credit"],
-                                },
-                            }
-                        )
-                    ]
-                },
-            ),
-            "ops.0.override.action.limits",
-        ),
-        "a pushed op's offline given as 0": (
-            sent("POST", "/sync/push", {"ops": [an_op(offline=0)]}),
-            "ops.0.offline",
         ),
         "a cursor past 64 bits": (
             lambda http, _c: http.get("/sync/pull", params={"cursor": "9" * 19}),
@@ -478,6 +442,56 @@ def test_a_bad_value_inside_an_op_rejects_that_op_and_the_push_goes_on(
         results = response.json()["results"]
         assert [r["status"] for r in results] == ["rejected", "applied"], results
         assert results[0]["reason"].startswith("invalid"), results[0]
+        assert outbox.last_seq() == good["seq"]
+
+
+BAD_OP_FIELDS: dict[str, tuple[dict[str, object], str]] = {
+    **{
+        f"{kind} in a pushed op's operator": ({"operator_id": value}, "operator_id")
+        for kind, value in BAD_TEXT.items()
+    },
+    "a pushed op's time past 9999 in UTC": (
+        {"local_ts": "9999-12-31T23:59:59-23:59"},
+        "local_ts",
+    ),
+    "an override naming a limit twice": (
+        {
+            "override": {
+                **an_override(),
+                "action": {
+                    "customer_id": str(uuid4()),
+                    "kind": "k",
+                    "amount": 0,
+                    "limits": ["credit", "credit"],
+                },
+            }
+        },
+        "override.action.limits",
+    ),
+    "a pushed op's offline given as 0": ({"offline": 0}, "offline"),
+}
+"""Bad values in a pushed op's own fields (outside its payload), and the field named."""
+
+
+@pytest.mark.parametrize("case", list(BAD_OP_FIELDS))
+def test_a_bad_field_of_a_pushed_op_rejects_that_op_alone_naming_it(
+    world: World, case: str
+) -> None:
+    """The batch's envelope (op ids and seqs) is fine, so the push is answered: the op with
+    the bad field is rejected for its seq, naming the field, and the op after it applies."""
+    fields, field = BAD_OP_FIELDS[case]
+    customer = put_customer(world, "units", first_name="Victim")
+    with Outbox(world, "units.a") as outbox:
+        bad = {**outbox.op(OpType.VISIT, customer, {}), **fields}
+        good = outbox.op(OpType.VISIT, customer, {})
+        response = outbox.http.post(
+            "/sync/push", content=json.dumps({"ops": [bad, good]}).encode(), headers=JSON
+        )
+        assert response.status_code == 200, response.text[:300]
+        results = response.json()["results"]
+        assert [r["status"] for r in results] == ["rejected", "applied"], results
+        assert f"{field}: " in results[0]["reason"], results[0]
+        assert "\x00" not in results[0]["reason"]
         assert outbox.last_seq() == good["seq"]
 
 

@@ -96,9 +96,10 @@ def test_the_same_op_id_with_another_payload_is_rejected_and_blocks_nothing(
     assert _points(world, customer) == 17
 
 
-def test_a_seq_applied_under_another_op_refuses_the_batch_whole(world: World) -> None:
-    """A batch reusing an applied seq for another op is refused before anything applies, even
-    when its other ops are resends of answered ops and new ones."""
+def test_a_seq_applied_under_another_op_stops_the_batch_and_says_so(world: World) -> None:
+    """A batch reusing an applied seq for another op (a till restored from an old copy of its
+    database) is answered up to that op, then stops with the CRM's last seq and why: nothing
+    new applies, and the resends before it are recognised by their op ids."""
     customer = put_customer(world, "pool", None, first_name="Seqs")
     with Outbox(world, "pool.a") as till:
         first, second = (till.op(OpType.SALE, customer, sale(("cash", 100))) for _ in (1, 2))
@@ -106,11 +107,76 @@ def test_a_seq_applied_under_another_op_refuses_the_batch_whole(world: World) ->
         impostor = {**till.op(OpType.SALE, customer, sale(("cash", 200))), "seq": second["seq"]}
         fresh = till.op(OpType.SALE, customer, sale(("cash", 400)))
         response = till.push(first, impostor, fresh)
-        assert response.status_code == 422
-        assert response.json()["detail"] == (
+        assert response.status_code == 200
+        body = response.json()
+        assert [r["status"] for r in body["results"]] == ["duplicate"]
+        assert body["last_seq"] == second["seq"]
+        assert body["stopped"]["seq"] == second["seq"]
+        assert body["stopped"]["reason"] == "seq_taken"
+        assert body["stopped"]["detail"].startswith(
             f"seq {second['seq']} was already used by op {second['op_id']}"
         )
         assert till.last_seq() == second["seq"]
+    assert _points(world, customer) == 2
+
+
+def test_an_op_answered_under_another_seq_is_recognised_by_its_op_id(world: World) -> None:
+    """A till that renumbered its unsent ops resends one the CRM already applied under its old
+    seq: it is answered as a duplicate, takes the new seq, and applies nothing again."""
+    customer = put_customer(world, "pool", None, first_name="Renumbered")
+    with Outbox(world, "pool.a") as till:
+        first = till.op(OpType.SALE, customer, sale(("cash", 100)))
+        till.apply(first)
+        moved = {**first, "seq": till.op(OpType.VISIT, customer, {})["seq"]}
+        after = till.op(OpType.SALE, customer, sale(("cash", 300)))
+        results = till.apply(moved, after)
+        assert [r["status"] for r in results] == ["duplicate", "applied"]
+        assert till.last_seq() == after["seq"]
+    assert _points(world, customer) == 4
+
+
+@pytest.mark.parametrize(
+    "unreadable",
+    [
+        {"type": "loyalty_teleport"},
+        {"base_version": "seven"},
+        {"local_ts": "yesterday"},
+    ],
+    ids=["unknown type", "bad base_version", "bad local_ts"],
+)
+def test_an_op_the_crm_cannot_read_is_rejected_alone_and_its_seq_advances(
+    world: World, unreadable: dict[str, Any]
+) -> None:
+    """An op of a type or with a field this CRM does not know (a newer till's) no longer
+    refuses the whole push: it is rejected for its seq, the ops after it apply, and a resend
+    of it gets the same answer."""
+    customer = put_customer(world, "pool", None, first_name="Newer")
+    with Outbox(world, "pool.a") as till:
+        before = till.op(OpType.SALE, customer, sale(("cash", 100)))
+        odd = {**till.op(OpType.VISIT, customer, {}), **unreadable}
+        after = till.op(OpType.SALE, customer, sale(("cash", 200)))
+        results = till.apply(before, odd, after)
+        assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
+        assert results[1]["reason"].startswith("this CRM cannot read the op: ")
+        assert till.last_seq() == after["seq"]
+        [again] = till.apply(odd)
+        assert (again["status"], again["reason"]) == ("rejected", results[1]["reason"])
+    assert _points(world, customer) == 3
+
+
+def test_an_op_type_the_crm_does_not_take_is_rejected_alone(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CRM built without one op type's applier rejects that type's ops for their seqs."""
+    monkeypatch.delitem(APPLIERS, OpType.POINTS_REDEEM)
+    customer = put_customer(world, "pool", None, first_name="Older")
+    with Outbox(world, "pool.a") as till:
+        redeem = till.op(OpType.POINTS_REDEEM, customer, {"points": 1, "reason": "mug"})
+        after = till.op(OpType.SALE, customer, sale(("cash", 200)))
+        results = till.apply(redeem, after)
+        assert [r["status"] for r in results] == ["rejected", "applied"]
+        assert results[0]["reason"] == "this CRM does not take points_redeem ops"
+        assert till.last_seq() == after["seq"]
     assert _points(world, customer) == 2
 
 
@@ -128,7 +194,11 @@ def test_a_gap_stops_the_batch_until_the_missing_op_arrives(world: World) -> Non
         assert _points(world, customer) == 1
 
         response = till.push(third)
-        assert response.json() == {"results": [], "last_seq": first["seq"]}
+        body = response.json()
+        assert (body["results"], body["last_seq"]) == ([], first["seq"])
+        assert body["stopped"]["reason"] == "gap"
+        assert body["stopped"]["seq"] == third["seq"]
+        assert f"op {second['seq']} has not reached it" in body["stopped"]["detail"]
 
         results = till.apply(second, third)
         assert [r["status"] for r in results] == ["applied", "applied"]

@@ -3,9 +3,6 @@ reason, for the supervisor's dead-letter list, and the ops after it reach the CR
 
 from __future__ import annotations
 
-import dataclasses
-import sqlite3
-from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -16,7 +13,7 @@ from tests.support.outbox import sale
 from tests.support.world import CASHIER_PIN, SUPERVISOR_PIN, World
 from tests.till.conftest import Till
 from tillcrm.api import OpType
-from tillcrm.local import OpState, Outbox, open_database
+from tillcrm.local import OpState, Outbox
 from tillcrm.sync import SyncEngine
 from tillcrm.till import Identification, TillService
 
@@ -66,42 +63,3 @@ async def test_an_op_id_the_crm_knows_with_another_payload_goes_dead_and_the_res
     supervisor = till.service()
     await supervisor.login("brand-900", SUPERVISOR_PIN)
     assert [e.op.seq for e in supervisor.dead_letters()] == [poison]
-
-
-@pytest.mark.every_crm_database
-async def test_a_push_the_crm_refuses_whole_is_narrowed_to_the_op_it_refuses(
-    till: Till, loopback_world: World, tmp_path: Path
-) -> None:
-    """A till database restored from a backup hands out seqs the CRM already holds: the CRM
-    answers 422 for the whole batch. Each such op goes dead, the next new seq syncs."""
-    customer_id = put_customer(loopback_world, "brand", first_name="Rita")
-    await till.sync()
-    service = await _cashier(till)
-    _visit(service, customer_id)
-    await till.sync()
-    backup = tmp_path / "backup.sqlite3"
-    with sqlite3.connect(backup) as copy:
-        till.db.connection.backup(copy)
-    _visit(service, customer_id)
-    _visit(service, customer_id)
-    await till.sync()
-    assert Outbox(till.db).count(OpState.ACKED) == 3
-
-    restored = dataclasses.replace(till, db=open_database(backup), clients=till.clients)
-    try:
-        again = await _cashier(restored)
-        reused = [_visit(again, customer_id) for _ in range(2)]
-        fresh = _visit(again, customer_id)
-
-        engine = SyncEngine(restored.db, restored.client(), restored.settings.sync)
-        await engine.sync_once()
-
-        outbox = Outbox(restored.db)
-        dead = outbox.entries(OpState.DEAD)
-        assert [e.op.seq for e in dead] == reused
-        assert all("already used" in e.last_error for e in dead)
-        assert outbox.depth() == 0
-        assert _states(restored)[fresh - 1] == OpState.ACKED
-        assert engine.status().problem == ""
-    finally:
-        restored.db.close()

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from tests.support.crm_server import RunningCrm
@@ -14,13 +16,18 @@ from tests.support.till_db import queue_visits
 from tests.support.world import SUPERVISOR_PIN, World
 from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app, scan_to_profile
 from tests.tui.conftest import SIZE, SUPERVISOR, TuiTill, until
+from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
+from tillcrm.api import Op, OpType
+from tillcrm.app import TillApp
 from tillcrm.config import DeviceKind
 from tillcrm.devices.events import DeviceStatus, Identified, LinkState, Rejected
 from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.domain import IdentifierKind
 from tillcrm.local import OpState, Outbox
+from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.screens.customer_form import ConflictScreen, CustomerFormScreen
 from tillcrm.screens.devices import DeviceBoard, DevicesScreen
 from tillcrm.screens.sync import SyncScreen
@@ -41,6 +48,16 @@ async def till(
 
 def _text(screen: object, widget_id: str) -> str:
     return str(screen.query_one(widget_id, Static).content)  # type: ignore[attr-defined]
+
+
+async def _supervisor_sees(pilot: Pilot[None], app: TillApp, on_bar: str) -> Screen[None]:
+    """A supervisor logged in sees `on_bar` in the status bar and opens the sync screen."""
+    await logged_in(pilot, SUPERVISOR, SUPERVISOR_PIN)
+    bar = app.screen.query_one(StatusBar)
+    await until(pilot, lambda: on_bar in _text(bar, "#sync"), f"{on_bar!r} on the bar")
+    await pilot.press("ctrl+y")
+    await until(pilot, lambda: isinstance(app.screen, SyncScreen), "the sync screen")
+    return app.screen
 
 
 async def test_a_rejected_edit_is_shown_with_the_crms_reason_and_compensated(
@@ -134,12 +151,7 @@ async def test_an_op_needing_attention_is_listed_and_a_supervisor_retries_it(
     outbox.hold(batch.ops[0].seq or 0, "HTTP 500: internal error")
     app = till.app()
     async with app.run_test(size=SIZE) as pilot:
-        await logged_in(pilot, SUPERVISOR, SUPERVISOR_PIN)
-        bar = app.screen.query_one(StatusBar)
-        await until(pilot, lambda: "needs attention" in _text(bar, "#sync"), "held on the bar")
-        await pilot.press("ctrl+y")
-        await until(pilot, lambda: isinstance(app.screen, SyncScreen), "the sync screen")
-        screen = app.screen
+        screen = await _supervisor_sees(pilot, app, "needs attention")
         table = screen.query_one("#sync-queue", DataTable)
         await until(pilot, lambda: table.row_count == 2, "the queue listed")
         assert table.get_row_at(0)[0] == "1"
@@ -149,3 +161,35 @@ async def test_an_op_needing_attention_is_listed_and_a_supervisor_retries_it(
         await until(pilot, lambda: "Retried 1 op(s)" in _text(screen, "#sync-result"), "retried")
         assert outbox.depth() == 0
         assert outbox.count(OpState.ACKED) == 2
+
+
+async def test_a_queue_the_crm_stopped_taking_is_shown_and_a_supervisor_renumbers_it(
+    till: TuiTill, loopback_world: World
+) -> None:
+    """The CRM holds seq 1 for an op this till's database lacks (as after a restore from an
+    old copy): the status bar and the sync screen say the queue is stopped and how to fix
+    it, and the supervisor's Renumber (R, then yes) sends it."""
+    customer_id, _ = new_customer(loopback_world, first_name="Restored")
+    lost = Op(
+        op_id=uuid4(),
+        seq=1,
+        type=OpType.VISIT,
+        entity_id=customer_id,
+        payload={},
+        local_ts=datetime.now(UTC),
+        operator_id="brand-cashier",
+    )
+    await till.client.push([lost])
+    queue_visits(till.db, customer_id, 1, operator="brand-cashier")
+    await SyncEngine(till.db, till.client, till.settings.sync).push_once()
+    app = till.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _supervisor_sees(pilot, app, "stopped taking")
+        assert "renumbers the unsent ops" in _text(screen, "#sync-result")
+
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "asked first")
+        await pilot.press("y")
+        await until(pilot, lambda: "Renumbered 1" in _text(screen, "#sync-result"), "renumbered")
+        assert _text(screen, "#sync-result") == "Renumbered 1 op(s). Synced."
+        assert Outbox(till.db).depth() == 0

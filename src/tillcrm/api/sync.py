@@ -7,13 +7,13 @@ stored result. `payload` is validated against the schema of its `type`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from itertools import accumulate, pairwise
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tillcrm.api.customers import CustomerOut
 from tillcrm.api.org import MembershipUpdate, RegisterPayload
@@ -42,6 +42,7 @@ __all__ = [
     "CustomerUpdatePayload",
     "IdentifierBlock",
     "Op",
+    "OpHeader",
     "OpResult",
     "OpStatus",
     "OpType",
@@ -49,8 +50,11 @@ __all__ = [
     "PullResponse",
     "PushRequest",
     "PushResponse",
+    "PushStop",
+    "PushedBatch",
     "SaleLineTender",
     "SalePayload",
+    "StopReason",
     "StoreCreditPayment",
     "StoredValueLoad",
     "VisitPayload",
@@ -213,21 +217,50 @@ class Op(BaseModel):
         return PAYLOADS[self.type].model_validate(self.payload)
 
 
+class OpHeader(BaseModel):
+    """What the CRM reads of a pushed op before anything else: its id and its seq, enough to
+    store an answer for it. The rest is read op by op (`Op`): an op this CRM cannot read (an
+    op type or a field it does not know) is rejected alone and its seq still advances."""
+
+    model_config = ConfigDict(extra="allow")
+
+    op_id: UUID
+    seq: Annotated[Int64, Field(ge=1)]
+
+
+def _in_seq_order(ops: Sequence[Op | OpHeader]) -> None:
+    """A batch's own rules, the same whoever reads it: every op has a seq, strictly
+    increasing, and no op id twice."""
+    missing = [i for i, op in enumerate(ops) if op.seq is None]
+    if missing:
+        raise ValueError(f"ops {missing} have no seq: every pushed op needs one")
+    seqs = [op.seq or 0 for op in ops]
+    if any(later <= earlier for earlier, later in pairwise(seqs)):
+        raise ValueError("ops must be in strictly increasing seq order")
+    if len({op.op_id for op in ops}) != len(ops):
+        raise ValueError("an op id appears twice in one batch")
+
+
 class PushRequest(BaseModel):
-    """A batch of ops in seq order."""
+    """A batch of ops in seq order, as the till sends it."""
 
     ops: Annotated[list[Op], Field(min_length=1, max_length=MAX_BATCH)]
 
     @model_validator(mode="after")
     def _every_op_has_a_seq(self) -> PushRequest:
-        missing = [i for i, op in enumerate(self.ops) if op.seq is None]
-        if missing:
-            raise ValueError(f"ops {missing} have no seq: every pushed op needs one")
-        seqs = [op.seq or 0 for op in self.ops]
-        if any(later <= earlier for earlier, later in pairwise(seqs)):
-            raise ValueError("ops must be in strictly increasing seq order")
-        if len({op.op_id for op in self.ops}) != len(self.ops):
-            raise ValueError("an op id appears twice in one batch")
+        _in_seq_order(self.ops)
+        return self
+
+
+class PushedBatch(BaseModel):
+    """A batch of ops in seq order, as the CRM reads it: each op is an `Op`, read one by one
+    (see `OpHeader`), so one op the CRM cannot read never refuses the whole batch."""
+
+    ops: Annotated[list[OpHeader], Field(min_length=1, max_length=MAX_BATCH)]
+
+    @model_validator(mode="after")
+    def _every_op_has_a_seq(self) -> PushedBatch:
+        _in_seq_order(self.ops)
         return self
 
 
@@ -273,12 +306,32 @@ class OpResult(BaseModel):
     """What the op produced (for example the customer's new version and balances)."""
 
 
+class StopReason(StrEnum):
+    """Why the CRM took none of a push's ops from some seq on."""
+
+    GAP = "gap"
+    """An earlier seq of the till has not reached the CRM: it takes ops in seq order."""
+    SEQ_TAKEN = "seq_taken"
+    """The seq is the CRM's already, for another op of the till: the till's database is
+    older than the CRM's record of it (restored from an old copy)."""
+
+
+class PushStop(BaseModel):
+    """Where and why the CRM stopped taking a push's ops; the ops from `seq` on wait."""
+
+    seq: int
+    reason: StopReason
+    detail: str
+
+
 class PushResponse(BaseModel):
     """Results in seq order; ops after a gap are not processed and have no result."""
 
     results: list[OpResult]
     last_seq: int
     """The till's last applied seq on the CRM; the next op must be `last_seq + 1`."""
+    stopped: PushStop | None = None
+    """Set when the CRM took none of the ops from some seq on (a gap, a seq taken)."""
 
 
 class PullResponse(BaseModel):

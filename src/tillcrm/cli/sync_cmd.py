@@ -1,4 +1,5 @@
-"""`tillcrm sync --once|--forever|--status`: sync by hand or as a service, and look at the queue.
+"""`tillcrm sync --once|--forever|--status|--renumber`: sync by hand or as a service, look at
+the queue, and move a queue the CRM stopped taking.
 
 `--once` is what an installer runs to see a till sync (or why it cannot): one push of every
 due op, one pull of every change, then the queue as it stands. `--forever` is the till's
@@ -6,6 +7,8 @@ sync-only mode for a service (deploy/systemd/tillcrm-sync.service): the till's o
 without its screens, until SIGTERM, so a queue left after closing time still reaches the CRM
 and the cache stays fresh for the morning. Both take the till lock, so they refuse while the
 till itself runs. `--status` only reads the database, so it also works beside a running till.
+`--renumber` gives the unsent ops the seqs after the CRM's last one when the CRM stopped
+taking them (a till restored from an old copy of its database).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from tillcrm.cli._context import CliContext, pass_cli
 from tillcrm.cli._till import crm_client, read_only_database, till_db_path, writable_database
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
-from tillcrm.local import Meta, OpState, Outbox, TillDatabase
+from tillcrm.local import NOT_STOPPED, Meta, OpState, Outbox, TillDatabase
 from tillcrm.logs import start_till_logging
 from tillcrm.sync import SyncEngine, SyncStatus
 
@@ -37,7 +40,8 @@ def queue_lines(db: TillDatabase) -> list[str]:
         else ""
     )
     cursor = Meta(db).cursor()
-    blocked = [f"blocked: {head.blocking}"] if head is not None and head.blocking else []
+    blocking = outbox.blocking(head)
+    blocked = [f"blocked: {blocking}"] if blocking else []
     return [
         f"queue: {outbox.depth()} op(s) waiting{age}",
         *blocked,
@@ -45,6 +49,14 @@ def queue_lines(db: TillDatabase) -> list[str]:
         f"needs review: {outbox.count(OpState.NEEDS_REVIEW)} op(s)",
         f"pull: {'at cursor ' + cursor if cursor else 'never pulled'}",
     ]
+
+
+def _renumber(db: TillDatabase) -> None:
+    """`--renumber`: the fix a blocked queue names (see `Outbox.renumber_unsent`)."""
+    if Meta(db).seq_stop() is None:
+        raise click.ClickException(NOT_STOPPED)
+    moved = Outbox(db).renumber_unsent()
+    click.echo(f"renumbered: {moved} unsent op(s); run `tillcrm sync --once` to send them")
 
 
 @click.command("sync")
@@ -56,12 +68,23 @@ def queue_lines(db: TillDatabase) -> list[str]:
     help="Sync every [sync] interval until SIGTERM or Ctrl+C: a service's sync-only mode.",
 )
 @click.option("--status", "mode", flag_value="status", help="Show the queue; change nothing.")
+@click.option(
+    "--renumber",
+    "mode",
+    flag_value="renumber",
+    help="Renumber the unsent ops after the CRM's last seq, when it stopped taking them.",
+)
 @pass_cli
 def sync(cli: CliContext, mode: str | None) -> None:
-    """Sync this till with the CRM once or until stopped, or show where its queue stands."""
+    """Sync this till with the CRM once or until stopped, show where its queue stands, or
+    renumber it."""
     settings = cli.settings
     if mode is None:
-        raise click.UsageError("give --once, --forever or --status")
+        raise click.UsageError("give --once, --forever, --status or --renumber")
+    if mode == "renumber":
+        with writable_database(settings) as stopped:
+            _renumber(stopped)
+        return
     if mode == "status":
         db = read_only_database(settings)
         if db is None:
@@ -100,6 +123,8 @@ def sync(cli: CliContext, mode: str | None) -> None:
             click.echo(line)
     if status.problem:
         raise click.ClickException(f"sync {status.label}: {status.problem}")
+    if status.blocking:
+        raise click.ClickException(f"sync {status.label}, not sending: {status.blocking}")
 
 
 async def _sync_until_stopped(db: TillDatabase, client: CrmClient, settings: SyncSettings) -> None:

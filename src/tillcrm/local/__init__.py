@@ -17,11 +17,20 @@ from tillcrm.local.cache import (
 )
 from tillcrm.local.db import SCHEMA_VERSION, TillDatabase, open_database
 from tillcrm.local.lock import TillLock, TillLockedError
-from tillcrm.local.meta import Meta
+from tillcrm.local.meta import Meta, SeqStop
 from tillcrm.local.operators import LoginRefusal, LoginRefused, OperatorStore, PinPolicy
-from tillcrm.local.outbox import Batch, OfflineDebits, OpState, Outbox, OutboxEntry, QueueHead
+from tillcrm.local.outbox import (
+    NOT_STOPPED,
+    Batch,
+    OfflineDebits,
+    OpState,
+    Outbox,
+    OutboxEntry,
+    QueueHead,
+)
 
 __all__ = [
+    "NOT_STOPPED",
     "SCHEMA_VERSION",
     "STORED_VALUE",
     "STORE_CREDIT_OWED",
@@ -41,6 +50,7 @@ __all__ = [
     "OutboxEntry",
     "PinPolicy",
     "QueueHead",
+    "SeqStop",
     "TillDatabase",
     "TillLock",
     "TillLockedError",

@@ -1,4 +1,5 @@
-"""Small facts the till keeps about itself: the CRM's pull cursor and the till's id.
+"""Small facts the till keeps about itself: the CRM's pull cursor, the till's id, and where
+the CRM last stopped taking its ops.
 
 The cursor is the CRM's own opaque position in its change feed, stored in the same
 transaction as the pull page it came with, so a crash never skips or half-applies a page.
@@ -8,13 +9,28 @@ The till's clock is never a cursor.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
 from tillcrm.local.db import TillDatabase
 
-__all__ = ["Meta"]
+__all__ = ["Meta", "SeqStop"]
 
 _CURSOR = "pull_cursor"
 _TILL_ID = "till_id"
+_SEQ_STOP = "seq_stop"
+_SEQ_STOP_LAST_SEQ = "seq_stop_crm_last_seq"
+
+
+@dataclass(frozen=True)
+class SeqStop:
+    """The CRM took none of the till's ops from some seq on (a gap, or seqs it holds for
+    other ops: the database was restored from an old copy). Kept in the database, so it
+    shows (`tillcrm sync --status` too) until a push gets past it or the ops are renumbered."""
+
+    problem: str
+    """What blocks the queue and what to do, as a sentence."""
+    crm_last_seq: int
+    """The CRM's last seq of this till when it stopped: unsent ops are renumbered after it."""
 
 
 class Meta:
@@ -50,6 +66,24 @@ class Meta:
                     "give the new till its own data_dir"
                 )
             _put(conn, _TILL_ID, till_id)
+
+    def seq_stop(self) -> SeqStop | None:
+        """Where the CRM last stopped taking this till's ops; None while it takes them."""
+        rows = self._db.read(
+            "SELECT (SELECT value FROM meta WHERE key = ?), (SELECT value FROM meta WHERE key = ?)",
+            (_SEQ_STOP, _SEQ_STOP_LAST_SEQ),
+        )
+        problem, last_seq = rows[0]
+        return None if problem is None else SeqStop(str(problem), int(last_seq))
+
+    @staticmethod
+    def set_seq_stop(conn: sqlite3.Connection, stop: SeqStop | None) -> None:
+        """Remember (or, None, forget) where the CRM stopped, inside the caller's transaction."""
+        if stop is None:
+            conn.execute("DELETE FROM meta WHERE key IN (?, ?)", (_SEQ_STOP, _SEQ_STOP_LAST_SEQ))
+            return
+        _put(conn, _SEQ_STOP, stop.problem)
+        _put(conn, _SEQ_STOP_LAST_SEQ, str(stop.crm_last_seq))
 
     def _get(self, key: str) -> str | None:
         rows = self._db.read("SELECT value FROM meta WHERE key = ?", (key,))

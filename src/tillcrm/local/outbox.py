@@ -27,8 +27,20 @@ from pydantic import BaseModel
 from tillcrm.api import Op, OpStatus, OpType, PushResponse, encoded_op, push_body_sizes
 from tillcrm.domain import OverrideApproval
 from tillcrm.local.db import TillDatabase
+from tillcrm.local.meta import Meta
 
-__all__ = ["Batch", "OfflineDebits", "OpState", "Outbox", "OutboxEntry", "QueueHead"]
+__all__ = [
+    "NOT_STOPPED",
+    "Batch",
+    "OfflineDebits",
+    "OpState",
+    "Outbox",
+    "OutboxEntry",
+    "QueueHead",
+]
+
+NOT_STOPPED = "the CRM has not stopped taking this till's ops: nothing to renumber"
+"""Why a renumber is refused when the queue is not stopped (see `Outbox.renumber_unsent`)."""
 
 
 class OpState(StrEnum):
@@ -333,7 +345,61 @@ class Outbox:
                 [(OpState.PENDING.value, seq, OpState.INFLIGHT.value) for seq in seqs],
             )
 
+    def renumber_unsent(self) -> int:
+        """A supervisor's fix for a queue the CRM stopped taking (see `Meta.seq_stop`): the
+        unsent ops, in their order, take the seqs after the CRM's last one, so it takes them.
+        Returns how many (0 when the CRM has not stopped).
+
+        Nothing is lost or doubled: an op the CRM applied under its old seq (a till restored
+        from an old copy still holds it unsent) is recognised by its op id and answered as a
+        duplicate. A dead op the CRM never took (it refused its push whole, so it has no
+        stored answer) after the CRM's last seq leaves the numbering: its seq goes below zero,
+        where no push looks, and it stays listed for the supervisor without one.
+        """
+        stop = Meta(self._db).seq_stop()
+        if stop is None:
+            return 0
+        last = stop.crm_last_seq
+        with self._db.write() as conn:
+            unsent = [
+                int(row[0])
+                for row in conn.execute(
+                    "SELECT seq FROM outbox WHERE state IN (?, ?, ?) ORDER BY seq", _UNSENT
+                )
+            ]
+            never_taken = [
+                int(row[0])
+                for row in conn.execute(
+                    "SELECT seq FROM outbox WHERE seq > ? AND state = ? AND result IS NULL "
+                    "ORDER BY seq",
+                    (last, OpState.DEAD.value),
+                )
+            ]
+            lowest = int(
+                conn.execute("SELECT min(coalesce(min(seq), 0), 0) FROM outbox").fetchone()[0]
+            )
+            top = int(conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0])
+            out_of_the_way = top + last + len(unsent)  # past every seq, old and new
+            moves = (
+                [(lowest - 1 - i, seq) for i, seq in enumerate(never_taken)]
+                + [(seq + out_of_the_way, seq) for seq in unsent]
+                + [(last + 1 + i, seq + out_of_the_way) for i, seq in enumerate(unsent)]
+            )
+            conn.executemany("UPDATE outbox SET seq = ? WHERE seq = ?", moves)
+            conn.execute("UPDATE outbox SET next_attempt_at = 0 WHERE state IN (?, ?, ?)", _UNSENT)
+            Meta.set_seq_stop(conn, None)
+        return len(unsent)
+
     # -- what the screens show ---------------------------------------------------------------
+
+    def blocking(self, head: QueueHead | None) -> str:
+        """Why the queue is not draining, as a sentence; empty while it drains: where the CRM
+        stopped taking the till's ops (kept until a push gets past it), else the failure of
+        the queue's `head`."""
+        stop = Meta(self._db).seq_stop()
+        if stop is not None:
+            return stop.problem
+        return head.blocking if head is not None else ""
 
     def depth(self) -> int:
         """Ops not yet answered by the CRM."""
@@ -448,9 +514,10 @@ _OP_COLUMNS = (  # a constant column list: the f-strings above never take input
 
 
 def _op(row: sqlite3.Row) -> Op:
+    """The row's op; one out of the CRM's numbering (`renumber_unsent`) has no seq."""
     return Op(
         op_id=UUID(row["op_id"]),
-        seq=row["seq"],
+        seq=row["seq"] if row["seq"] > 0 else None,
         type=OpType(row["type"]),
         entity_id=UUID(row["entity_id"]),
         base_version=row["base_version"],

@@ -1,5 +1,6 @@
 """The sync screen (supervisors): what waits in the queue, the ops the CRM rejected with its
-reason, and the ops it applied but flagged for review; retry now, and compensate a rejected op.
+reason, and the ops it applied but flagged for review; retry now, compensate a rejected op,
+and renumber a queue the CRM stopped taking (a till restored from an old copy of its database).
 
 A rejected op is never edited or deleted: compensating it sends a new op (the same action
 again, by the supervisor, recorded in the audit log against the dead one).
@@ -52,6 +53,7 @@ class SyncScreen(TillScreen[None]):
         Binding("escape", "close", "Back"),
         Binding("f5", "retry", "Retry now"),
         Binding("c", "compensate", "Compensate"),
+        Binding("r", "renumber", "Renumber"),
         Binding("f4", "refresh_lists", "Refresh"),
     ]
 
@@ -106,6 +108,9 @@ class SyncScreen(TillScreen[None]):
             for entry in entries:
                 table.add_row(*_row(entry, entry.last_error), key=str(entry.op.op_id))
         self._dead = {str(e.op.op_id): e for e in fill[1][1]}
+        blocking = self._till.blocking()
+        if blocking:
+            self._say(f"Not sending: {blocking}")
 
     def action_retry(self) -> None:
         """Push and pull now instead of waiting for the next round; an op needing attention
@@ -126,6 +131,33 @@ class SyncScreen(TillScreen[None]):
             self._say(
                 f"Retried {retried} op(s) needing attention. Synced." if retried else "Synced."
             )
+
+    def action_renumber(self) -> None:
+        """Renumber the unsent ops after the CRM's last seq, after the supervisor agrees,
+        and send them."""
+        self._renumber()
+
+    @work(exclusive=True, group="renumber")
+    async def _renumber(self) -> None:
+        question = (
+            "Renumber the unsent ops after the CRM's last seq and send them?\n"
+            "Ops the CRM already has are recognised by their ids, never applied twice."
+        )
+        if not await self.app.push_screen_wait(ConfirmScreen(question)):
+            return
+        moved = self._till.renumber_unsent()
+        if isinstance(moved, Declined):
+            self._say(f"Not renumbered: {moved.reason}")
+            return
+        if self._sync_now is None:
+            self._say(f"Renumbered {moved} op(s); they go with the next sync.")
+            return
+        await self._sync_now()
+        self.action_refresh_lists()
+        blocking = self._till.blocking()
+        self._say(
+            f"Renumbered {moved} op(s). " + (f"Not sending: {blocking}" if blocking else "Synced.")
+        )
 
     def action_compensate(self) -> None:
         """Make good the selected rejected op with a new op, after the supervisor agrees."""

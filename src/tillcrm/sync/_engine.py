@@ -51,6 +51,7 @@ from tillcrm.local import (
 )
 from tillcrm.sync._backoff import retry_delay
 from tillcrm.sync._breaker import CircuitBreaker
+from tillcrm.sync._seqs import seq_stop
 from tillcrm.sync._status import SyncStatus
 
 _log = logging.getLogger(__name__)
@@ -112,9 +113,9 @@ class SyncEngine:
         self._online = False
         self._authorized = True
         self._problem = ""
-        self._push_blocked = ""
-        """The CRM took none of a push: kept until a push gets answers (a pull does not
-        clear it)."""
+        self._seq_stopped = Meta(db).seq_stop() is not None
+        """The CRM stopped taking this till's ops (kept in `Meta`, so across restarts, until
+        a push gets past it; a pull does not clear it)."""
         self._push_failed = False
         self._too_large: dict[int, str] = {}
         """Ops too large for the CRM even alone, by seq, with why: sent withheld
@@ -199,18 +200,12 @@ class SyncEngine:
             _log_answers(seqs, response)
             self._last_push_at = datetime.now(UTC)
             answered += len(response.results)
-            if response.results:
-                self._push_blocked = ""
             self._streak = None
             if seqs[-1] >= self._isolate_through:
                 self._isolate_through = 0
             resend_from = self._outbox.record_results(batch.ops, response)
             await self._refresh_rejected(batch.ops, response)
-            if not response.results and resend_from is None:
-                self._push_blocked = self._problem = (
-                    f"the CRM answered none of ops {seqs[0]}..{seqs[-1]} "
-                    f"(its last seq is {response.last_seq}); trying again next round"
-                )
+            if self._stopped_at(batch.ops, response, resending=resend_from is not None):
                 break
         self._publish()
         return answered
@@ -249,6 +244,20 @@ class SyncEngine:
             for op in batch.ops
         ]
         return dataclasses.replace(batch, ops=ops)
+
+    def _stopped_at(self, sent: list[Op], response: PushResponse, *, resending: bool) -> bool:
+        """Whether the CRM stopped taking the till's ops in this push (see `seq_stop`): then
+        the queue is blocked until a supervisor renumbers it, and says so. A push that got
+        past such a stop clears it. One the till resends from (`resending`: the CRM lacks ops
+        the till holds as answered) is no stop."""
+        stop = None if resending else seq_stop(sent, response)
+        if stop is not None:
+            self._problem = stop.problem
+        if stop is not None or self._seq_stopped:
+            with self._db.write() as conn:
+                Meta.set_seq_stop(conn, stop)
+            self._seq_stopped = stop is not None
+        return stop is not None
 
     def _needs_attention(self, seqs: list[int], exc: CrmError) -> bool:
         """Whether this failed push's op needs attention: sent alone, it got the same server
@@ -474,7 +483,7 @@ class SyncEngine:
             last_push_at=self._last_push_at,
             last_pull_at=self._last_pull_at,
             problem=self._problem,
-            blocking=self._push_blocked or (head.blocking if head else ""),
+            blocking=self._outbox.blocking(head),
         )
 
     def _publish(self) -> None:

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from tillcrm.api import CustomerOut, OpType
 from tillcrm.domain import OverrideApproval
-from tillcrm.local import AuditLog, AuditRecord, OpState, Outbox, OutboxEntry
+from tillcrm.local import NOT_STOPPED, AuditLog, AuditRecord, Meta, OpState, Outbox, OutboxEntry
 from tillcrm.till._core import TillCore
 from tillcrm.till._results import Declined, EditConflict, Saved
 
@@ -38,6 +38,32 @@ class QueueWork(TillCore):
         """A supervisor's retry of the ops needing attention (and so of the queue they hold);
         returns how many."""
         return self._outbox.retry_held()
+
+    def blocking(self) -> str:
+        """Why the queue is not draining, with what to do; empty while it drains."""
+        return self._outbox.blocking(self._outbox.head())
+
+    def renumber_unsent(self) -> int | Declined:
+        """A supervisor's fix for a queue the CRM stopped taking (a till restored from an old
+        copy of its database): the unsent ops take the seqs after the CRM's last one (see
+        `Outbox.renumber_unsent`), in the audit log. Returns how many."""
+        operator = self._session.require()
+        if not operator.role.can_approve:
+            return Declined("only a supervisor or manager can renumber the queue")
+        if Meta(self._db).seq_stop() is None:
+            return Declined(NOT_STOPPED)
+        moved = self._outbox.renumber_unsent()
+        with self._db.write() as conn:
+            AuditLog.append(
+                conn,
+                AuditRecord(
+                    at=self._now(),
+                    action="renumber",
+                    operator_id=operator.id,
+                    detail=f"{moved} unsent op(s) after the CRM's last seq",
+                ),
+            )
+        return moved
 
     def unsent(self) -> int:
         """How many ops the CRM has not answered: what a shift close warns about."""

@@ -18,11 +18,12 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from tillcrm.api import Op, OpResult, OpStatus, OpType
+from tillcrm.api import Op, OpHeader, OpResult, OpStatus, OpType
 from tillcrm.domain import OverrideApproval, TillScope
 from tillcrm.server.context import Till
 from tillcrm.server.db import all_or_nothing, change_seq, changes_here, insert_later, memo_of
@@ -37,11 +38,14 @@ __all__ = [
     "Conflict",
     "OpContext",
     "Outcome",
+    "UnreadableOp",
     "answer_again",
     "applies",
     "execute_op",
     "lock_customers",
     "payload_hash",
+    "read_op",
+    "refuse_unreadable",
     "stored_result",
     "touch_customer",
     "touch_customer_returning",
@@ -99,10 +103,54 @@ def applies(op_type: OpType) -> Callable[[Applier], Applier]:
     return register
 
 
-def payload_hash(op: Op) -> str:
-    """What must be the same for a resend to be a resend: type, customer, payload, override."""
-    material = op.model_dump(
-        mode="json", include={"type", "entity_id", "base_version", "payload", "override"}
+_RESENT_AS_IS: set[str] = {"type", "entity_id", "base_version", "payload", "override"}
+"""The fields a resend must repeat to be a resend: type, customer, payload, override."""
+
+
+@dataclass(frozen=True)
+class UnreadableOp:
+    """A pushed op this CRM cannot read: an op type it does not take, a field it refuses (a
+    till newer than the CRM sends such ops). It is rejected alone, with `reason`, and its seq
+    advances like any other answer's, so the ops after it apply."""
+
+    op_id: UUID
+    seq: int
+    type: str
+    """The type as the till sent it, cut to what `applied_ops` stores."""
+    fields: dict[str, Any]
+    """What a resend must repeat (see `_RESENT_AS_IS`), as sent."""
+    reason: str
+
+
+def read_op(header: OpHeader) -> Op | UnreadableOp:
+    """A pushed op read whole, or, when this CRM cannot read or apply it, why not."""
+    sent = {**(header.model_extra or {}), "op_id": header.op_id, "seq": header.seq}
+    try:
+        op = Op.model_validate(sent)
+    except ValidationError as exc:
+        reason = "this CRM cannot read the op: " + "; ".join(
+            f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
+        )
+    else:
+        if op.type in APPLIERS:
+            return op
+        reason = f"this CRM does not take {op.type.value} ops"
+    kind = sent.get("type")
+    return UnreadableOp(
+        op_id=header.op_id,
+        seq=header.seq,
+        type=storable(kind if isinstance(kind, str) else repr(kind))[:32],
+        fields={key: value for key, value in sent.items() if key in _RESENT_AS_IS},
+        reason=reason,
+    )
+
+
+def payload_hash(op: Op | UnreadableOp) -> str:
+    """What must be the same for a resend to be a resend (see `_RESENT_AS_IS`)."""
+    material = (
+        op.fields
+        if isinstance(op, UnreadableOp)
+        else op.model_dump(mode="json", include=_RESENT_AS_IS)
     )
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
@@ -113,7 +161,7 @@ def stored_result(conn: Connection, till: Till, op: Op) -> OpResult | None:
     return answer_again(till, op, row) if row is not None else None
 
 
-def answer_again(till: Till, op: Op, row: Row[Any]) -> OpResult:
+def answer_again(till: Till, op: Op | UnreadableOp, row: Row[Any]) -> OpResult:
     """The answer recorded in `row` (op's `applied_ops` row) for `till`'s resend; 422 if the
     payload differs.
 
@@ -373,19 +421,41 @@ def _answer(
         status, reason = OpStatus.NEEDS_REVIEW, outcome.needs_review
     else:
         status, reason = OpStatus.APPLIED, ""
+    _record(ctx.conn, ctx.till, op, seq, op.type.value, status, reason, outcome.result, ctx.at)
+    return OpResult(op_id=op.op_id, seq=op.seq, status=status, reason=reason, result=outcome.result)
+
+
+def refuse_unreadable(conn: Connection, till: Till, op: UnreadableOp) -> OpResult:
+    """Record the rejection of an op this CRM cannot read (nothing of it ran) and return it."""
+    reason = storable(op.reason)
+    _record(conn, till, op, op.seq, op.type, OpStatus.REJECTED, reason, {}, datetime.now(UTC))
+    return OpResult(op_id=op.op_id, seq=op.seq, status=OpStatus.REJECTED, reason=reason)
+
+
+def _record(
+    conn: Connection,
+    till: Till,
+    op: Op | UnreadableOp,
+    seq: int | None,
+    type_name: str,
+    status: OpStatus,
+    reason: str,
+    result: dict[str, Any],
+    at: datetime,
+) -> None:
+    """One answer into `applied_ops`, inserted with the transaction's others at its COMMIT."""
     insert_later(
-        ctx.conn,
+        conn,
         _ANSWERED,
         {
             "op_id": op.op_id,
-            "till_id": ctx.till.id,
+            "till_id": till.id,
             "seq": seq,
-            "type": op.type.value,
+            "type": type_name,
             "payload_hash": payload_hash(op),
             "status": status.value,
             "reason": reason,
-            "result": outcome.result,
-            "applied_at": ctx.at,
+            "result": result,
+            "applied_at": at,
         },
     )
-    return OpResult(op_id=op.op_id, seq=op.seq, status=status, reason=reason, result=outcome.result)

@@ -18,7 +18,18 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 from sqlalchemy.engine import Connection, Engine, Row
 
-from tillcrm.api import Op, OpResult, OpStatus, OpType, PullResponse, PushRequest, PushResponse
+from tillcrm.api import (
+    Op,
+    OpHeader,
+    OpResult,
+    OpStatus,
+    OpType,
+    PullResponse,
+    PushedBatch,
+    PushResponse,
+    PushStop,
+    StopReason,
+)
 from tillcrm.domain import INT64_MAX
 from tillcrm.server.context import CurrentTill, Till, engine_of
 from tillcrm.server.customer_view import customers_json
@@ -26,7 +37,14 @@ from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.metrics import metrics_of
 from tillcrm.server.openapi import error_responses
-from tillcrm.server.ops import answer_again, execute_op, lock_customers
+from tillcrm.server.ops import (
+    UnreadableOp,
+    answer_again,
+    execute_op,
+    lock_customers,
+    read_op,
+    refuse_unreadable,
+)
 from tillcrm.server.ops.sales import TRANSACTION_NUMBER
 from tillcrm.server.pages_ahead import PagesAhead, PullPage
 from tillcrm.server.request_limits import JsonLimitsRoute
@@ -38,33 +56,22 @@ PULL_PAGE = 1000
 MAX_PULL_PAGE = 5000
 
 
-def _answered(conn: Connection, till: Till, ops: list[Op]) -> dict[UUID, OpResult]:
+def _answered(conn: Connection, till: Till, ops: list[Op | UnreadableOp]) -> dict[UUID, OpResult]:
     """The batch's ops the CRM has already answered, by op id, as duplicates.
 
     An op id used before with another payload, or by another till, is answered as rejected
-    (see `_again_or_refused`); 422 before anything applies when a seq already applied belongs
-    to another op of the till (named in the message: only ever the till's own). One query for
-    the whole batch: its op ids (one may have been answered for a REST write of the till, or
-    be another till's), and the till's answers in the batch's range of seqs rather than a
-    second list of them.
+    (see `_again_or_refused`). One query for the whole batch: its op ids (one may have been
+    answered for a REST write of the till, or be another till's). An op answered under
+    another seq (the till renumbered its unsent ops) is recognised by its id all the same.
     """
     by_id = {op.op_id: op for op in ops}
-    by_seq = {op.seq: op.op_id for op in ops if op.seq is not None}
-    found: sa.ColumnElement[bool] = applied_ops.c.op_id.in_(by_id)
-    if by_seq:
-        found |= (applied_ops.c.till_id == till.id) & applied_ops.c.seq.between(
-            min(by_seq), max(by_seq)
-        )
     answered: dict[UUID, OpResult] = {}
-    for row in conn.execute(sa.select(applied_ops).where(found)):
-        if row.till_id == till.id and by_seq.get(row.seq, row.op_id) != row.op_id:
-            raise ApiError(422, "seq_reused", f"seq {row.seq} was already used by op {row.op_id}")
-        if row.op_id in by_id:
-            answered[row.op_id] = _again_or_refused(till, by_id[row.op_id], row)
+    for row in conn.execute(sa.select(applied_ops).where(applied_ops.c.op_id.in_(by_id))):
+        answered[row.op_id] = _again_or_refused(till, by_id[row.op_id], row)
     return answered
 
 
-def _again_or_refused(till: Till, op: Op, row: Row[Any]) -> OpResult:
+def _again_or_refused(till: Till, op: Op | UnreadableOp, row: Row[Any]) -> OpResult:
     """The stored answer for a resent op; an op id already used with another payload (or by
     another till) is refused as that op's answer (its seq still advances), so one poison op
     never blocks the till's queue behind it. Not recorded (the op id is the other op's): a
@@ -85,17 +92,47 @@ def _locked_last_seq(conn: Connection, till: Till) -> int:
 
 
 def _push_one(
-    conn: Connection, till: Till, op: Op, seq: int, last_seq: int, answered: OpResult | None
-) -> OpResult | None:
-    """Answer op number `seq` after the till's `last_seq`; None means a gap: an earlier op has
-    not arrived, so this one and the rest wait."""
-    if seq > last_seq + 1:
-        return None
+    conn: Connection, till: Till, op: Op | UnreadableOp, last_seq: int, answered: OpResult | None
+) -> OpResult | PushStop:
+    """Answer the op after the till's `last_seq`, or say why the CRM stops at it (see
+    `_stop`): this op and the rest wait."""
+    seq = op.seq or 0
+    if seq > last_seq + 1 or (answered is None and seq <= last_seq):
+        return _stop(conn, till, seq, last_seq)
     if answered is not None:
         return answered
-    if seq <= last_seq:
-        raise ApiError(422, "seq_reused", f"seq {seq} was already used by another op")
+    if isinstance(op, UnreadableOp):
+        return refuse_unreadable(conn, till, op)
     return execute_op(conn, till, op, seq=seq)
+
+
+def _stop(conn: Connection, till: Till, seq: int, last_seq: int) -> PushStop:
+    """Why the CRM takes no op from `seq` on, for the till to show as its blocking problem:
+    an earlier op has not arrived (a gap), or the seq is already another op's (the till's
+    database is older than the CRM's record of it). Only ever the till's own op is named."""
+    if seq > last_seq + 1:
+        return PushStop(
+            seq=seq,
+            reason=StopReason.GAP,
+            detail=(
+                f"the CRM has this till's ops up to seq {last_seq} and takes them in order: "
+                f"op {last_seq + 1} has not reached it, so op {seq} and the ops after it wait"
+            ),
+        )
+    other = conn.execute(
+        sa.select(applied_ops.c.op_id).where(
+            applied_ops.c.till_id == till.id, applied_ops.c.seq == seq
+        )
+    ).scalar_one_or_none()
+    return PushStop(
+        seq=seq,
+        reason=StopReason.SEQ_TAKEN,
+        detail=(
+            f"seq {seq} was already used by op {other}: the CRM has this till's ops up to "
+            f"seq {last_seq}, so this till's database is older than the CRM's record of it "
+            "(restored from an old copy?)"
+        ),
+    )
 
 
 PUSH_SLOTS = 2
@@ -119,11 +156,13 @@ def push_limiter() -> CapacityLimiter:
 
 
 @router.post("/sync/push", responses=error_responses(413))
-async def push(till: CurrentTill, request: Request, body: PushRequest) -> PushResponse:
-    """Apply a batch of ops in seq order, each once; stop at a gap.
+async def push(till: CurrentTill, request: Request, body: PushedBatch) -> PushResponse:
+    """Apply a batch of ops (each an `Op`) in seq order, each once; stop at a gap, or at a
+    seq already another op's, and say so in the answer (`stopped`).
 
     A rejection is an answer like any other: it is stored and the seq advances, so one bad op
-    never blocks the queue behind it.
+    never blocks the queue behind it. That holds for an op this CRM cannot read as well (an
+    op type or a field it does not know): its rejection is stored for its seq.
 
     The batch is first applied all or nothing (see `db.writing`): no savepoint per op, and
     the rows nothing reads back (answers, receipts, ledger lines) inserted together at the
@@ -139,15 +178,18 @@ async def push(till: CurrentTill, request: Request, body: PushRequest) -> PushRe
     return answer
 
 
-def _push(engine: Engine, till: Till, ops: list[Op]) -> PushResponse:
+def _push(engine: Engine, till: Till, headers: list[OpHeader]) -> PushResponse:
     """`push`'s work: all or nothing, else op by op."""
+    ops = [read_op(header) for header in headers]
     try:
         return _apply(engine, till, ops, all_or_nothing=True)
     except Exception:  # whatever it was, the op-by-op pass answers it
         return _apply(engine, till, ops, all_or_nothing=False)
 
 
-def _apply(engine: Engine, till: Till, ops: list[Op], *, all_or_nothing: bool) -> PushResponse:
+def _apply(
+    engine: Engine, till: Till, ops: list[Op | UnreadableOp], *, all_or_nothing: bool
+) -> PushResponse:
     """Apply the ops in one database transaction, all or nothing (whatever fails, fails all of
     it: see `push`), or else with each op in a SAVEPOINT of its own:
     - a commit is an fsync (SQLite `synchronous=FULL`, PostgreSQL's WAL flush), so one commit
@@ -170,24 +212,25 @@ def _apply(engine: Engine, till: Till, ops: list[Op], *, all_or_nothing: bool) -
       `db.writing` and `db.change_seq`).
     """
     results: list[OpResult] = []
+    stopped: PushStop | None = None
     failure: Exception | None = None
-    sales = sum(op.type is OpType.SALE for op in ops)
+    readable = [op for op in ops if isinstance(op, Op)]
+    sales = sum(op.type is OpType.SALE for op in readable)
     reserve = {TRANSACTION_NUMBER: sales}
     with writing(engine, reserve=reserve, all_or_nothing=all_or_nothing) as conn:
         first_seq = last_seq = _locked_last_seq(conn, till)
         answered = _answered(conn, till, ops)
-        lock_customers(conn, till, {op.entity_id for op in ops if op.op_id not in answered})
+        lock_customers(conn, till, {op.entity_id for op in readable if op.op_id not in answered})
         for op in ops:
-            if op.seq is None:  # PushRequest refuses such a batch; this narrows the type
-                raise ApiError(422, "invalid", f"op {op.op_id} has no seq")
             try:
-                result = _push_one(conn, till, op, op.seq, last_seq, answered.get(op.op_id))
+                result = _push_one(conn, till, op, last_seq, answered.get(op.op_id))
             except Exception as exc:  # re-raised once the ops before it are committed
                 if all_or_nothing:
                     raise
                 failure = exc
                 break
-            if result is None:
+            if isinstance(result, PushStop):
+                stopped = result
                 break
             results.append(result)
             if op.seq == last_seq + 1:  # also an op first answered on a REST path
@@ -198,7 +241,7 @@ def _apply(engine: Engine, till: Till, ops: list[Op], *, all_or_nothing: bool) -
             )
     if failure is not None:
         raise failure
-    return PushResponse(results=results, last_seq=last_seq)
+    return PushResponse(results=results, last_seq=last_seq, stopped=stopped)
 
 
 def _within_int64(cursor: str) -> str:
