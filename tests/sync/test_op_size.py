@@ -6,30 +6,25 @@ the limit while the ops after it sync, and sales of 500 lines sync at the CRM's 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from uuid import UUID, uuid4
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.support.crm_server import database_kinds, fresh_database, serve_crm
+from tests.support.crm_server import database_kinds
 from tests.support.customers import put_customer
-from tests.support.world import World, build_world
+from tests.support.till_db import queue_sale
+from tests.support.world import World, world_on_a_crm_of_its_own
 from tillcrm.api import (
     BODY_LIMIT_HEADER,
-    Op,
-    OpType,
-    SaleLineTender,
-    SalePayload,
     encoded_op,
     push_body,
 )
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
-from tillcrm.domain import TenderKind, TransactionLine
 from tillcrm.local import OpState, Outbox, TillDatabase, open_database
+from tillcrm.server.request_limits import MAX_BODY_BYTES
 from tillcrm.server.tables import applied_ops
 from tillcrm.sync import SyncEngine, SyncStatus
 
@@ -68,26 +63,6 @@ def db(tmp_path: Path) -> Iterator[TillDatabase]:
     database.close()
 
 
-@contextmanager
-def crm_world(kind: str, tmp: Path, **limits: int) -> Iterator[World]:
-    """A CRM of its own on a fresh `kind` database, with its test world."""
-    with fresh_database(kind, tmp) as db_url, serve_crm(db_url, **limits) as crm:
-        yield build_world(crm)
-
-
-def sale(customer: UUID, db: TillDatabase, *, lines: int = 1, description: str = "Lunch") -> Op:
-    """A cash sale of `lines` lines of 10.00 each, saved as the till saves it."""
-    payload = SalePayload(
-        transaction_id=uuid4(),
-        lines=[TransactionLine(description=description, unit_price=1000)] * lines,
-        tenders=[SaleLineTender(kind=TenderKind.CASH, amount=1000 * lines)],
-    )
-    with db.write() as conn:
-        return Outbox.enqueue(
-            conn, type=OpType.SALE, entity_id=customer, payload=payload, operator_id="brand-cashier"
-        )
-
-
 def engine_for(
     db: TillDatabase, world: World, transport: PushWatch, settings: SyncSettings
 ) -> tuple[SyncEngine, CrmClient, list[SyncStatus]]:
@@ -100,11 +75,11 @@ def engine_for(
 async def test_a_push_too_large_is_split_and_an_op_too_large_alone_goes_dead(
     kind: str, advertise: bool, db: TillDatabase, tmp_path: Path
 ) -> None:
-    with crm_world(kind, tmp_path, max_body_bytes=SMALL_LIMIT) as world:
+    with world_on_a_crm_of_its_own(kind, tmp_path, max_body_bytes=SMALL_LIMIT) as world:
         customer = put_customer(world, "brand", "a", first_name="Long")
-        before = sale(customer, db)
-        huge = sale(customer, db, lines=100, description="x" * 200)
-        after = [sale(customer, db) for _ in range(3)]
+        before = queue_sale(db, customer)
+        huge = queue_sale(db, customer, lines=100, description="x" * 200)
+        after = [queue_sale(db, customer) for _ in range(3)]
         watch = PushWatch(advertise=advertise)
         engine, client, statuses = engine_for(db, world, watch, SyncSettings(batch_size=10))
         async with client:
@@ -137,9 +112,9 @@ async def test_a_push_too_large_is_split_and_an_op_too_large_alone_goes_dead(
 async def test_no_push_passes_the_limit_the_crm_says(
     kind: str, db: TillDatabase, tmp_path: Path
 ) -> None:
-    with crm_world(kind, tmp_path, max_body_bytes=SMALL_LIMIT) as world:
+    with world_on_a_crm_of_its_own(kind, tmp_path, max_body_bytes=SMALL_LIMIT) as world:
         customer = put_customer(world, "brand", "a", first_name="Many")
-        ops = [sale(customer, db, lines=10, description="y" * 200) for _ in range(20)]
+        ops = [queue_sale(db, customer, lines=10, description="y" * 200) for _ in range(20)]
         watch = PushWatch()
         engine, client, _ = engine_for(db, world, watch, SyncSettings(batch_size=200))
         async with client:
@@ -156,10 +131,10 @@ async def test_sales_of_500_lines_sync_at_the_crms_own_limit(
 ) -> None:
     # 500 lines of 200 four-byte characters: about 0.4 MB a sale, the largest a till makes,
     # so twelve of them are more than the CRM's 4 MB in one push of the default batch size.
-    with crm_world(kind, tmp_path) as world:
+    with world_on_a_crm_of_its_own(kind, tmp_path, max_body_bytes=MAX_BODY_BYTES) as world:
         customer = put_customer(world, "brand", "a", first_name="Banquet")
         ops = [
-            sale(customer, db, lines=500, description="\N{FORK AND KNIFE WITH PLATE}" * 200)
+            queue_sale(db, customer, lines=500, description="\N{FORK AND KNIFE WITH PLATE}" * 200)
             for _ in range(12)
         ]
         watch = PushWatch()
