@@ -99,7 +99,7 @@ class SyncSettings(_Section):
     interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
     """Seconds between sync rounds while online."""
     batch_size: Annotated[int, Field(ge=1, le=1000)] = 200
-    """Ops sent in one push request."""
+    """Most ops sent in one push request (fewer when more would pass the CRM's body limit)."""
     backoff_base_seconds: Annotated[float, Field(gt=0)] = 1.0
     """Base of the full-jitter exponential backoff after a failed push."""
     backoff_cap_seconds: Annotated[float, Field(gt=0)] = 300.0

@@ -6,8 +6,10 @@ import sqlalchemy as sa
 
 from tests.support.crm_server import RunningCrm
 from tests.support.world import World
+from tillcrm.api import BODY_LIMIT_HEADER
 from tillcrm.server import admin
 from tillcrm.server.db import writing
+from tillcrm.server.request_limits import MAX_BODY_BYTES
 from tillcrm.server.tables import enrollment_codes, tills
 
 
@@ -70,3 +72,11 @@ def test_oversized_body_is_refused_before_it_is_read(crm: RunningCrm) -> None:
     with crm.client() as http:
         response = http.post("/tills/enroll", content=b"x" * (5 * 1024 * 1024))
     assert response.status_code == 413
+    assert response.headers[BODY_LIMIT_HEADER] == str(MAX_BODY_BYTES)
+
+
+def test_the_crm_says_its_body_limit_in_tills_me_and_every_answer(world: World) -> None:
+    with world.client("brand.a") as http:
+        me, health = http.get("/tills/me"), http.get("/health")
+    assert me.json()["max_body_bytes"] == MAX_BODY_BYTES
+    assert me.headers[BODY_LIMIT_HEADER] == health.headers[BODY_LIMIT_HEADER] == str(MAX_BODY_BYTES)

@@ -22,6 +22,7 @@ import uvicorn
 
 from tillcrm.server.app import create_app
 from tillcrm.server.pages_ahead import PagesAhead
+from tillcrm.server.request_limits import MAX_BODY_BYTES
 
 PG_URL_ENV = "TILLCRM_TEST_PG_URL"
 
@@ -73,9 +74,12 @@ class RunningCrm:
 
 
 @contextmanager
-def serve_crm(db_url: str, port: int | None = None) -> Iterator[RunningCrm]:
-    """Run the CRM on `db_url` in a uvicorn thread until the block ends."""
-    app = create_app(db_url)
+def serve_crm(
+    db_url: str, port: int | None = None, *, max_body_bytes: int = MAX_BODY_BYTES
+) -> Iterator[RunningCrm]:
+    """Run the CRM on `db_url` in a uvicorn thread until the block ends, reading request
+    bodies of up to `max_body_bytes`."""
+    app = create_app(db_url, max_body_bytes=max_body_bytes)
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)

@@ -1,4 +1,5 @@
-"""Checks of a till database's state that no public API reads, and visits queued in it."""
+"""Checks of a till database's state that no public API reads, and visits and sales queued
+in it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import sqlite3
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from tillcrm.api import Op, OpType, VisitPayload
+from tillcrm.api import Op, OpType, SaleLineTender, SalePayload, VisitPayload
+from tillcrm.domain import TenderKind, TransactionLine
 from tillcrm.local import Outbox, TillDatabase
 
 
@@ -37,6 +39,22 @@ def queue_visits(
                 )
             )
     return ops
+
+
+def queue_sale(
+    db: TillDatabase, customer: UUID, *, lines: int = 1, description: str = "Lunch"
+) -> Op:
+    """A cash sale of `lines` lines of 10.00 each by the brand cashier, saved as the till
+    saves it."""
+    payload = SalePayload(
+        transaction_id=uuid4(),
+        lines=[TransactionLine(description=description, unit_price=1000)] * lines,
+        tenders=[SaleLineTender(kind=TenderKind.CASH, amount=1000 * lines)],
+    )
+    with db.write() as conn:
+        return Outbox.enqueue(
+            conn, type=OpType.SALE, entity_id=customer, payload=payload, operator_id="brand-cashier"
+        )
 
 
 def assert_search_index_matches_the_customers(db: TillDatabase) -> None:

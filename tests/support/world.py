@@ -3,12 +3,15 @@ a store and an enrolled till per brand, a cashier and a supervisor per organizat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
-from tests.support.crm_server import RunningCrm
+from tests.support.crm_server import RunningCrm, fresh_database, serve_crm
 from tillcrm.domain import (
     TEST_PIN_COST,
     Brand,
@@ -157,3 +160,14 @@ def build_world(crm: RunningCrm) -> World:
             response.raise_for_status()
             world.tokens[name] = response.json()["token"]
     return world
+
+
+@contextmanager
+def world_on_a_crm_of_its_own(kind: str, tmp: Path, *, max_body_bytes: int) -> Iterator[World]:
+    """The world on a CRM of its own, on a fresh `kind` database, that reads request bodies
+    of up to `max_body_bytes` (the shared CRM's limit is the CRM's default)."""
+    with (
+        fresh_database(kind, tmp) as db_url,
+        serve_crm(db_url, max_body_bytes=max_body_bytes) as crm,
+    ):
+        yield build_world(crm)

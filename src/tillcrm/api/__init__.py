@@ -15,7 +15,7 @@ from tillcrm.api.accounts import (
     WalletCardOut,
     WalletUpdate,
 )
-from tillcrm.api.common import API_PREFIX, ErrorBody, FieldProblem, Page
+from tillcrm.api.common import API_PREFIX, BODY_LIMIT_HEADER, ErrorBody, FieldProblem, Page
 from tillcrm.api.customers import (
     AccountBalances,
     CustomerCreate,
@@ -59,6 +59,9 @@ from tillcrm.api.sync import (
     StoreCreditPayment,
     StoredValueLoad,
     VisitPayload,
+    encoded_op,
+    push_body,
+    push_body_sizes,
 )
 from tillcrm.api.tills import (
     EnrollRequest,
@@ -73,6 +76,7 @@ from tillcrm.api.tills import (
 __all__ = [
     "ACCOUNT_TENDERS",
     "API_PREFIX",
+    "BODY_LIMIT_HEADER",
     "MAX_BATCH",
     "PAYLOADS",
     "REGISTERED_AT_PARENT",
@@ -133,4 +137,7 @@ __all__ = [
     "WalletAdd",
     "WalletCardOut",
     "WalletUpdate",
+    "encoded_op",
+    "push_body",
+    "push_body_sizes",
 ]

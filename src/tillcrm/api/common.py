@@ -6,9 +6,13 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["API_PREFIX", "ErrorBody", "FieldProblem", "Page"]
+__all__ = ["API_PREFIX", "BODY_LIMIT_HEADER", "ErrorBody", "FieldProblem", "Page"]
 
 API_PREFIX = "/v1"
+
+BODY_LIMIT_HEADER = "X-Max-Body-Bytes"
+"""The header of every CRM answer that says the largest request body it reads, in bytes: a
+till learns it from whatever it asked first and sizes its pushes under it."""
 
 T = TypeVar("T")
 

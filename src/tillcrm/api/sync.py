@@ -7,9 +7,9 @@ stored result. `payload` is validated against the schema of its `type`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -58,6 +58,9 @@ __all__ = [
     "StoreCreditPayment",
     "StoredValueLoad",
     "VisitPayload",
+    "encoded_op",
+    "push_body",
+    "push_body_sizes",
 ]
 
 MAX_BATCH = 1000
@@ -204,6 +207,10 @@ class Op(BaseModel):
     override: OverrideApproval | None = None
     offline: Flag = False
     """Taken while the till could not reach the CRM: an overdraft is applied and flagged."""
+    withheld: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    """Why the till cannot send this op's payload (too large for the CRM even alone): it is
+    sent without it, and the CRM stores the op as rejected with this reason and takes its
+    seq, so the ops after it apply."""
 
     def typed_payload(self) -> BaseModel:
         """The payload validated against its type's schema."""
@@ -255,6 +262,27 @@ class PushedBatch(BaseModel):
     def _every_op_has_a_seq(self) -> PushedBatch:
         _in_seq_order(self.ops)
         return self
+
+
+_PUSH_HEAD, _PUSH_TAIL = b'{"ops":[', b"]}"
+
+
+def encoded_op(op: Op) -> bytes:
+    """An op as a push body carries it (compact UTF-8 JSON, no null fields): measured by the
+    till to keep a batch under the CRM's body limit, and joined into the body by `push_body`."""
+    return op.model_dump_json(exclude_none=True).encode()
+
+
+def push_body(encoded_ops: Iterable[bytes]) -> bytes:
+    """The body of a push of these ops (each `encoded_op`): a `PushRequest` as JSON."""
+    return _PUSH_HEAD + b",".join(encoded_ops) + _PUSH_TAIL
+
+
+def push_body_sizes(op_sizes: Iterable[int]) -> list[int]:
+    """The bytes of `push_body` of the first one, two, ... ops whose encodings are `op_sizes`
+    bytes long, without building it: the head and tail, the ops, a comma between two ops."""
+    frame = len(_PUSH_HEAD) + len(_PUSH_TAIL)
+    return [frame + commas + ops for commas, ops in enumerate(accumulate(op_sizes))]
 
 
 class OpStatus(StrEnum):

@@ -49,6 +49,9 @@ class TillContext(BaseModel):
     """The promotion categories of the organization (and its parent), kept for offline: the till
     checks a customer's category credit limit and previews the points a sale earns under the
     customer's category as the CRM will count them."""
+    max_body_bytes: int | None = None
+    """The largest request body the CRM reads (a push is sized under it); None from a CRM
+    that does not say. Every answer's `BODY_LIMIT_HEADER` says it too."""
 
 
 class EnrollResponse(BaseModel):

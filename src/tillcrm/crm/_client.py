@@ -21,6 +21,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tillcrm.api import (
     API_PREFIX,
+    BODY_LIMIT_HEADER,
     CardReveal,
     CustomerOut,
     CustomerRegister,
@@ -32,7 +33,6 @@ from tillcrm.api import (
     LoyaltyOut,
     Op,
     Page,
-    PushRequest,
     PushResponse,
     Receipt,
     RevealRequest,
@@ -47,6 +47,8 @@ from tillcrm.api import (
     WalletAdd,
     WalletCardOut,
     WalletUpdate,
+    encoded_op,
+    push_body,
 )
 from tillcrm.crm._errors import (
     CrmConflict,
@@ -120,6 +122,13 @@ class CrmClient:
             verify=str(ca_bundle) if ca_bundle else True,
             transport=transport,
         )
+        self._body_limit: int | None = None
+
+    @property
+    def body_limit(self) -> int | None:
+        """The largest request body the CRM reads, as its last answer said (its
+        `BODY_LIMIT_HEADER`); None until a CRM that says it has answered."""
+        return self._body_limit
 
     async def __aenter__(self) -> CrmClient:
         return self
@@ -312,9 +321,13 @@ class CrmClient:
     # -- sync --------------------------------------------------------------------------------
 
     async def push(self, ops: list[Op]) -> PushResponse:
-        """Send outbox ops in seq order; the answer has one result per processed op."""
-        body = PushRequest(ops=ops)
-        return await self._call("POST", "/sync/push", PushResponse, json=_dump(body))
+        """Send outbox ops in seq order; the answer has one result per processed op.
+
+        The body is built from each op's `encoded_op`, the very bytes the outbox measured to
+        keep the batch under the CRM's body limit."""
+        body = push_body(encoded_op(op) for op in ops)
+        headers = {"Content-Type": "application/json"}
+        return await self._call("POST", "/sync/push", PushResponse, content=body, headers=headers)
 
     async def pull(self, cursor: str | None, *, limit: int) -> PulledPage:
         """Customers changed in this till's scope since `cursor` (None: the whole scope)."""
@@ -346,6 +359,9 @@ class CrmClient:
             raise CrmUnavailable(f"the CRM did not answer in time ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             raise CrmUnavailable(f"cannot reach the CRM at {self._http.base_url}: {exc}") from exc
+        advertised = response.headers.get(BODY_LIMIT_HEADER, "")
+        if advertised.isdigit():
+            self._body_limit = int(advertised)
         if response.is_success:
             return response
         raise _error_of(response)

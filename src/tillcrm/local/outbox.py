@@ -24,7 +24,7 @@ from uuid import UUID
 import uuid6
 from pydantic import BaseModel
 
-from tillcrm.api import Op, OpStatus, OpType, PushResponse
+from tillcrm.api import Op, OpStatus, OpType, PushResponse, encoded_op, push_body_sizes
 from tillcrm.domain import OverrideApproval
 from tillcrm.local.db import TillDatabase
 from tillcrm.local.meta import Meta
@@ -124,6 +124,8 @@ class Batch:
     ops: list[Op]
     attempts: int
     """Failed tries of the batch's first op so far, for the next backoff."""
+    body_bytes: int
+    """The size of its push body (`push_body`)."""
 
 
 class Outbox:
@@ -201,9 +203,15 @@ class Outbox:
             ).rowcount
 
     def next_batch(
-        self, limit: int, now: float | None, *, longest_wait: float = LONGEST_RETRY_WAIT
+        self,
+        limit: int,
+        now: float | None,
+        *,
+        longest_wait: float = LONGEST_RETRY_WAIT,
+        max_bytes: int | None = None,
     ) -> Batch | None:
-        """Take up to `limit` pending ops in seq order and mark them inflight.
+        """Take up to `limit` pending ops in seq order, their push body within `max_bytes`
+        (`_within`; None: by count alone), and mark them inflight.
 
         None when nothing is pending, when an op needing attention comes first (the ops
         after it stop there), or when the first pending op is still waiting out its
@@ -224,11 +232,12 @@ class Outbox:
                 now is not None and not _due(rows[0]["next_attempt_at"], now, longest_wait)
             ):
                 return None
+            ops, body_bytes = _within([_op(row) for row in rows], max_bytes)
             conn.execute(
                 "UPDATE outbox SET state = ? WHERE state = ? AND seq BETWEEN ? AND ?",
-                (OpState.INFLIGHT.value, OpState.PENDING.value, rows[0]["seq"], rows[-1]["seq"]),
+                (OpState.INFLIGHT.value, OpState.PENDING.value, ops[0].seq, ops[-1].seq),
             )
-        return Batch(ops=[_op(row) for row in rows], attempts=int(rows[0]["attempts"]))
+        return Batch(ops=ops, attempts=int(rows[0]["attempts"]), body_bytes=body_bytes)
 
     def record_results(self, sent: list[Op], response: PushResponse) -> int | None:
         """Apply the CRM's answers; sent ops it did not answer go back to pending.
@@ -518,6 +527,15 @@ def _op(row: sqlite3.Row) -> Op:
         override=OverrideApproval.model_validate_json(row["override"]) if row["override"] else None,
         offline=bool(row["offline"]),
     )
+
+
+def _within(ops: list[Op], max_bytes: int | None) -> tuple[list[Op], int]:
+    """The first of `ops` whose push body fits in `max_bytes`, and that body's size: at least
+    the first op, however large, so one too large for the CRM is sent (or refused) alone."""
+    sizes = push_body_sizes(len(encoded_op(op)) for op in ops)
+    fit = len(ops) if max_bytes is None else sum(size <= max_bytes for size in sizes)
+    taken = max(fit, 1)
+    return ops[:taken], sizes[taken - 1]
 
 
 def _due(next_attempt_at: float, now: float, longest_wait: float) -> bool:

@@ -18,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tillcrm.api import ErrorBody
+from tillcrm.api import BODY_LIMIT_HEADER, ErrorBody
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -53,7 +53,8 @@ def too_large() -> JSONResponse:
 
 
 class BodyLimit:
-    """Refuse a body over `max_bytes` with 413, framed by Content-Length or chunked.
+    """Refuse a body over `max_bytes` with 413, framed by Content-Length or chunked, and say
+    the limit in every answer (`BODY_LIMIT_HEADER`), so a till sizes its pushes under it.
 
     A declared length over the limit is refused before anything is read. Otherwise the body
     is counted as the app reads it, and the read fails as soon as the count passes the limit:
@@ -65,14 +66,21 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self._advertised = (BODY_LIMIT_HEADER.lower().encode(), str(max_bytes).encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+
+        async def advertised(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self._advertised]}
+            await send(message)
+
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await too_large()(scope, receive, send)
+            await too_large()(scope, receive, advertised)
             return
         received = 0
 
@@ -85,7 +93,7 @@ class BodyLimit:
                     raise BodyTooLarge
             return message
 
-        await self.app(scope, counted, send)
+        await self.app(scope, counted, advertised)
 
 
 def decode_json(body: bytes) -> Any:

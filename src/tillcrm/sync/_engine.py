@@ -1,8 +1,11 @@
 """`SyncEngine`: push the outbox to the CRM exactly once, pull the till's scope into the cache.
 
 Push sends pending ops in seq order, one batch at a time, and records the CRM's answer for
-each op. Exactly-once rests on the CRM: an op id it has seen is answered with the stored
-result (duplicate), so a resend after a lost answer or a crash never applies twice. Failures
+each op. A batch is sized by its encoded bytes as well as its count, under the body limit the
+CRM says; a push refused as too large (413) is split, and an op too large even alone is sent
+withheld, so the CRM stores it as rejected and the ops after it sync. Exactly-once rests on
+the CRM: an op id it has seen is answered with the stored result (duplicate), so a resend
+after a lost answer or a crash never applies twice. Failures
 worth retrying put the batch back to pending with a full-jitter backoff stored in the rows;
 after repeated failures the circuit breaker stops real calls and only probes `/v1/health`,
 backing off from a second to `probe_max_seconds`, and the loop wakes for each probe, so a CRM
@@ -64,6 +67,14 @@ NOT_AUTHORIZED = "till not authorized"
 _POISON = 422
 """The status of a push the CRM refuses for what one of its ops is, not for how it was sent."""
 
+_TOO_LARGE = 413
+"""The status of a push whose body passes the CRM's limit: split like a `_POISON` one."""
+
+UNADVERTISED_BODY_LIMIT = 1024 * 1024
+"""The push body the till keeps under until the CRM says its limit (`CrmClient.body_limit`):
+nginx's default, the smallest a CRM behind a common proxy is likely to have. A sale of 500
+lines at their longest is about 0.4 MB."""
+
 
 class SyncEngine:
     """Syncs one till's database with its CRM.
@@ -106,6 +117,9 @@ class SyncEngine:
         """The CRM stopped taking this till's ops (kept in `Meta`, so across restarts, until
         a push gets past it; a pull does not clear it)."""
         self._push_failed = False
+        self._too_large: dict[int, str] = {}
+        """Ops too large for the CRM even alone, by seq, with why: sent withheld
+        (`_withholding`)."""
         self._isolate_through = 0
         """After a server error on a batch, ops up to this seq go one at a time, to find the
         op it is about."""
@@ -137,6 +151,7 @@ class SyncEngine:
             batch = self._next_batch(1 if self._isolate_through else size)
             if batch is None:
                 break
+            batch = self._withholding(batch)
             seqs = [op.seq for op in batch.ops if op.seq is not None]
             try:
                 response = await self._client.push(batch.ops)
@@ -146,19 +161,10 @@ class SyncEngine:
                 self._unauthorized(exc)
                 break
             except CrmError as exc:
-                if isinstance(exc, CrmRejected) and exc.status == _POISON:
-                    _log.warning("push of %s refused for what an op is: %s", _ops(seqs), exc)
-                    # The CRM refuses the whole batch for one op in it (an op id used before
-                    # with another payload, a schema it does not accept): send the ops one by
-                    # one until that op is alone; then it goes dead with the CRM's reason, for
-                    # the supervisor's dead-letter list, and the ops after it sync on.
+                if isinstance(exc, CrmRejected) and exc.status in (_POISON, _TOO_LARGE):
+                    _log.warning("push of %s refused (HTTP %s): %s", _ops(seqs), exc.status, exc)
                     self._succeeded()
-                    if len(seqs) > 1:
-                        self._outbox.release(seqs)
-                        size = 1
-                    else:
-                        self._outbox.record_dead(seqs[0], exc.message)
-                        size = self._settings.batch_size
+                    size = self._split(batch, exc)
                     continue
                 # Network errors, 5xx, 429 and 409 are what the CRM says to retry; any other
                 # whole-request refusal is a bug of this till that an update fixes, and
@@ -204,6 +210,41 @@ class SyncEngine:
         self._publish()
         return answered
 
+    def _split(self, batch: Batch, exc: CrmRejected) -> int:
+        """How many ops the next push takes after the CRM refused all of `batch` for what is
+        in it. For one op in it (an op id used before with another payload, a schema it does
+        not accept): the ops go one by one until that op is alone. For its size: half as
+        many (the limit its answer says already sizes the next batch by bytes, unless a proxy
+        answered). An op refused alone goes dead with the reason, for the supervisor's
+        dead-letter list, and the ops after it sync on in full batches."""
+        seqs = [op.seq for op in batch.ops if op.seq is not None]
+        if len(seqs) > 1:
+            self._outbox.release(seqs)
+            return len(seqs) // 2 if exc.status == _TOO_LARGE else 1
+        if exc.status == _TOO_LARGE and seqs[0] not in self._too_large:
+            self._too_large[seqs[0]] = _too_large(batch.body_bytes, self._client.body_limit)
+            self._outbox.release(seqs)
+        else:  # refused for what it is, or too large even withheld
+            self._outbox.record_dead(seqs[0], exc.message)
+        return self._settings.batch_size
+
+    def _withholding(self, batch: Batch) -> Batch:
+        """`batch` with each op too large for the CRM even alone sent withheld (`Op.withheld`,
+        without its payload): the CRM stores it as rejected, so it goes dead with the reason
+        and the CRM takes its seq. An op is too large when the CRM refused it alone (413), or
+        when it alone passes the limit the CRM said: sent, the CRM would answer 413, or cut
+        the connection while it is sent. (A batch of more ops is sized within that limit.)"""
+        head, limit = batch.ops[0], self._client.body_limit
+        if limit is not None and batch.body_bytes > limit and head.seq is not None:
+            self._too_large.setdefault(head.seq, _too_large(batch.body_bytes, limit))
+        ops = [
+            op.model_copy(update={"payload": {}, "withheld": self._too_large[op.seq]})
+            if op.seq in self._too_large
+            else op
+            for op in batch.ops
+        ]
+        return dataclasses.replace(batch, ops=ops)
+
     def _stopped_at(self, sent: list[Op], response: PushResponse, *, resending: bool) -> bool:
         """Whether the CRM stopped taking the till's ops in this push (see `seq_stop`): then
         the queue is blocked until a supervisor renumbers it, and says so. A push that got
@@ -239,16 +280,22 @@ class SyncEngine:
         return False
 
     def _next_batch(self, size: int) -> Batch | None:
-        """The next batch, if the head of the queue is due. Within a run its wait is timed
-        on the monotonic clock (`_retry_at`), so a clock step neither strands nor hurries it;
-        only the first push of a run goes by the wall-clock wait stored in the outbox."""
+        """The next batch of up to `size` ops, its body within the limit the CRM said
+        (`UNADVERTISED_BODY_LIMIT` until it says), if the head of the queue is due. Within a
+        run its wait is timed on the monotonic clock (`_retry_at`), so a clock step neither
+        strands nor hurries it; only the first push of a run goes by the wall-clock wait
+        stored in the outbox."""
+        max_bytes = self._client.body_limit or UNADVERTISED_BODY_LIMIT
         if self._retry_at is None:
             return self._outbox.next_batch(
-                size, self._clock(), longest_wait=self._settings.backoff_cap_seconds
+                size,
+                self._clock(),
+                longest_wait=self._settings.backoff_cap_seconds,
+                max_bytes=max_bytes,
             )
         if time.monotonic() < self._retry_at:
             return None
-        return self._outbox.next_batch(size, None)
+        return self._outbox.next_batch(size, None, max_bytes=max_bytes)
 
     async def _refresh_rejected(self, sent: list[Op], response: PushResponse) -> None:
         """The CRM's record of each customer whose op it rejected, into the cache.
@@ -495,6 +542,12 @@ class SyncEngine:
         self._authorized = False
         self._online = False
         self._problem = f"{NOT_AUTHORIZED}: register it again ({exc.message})"
+
+
+def _too_large(body_bytes: int, limit: int | None) -> str:
+    """The dead reason of an op too large for the CRM even alone."""
+    said = f"limit {limit}" if limit is not None else "over a limit it does not say"
+    return f"too large for the CRM: {body_bytes} bytes, {said}"
 
 
 def _ops(seqs: list[int]) -> str:

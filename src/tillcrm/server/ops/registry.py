@@ -369,7 +369,10 @@ def execute_op(conn: Connection, till: Till, op: Op, *, seq: int | None) -> OpRe
 
 
 def _apply(ctx: OpContext, op: Op) -> Outcome:
-    """The op's applier, once the CRM knows who acts: an active operator of this store."""
+    """The op's applier, once the CRM knows who acts: an active operator of this store. An
+    op the till withheld is refused with the till's reason (it came without its payload)."""
+    if op.withheld is not None:
+        raise Rejection(op.withheld)
     refusal = acting_refusal(ctx.conn, ctx.till, ctx.operator_id)
     if refusal is not None:
         raise Rejection(refusal)

@@ -108,9 +108,11 @@ def revoke(
 
 @router.get("/tills/me", responses=error_responses(401))
 def me(till: CurrentTill, request: Request) -> TillContext:
-    """The calling till's store, brand and organization, its fields and settings."""
+    """The calling till's store, brand and organization, its fields and settings, and the
+    largest request body the CRM reads."""
     with reading(engine_of(request)) as conn:
-        return context_of(conn, till)
+        context = context_of(conn, till)
+    return context.model_copy(update={"max_body_bytes": request.app.state.max_body_bytes})
 
 
 @router.get("/operators", responses=error_responses(401))
