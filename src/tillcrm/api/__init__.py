@@ -54,6 +54,7 @@ from tillcrm.api.sync import (
     SalePayload,
     StoreCreditPayment,
     StoredValueLoad,
+    SuiteRemove,
     VisitPayload,
 )
 from tillcrm.api.tills import EnrollRequest, EnrollResponse, TillContext, TillRevoked
@@ -106,6 +107,7 @@ __all__ = [
     "StoredValueLoadRequest",
     "StoredValueOut",
     "SuiteOut",
+    "SuiteRemove",
     "SuitesOut",
     "TillContext",
     "TillRevoked",
