@@ -1,11 +1,13 @@
-"""The demo as a person meets it at each demo store: the store picker, and each store's card
-keys presenting its own customers with every profile tab filled in."""
+"""The demo as a person meets it at each demo store: the store picker, each store's card keys
+presenting its own customers with every profile tab filled in, and a suite removed from a
+customer with a confirmation, through the outbox to the CRM."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from tests.tui.cashier import demo_till
@@ -19,6 +21,7 @@ from tillcrm.cli.crm import KNOWN_DEMO_CUSTOMERS
 from tillcrm.cli.demo import DemoCrm, demo_crm, demo_store, store_choices
 from tillcrm.config import DeviceKind
 from tillcrm.devices.simulator import SimulatedReader
+from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.screens.profile.screen import ProfileScreen
 from tillcrm.screens.store_picker import StorePicker
 from tillcrm.server import demo_data
@@ -109,3 +112,33 @@ async def test_each_stores_card_keys_present_its_customers_with_full_profiles(
         assert green.profile.flags.go_green
         inactive = await _present(pilot, "f11", store.inactive)
         assert not inactive.profile.flags.active
+
+
+async def test_a_suite_is_removed_after_a_confirmation_and_the_crm_drops_it(
+    tmp_path: Path, crm: DemoCrm, readers: dict[DeviceKind, SimulatedReader]
+) -> None:
+    store = demo_store(demo_data.DEMO_STORE_ID)
+    async with demo_till(crm, store, tmp_path, readers) as (app, pilot, client):
+        await _present(pilot, "f5", store.customer)
+        table = await _rows_on(pilot, "suites", "suites-table")
+        before = table.row_count
+        table.focus()
+        suite = UUID(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        await pilot.press("delete")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "no")
+        assert table.row_count == before
+        await pilot.press("delete")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: table.row_count == before - 1, "the suite gone from the tab")
+        for _ in range(300):
+            listed = await client.suites(store.customer.id)
+            groups = (listed.ongoing, listed.upcoming, listed.closed)
+            if all(row.suite.id != suite for group in groups for row in group):
+                break
+            await pilot.pause(0.02)
+        else:
+            raise AssertionError("the CRM still lists the removed suite")
+        assert sum(map(len, groups)) == before - 1
