@@ -63,7 +63,7 @@ def test_demo_data_then_an_enrollment_code_the_served_crm_accepts(
 
 def test_demo_data_twice_on_one_database_is_refused(tmp_path: Path, config_file: Path) -> None:
     url = f"sqlite:///{tmp_path / 'crm.sqlite3'}"
-    args = _crm(config_file, "demo-data", "--db", url, "--customers", "8")
+    args = _crm(config_file, "demo-data", "--db", url, "--customers", "20")
     assert CliRunner().invoke(main, args).exit_code == 0
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 1
@@ -74,7 +74,7 @@ def test_enroll_till_at_an_unknown_store_names_the_stores(
     tmp_path: Path, config_file: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'crm.sqlite3'}"
-    CliRunner().invoke(main, _crm(config_file, "demo-data", "--db", url, "--customers", "8"))
+    CliRunner().invoke(main, _crm(config_file, "demo-data", "--db", url, "--customers", "20"))
     result = CliRunner().invoke(
         main, _crm(config_file, "enroll-till", "--store", "nowhere", "--db", url)
     )

@@ -9,7 +9,9 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 
 from tests.support.customers import put_customer
+from tests.support.outbox import Outbox
 from tests.support.world import SUPERVISOR_PIN, World
+from tillcrm.api import OpType
 from tillcrm.server.db import writing
 from tillcrm.server.tables import (
     audit_log,
@@ -399,6 +401,49 @@ def test_suites_are_grouped_ongoing_upcoming_closed(world: World) -> None:
     for group in spans:
         assert [s["suite"]["event_name"] for s in body[group]] == [group]
         assert body[group][0]["status"] == group
+
+
+def test_a_suite_removal_op_takes_the_suite_off_once_and_only_in_scope(world: World) -> None:
+    customer = put_customer(world, "brand", "a", first_name="Suite")
+    now = datetime.now(UTC)
+    suite_id, kept_id = uuid4(), uuid4()
+    with writing(world.crm.engine) as conn:
+        conn.execute(
+            suites.insert(),
+            [
+                {
+                    "id": row_id,
+                    "customer_id": customer,
+                    "name": f"Suite {n}",
+                    "event_name": "Derby day",
+                    "starts_at": now + timedelta(days=n),
+                    "ends_at": now + timedelta(days=n, hours=4),
+                }
+                for n, row_id in enumerate((suite_id, kept_id), start=1)
+            ],
+        )
+    with Outbox(world, "brand.b") as other_brand:
+        [unseen] = other_brand.apply(
+            other_brand.op(OpType.SUITE_REMOVE, customer, {"suite_id": str(suite_id)})
+        )
+    assert (unseen["status"], unseen["reason"]) == ("rejected", "customer not found")
+    with Outbox(world, "brand.a") as till:
+        remove = till.op(OpType.SUITE_REMOVE, customer, {"suite_id": str(suite_id)})
+        [removed] = till.apply(remove)
+        [resent] = till.apply(remove)
+        [again] = till.apply(till.op(OpType.SUITE_REMOVE, customer, {"suite_id": str(suite_id)}))
+        listed = till.http.get(f"/customers/{customer}/suites").json()
+    assert (removed["status"], resent["status"], again["status"]) == (
+        "applied",
+        "duplicate",
+        "rejected",
+    )
+    assert [s["suite"]["id"] for s in listed["upcoming"]] == [str(kept_id)]
+    with world.crm.engine.connect() as conn:
+        actions = conn.execute(
+            sa.select(audit_log.c.action).where(audit_log.c.customer_id == customer)
+        ).scalars()
+        assert "suite_remove" in set(actions)
 
 
 def test_visits_newest_first_and_paged(world: World) -> None:

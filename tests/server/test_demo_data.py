@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from stdnum import ean
 
 from tests.support.crm_server import database_kinds, fresh_database, serve_crm
+from tillcrm.cli.crm import KNOWN_DEMO_CUSTOMERS
 from tillcrm.domain import (
     CustomerProfile,
     IdentifierKind,
@@ -123,7 +124,7 @@ def test_another_seed_gives_other_customers(tmp_path: Path) -> None:
             names.append(
                 conn.execute(
                     sa.select(customers.c.id, customers.c.first_name, customers.c.last_name)
-                    .where(customers.c.customer_number > "C00000008")
+                    .where(customers.c.customer_number > f"C{len(demo.DEMO_CUSTOMERS):08d}")
                     .order_by(customers.c.customer_number)
                 ).all()
             )
@@ -149,7 +150,7 @@ def test_counts_match_the_summary_and_the_counters(
         assert count(authorized_users) == summary.authorized_users > 0
         assert count(suites) == summary.suites > 0
         assert count(stores) == sum(len(org.brands) for org in demo.DEMO_ORGS)
-        assert count(operators) == 2 * len(demo.DEMO_ORGS)
+        assert count(operators) == 2 * sum(o.org.parent_id is None for o in demo.DEMO_ORGS)
         values = {row.name: row.value for row in conn.execute(sa.select(counters))}
     assert values["customer_number"] == CUSTOMERS
     assert values["changes"] == CUSTOMERS
@@ -291,7 +292,7 @@ def test_the_well_known_customers_have_their_documented_cards(
 def test_loading_twice_is_refused(loaded: tuple[Engine, demo.DemoSummary]) -> None:
     engine, _ = loaded
     with pytest.raises(demo.DemoAlreadyLoadedError):
-        demo.load_demo_data(engine, customers_count=10, now=NOW)
+        demo.load_demo_data(engine, customers_count=len(demo.DEMO_CUSTOMERS), now=NOW)
 
 
 @contextmanager
@@ -427,3 +428,63 @@ def test_a_lakeside_club_till_sees_shared_and_its_own_fields_and_the_parents_set
         ).scalars()
         shared = {tuple(sorted(profile["custom_fields"])) for profile in lakeside}
     assert shared == {("home_club", "member_since")}
+
+
+def test_the_cli_knows_how_many_well_known_customers_there_are() -> None:
+    assert len(demo.DEMO_CUSTOMERS) == KNOWN_DEMO_CUSTOMERS
+
+
+def test_every_demo_store_has_its_own_showcase_go_green_and_inactive_customers(
+    loaded: tuple[Engine, demo.DemoSummary],
+) -> None:
+    """What each store's card keys present is in that store's scope, and its demo customer has
+    something on every tab: wallet cards, authorized users, suites, history over months and a
+    stored-value card with its per-event and per-season limits partly used."""
+    engine, _ = loaded
+    assert len(demo.DEMO_STORES) == sum(len(org.brands) for org in demo.DEMO_ORGS)
+    with engine.connect() as conn:
+        sales = conn.execute(sa.select(transactions.c.customer_id, transactions.c.at)).all()
+        debits = conn.execute(
+            sa.select(
+                stored_value_ledger.c.customer_id,
+                stored_value_ledger.c.event_id,
+                stored_value_ledger.c.delta,
+            ).where(stored_value_ledger.c.delta < 0)
+        ).all()
+        limits = {row.customer_id: row for row in conn.execute(sa.select(stored_value_cards)).all()}
+    for store in demo.DEMO_STORES:
+        star = store.customer
+        with _demo_till(engine, store.id) as http:
+            seen = {
+                customer.first_name: http.get(
+                    "/identify", params={"kind": "barcode", "value": customer.barcode}
+                )
+                for customer in (star, store.go_green, store.inactive)
+            }
+            assert {name: r.status_code for name, r in seen.items()} == dict.fromkeys(seen, 200)
+            flags = {name: r.json()["customer"]["profile"]["flags"] for name, r in seen.items()}
+            assert flags[store.go_green.first_name]["go_green"], store.id
+            assert not flags[store.inactive.first_name]["active"], store.id
+            assert flags[star.first_name]["active"]
+            base = f"/customers/{star.id}"
+            for tab in ("wallet", "authorized-users"):
+                assert http.get(f"{base}/{tab}").json(), (store.id, tab)
+            grouped = http.get(f"{base}/suites").json()
+            assert any(grouped[group] for group in ("ongoing", "upcoming", "closed"))
+        times = [row.at for row in sales if row.customer_id == star.id]
+        assert max(times) - min(times) > timedelta(days=90), star.first_name
+        card = limits[star.id]
+        tonight = [
+            -row.delta
+            for row in debits
+            if row.customer_id == star.id and row.event_id == f"{_owner(store)}-event-now"
+        ]
+        assert 0 < sum(tonight) < card.per_event_limit, star.first_name
+        used = -sum(row.delta for row in debits if row.customer_id == star.id)
+        assert used < card.per_season_limit
+
+
+def _owner(store: demo.DemoStore) -> str:
+    """The organization whose event a store's demo customer's stored value was used at."""
+    star = store.customer
+    return star.registered_at[0] if star.registered_at else star.org_id

@@ -4,7 +4,7 @@ suites, history) against the CRM, and their `Offline` answer when it is down."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 
@@ -14,9 +14,11 @@ from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
 from tests.till.conftest import Till
 from tillcrm.api import SaleLineTender, StoredValueOut, WalletAdd, WalletCardOut, WalletUpdate
 from tillcrm.domain import LimitKind, TenderKind, TransactionLine
-from tillcrm.server.tables import audit_log
+from tillcrm.server.db import reading, writing
+from tillcrm.server.tables import audit_log, suites
 from tillcrm.till import (
     BalanceInquiry,
+    Declined,
     Offline,
     OverrideRequired,
     QuickRange,
@@ -147,3 +149,39 @@ async def test_history_loyalty_and_suites_come_from_the_crm(
     assert isinstance(await offline.history(customer_id), Offline)
     assert isinstance(await offline.loyalty(customer_id), Offline)
     assert isinstance(await offline.suites(customer_id), Offline)
+
+
+async def test_a_removed_suite_is_hidden_until_the_crm_has_the_removal(
+    till: Till, loopback_world: World
+) -> None:
+    service, customer_id = await _setup(till, loopback_world)
+    now = datetime.now(UTC)
+    suite_id = uuid4()
+    with writing(loopback_world.crm.engine) as conn:
+        conn.execute(
+            suites.insert().values(
+                id=suite_id,
+                customer_id=customer_id,
+                name="Suite 7",
+                event_name="Derby day",
+                starts_at=now + timedelta(days=2),
+                ends_at=now + timedelta(days=2, hours=4),
+            )
+        )
+    listed = await service.suites(customer_id)
+    assert not isinstance(listed, Offline)
+    assert [row.suite.id for row in listed.upcoming] == [suite_id]
+
+    removed = service.remove_suite(customer_id, suite_id)
+    assert isinstance(removed, Saved)
+    theirs = sa.select(suites.c.id).where(suites.c.customer_id == customer_id)
+    with reading(loopback_world.crm.engine) as conn:  # not pushed yet: the CRM still has it
+        assert conn.execute(theirs).scalars().all() == [suite_id]
+    hidden = await service.suites(customer_id)
+    assert not isinstance(hidden, Offline)
+    assert hidden.upcoming == []
+
+    await till.sync()
+    with reading(loopback_world.crm.engine) as conn:
+        assert conn.execute(theirs).scalars().all() == []
+    assert isinstance(service.remove_suite(uuid4(), suite_id), Declined)

@@ -18,11 +18,12 @@ from uuid import UUID, uuid4
 from tests.support.crm_server import RunningCrm, free_port
 from tests.support.customers import put_customer
 from tests.support.world import World
-from tests.tui.conftest import TuiTill, log_in, until
+from tests.tui.conftest import SIZE, TuiTill, log_in, until
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from tillcrm.app import TillApp, create_app
+from tillcrm.cli.demo import DemoCrm, demo_cards
 from tillcrm.config import DeviceKind, PrinterKind, PrinterSettings, Settings, SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader
@@ -30,8 +31,9 @@ from tillcrm.domain import IdentifierKind
 from tillcrm.local import open_database
 from tillcrm.screens.identify import IdentifyScreen
 from tillcrm.screens.profile import ProfileScreen
-from tillcrm.server import admin
+from tillcrm.server import admin, demo_data
 from tillcrm.server.db import writing
+from tillcrm.server.demo_data import DemoStore
 from tillcrm.sync import SyncEngine
 from tillcrm.till import TillService
 
@@ -129,3 +131,35 @@ async def show_tab(pilot: Pilot[Any], profile: ProfileScreen, pane: str) -> None
             return
         await pilot.press("ctrl+right")
     assert tabs.active == f"pane-{pane}"
+
+
+@asynccontextmanager
+async def demo_till(
+    crm: DemoCrm,
+    store: DemoStore,
+    folder: Path,
+    readers: dict[DeviceKind, SimulatedReader],
+    **run: Any,
+) -> AsyncIterator[tuple[TillApp, Pilot[Any], CrmClient]]:
+    """A till enrolled at `store` as the demo enrolls it, with the store's card keys, run
+    under Pilot (`run`: more of `run_test`'s arguments) and logged in as the demo cashier;
+    also the till's own client of the CRM."""
+    async with CrmClient(crm.url) as anonymous:
+        enrolled = await anonymous.enroll(crm.enrollment_code(store.id), "Demo till")
+    settings = Settings(
+        data_dir=folder / store.id,
+        sync=SyncSettings(interval_seconds=0.2),
+        devices=[reader.settings() for reader in readers.values()],
+    )
+    async with CrmClient(crm.url, token=enrolled.token) as client:
+        db = open_database(folder / f"{store.id}.sqlite3")
+        try:
+            cards = demo_cards(readers, store)
+            app = create_app(settings, db, enrolled.context, client, cards=cards)
+            async with app.run_test(size=SIZE, **run) as pilot:
+                await log_in(pilot, demo_data.CASHIER_CODE, demo_data.CASHIER_PIN)
+                await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "login")
+                await until(pilot, lambda: len(app.device_states) == 3, "readers connected")
+                yield app, pilot, client
+        finally:
+            db.close()

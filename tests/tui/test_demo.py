@@ -1,6 +1,6 @@
-"""`tillcrm demo` as a person runs it: in a terminal, it starts the CRM, the readers and the
-till, shows the login screen, and Ctrl+C stops all of it and removes its folder; and its card
-keys, which present the demo cards to the simulated readers."""
+"""`tillcrm demo` as a person runs it: in a terminal, it asks which store to be, starts the CRM,
+the readers and the till, shows the login screen, and Ctrl+C stops all of it and removes its
+folder; and its card keys, which present the demo cards to the simulated readers."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ import time
 from pathlib import Path
 from uuid import UUID
 
-from tests.tui.conftest import SIZE, log_in, until
+from tests.tui.cashier import demo_till
+from tests.tui.conftest import until
 from textual.message import Message
 from textual.notifications import Notify
 
-from tillcrm.app import PAYMENT_CARD_MESSAGE, TillApp, create_app
-from tillcrm.cli.demo import demo_cards, demo_crm
-from tillcrm.config import DeviceKind, Settings, SyncSettings
-from tillcrm.crm import CrmClient
+from tillcrm.app import PAYMENT_CARD_MESSAGE, TillApp
+from tillcrm.cli.crm import KNOWN_DEMO_CUSTOMERS
+from tillcrm.cli.demo import demo_crm, demo_store
+from tillcrm.config import DeviceKind
 from tillcrm.devices.simulator import SimulatedReader
-from tillcrm.local import open_database
 from tillcrm.screens.identify import IdentifyScreen
 from tillcrm.screens.profile.screen import ProfileScreen
 from tillcrm.server import demo_data
@@ -57,7 +57,7 @@ def _drain_until_exit(fd: int, child: subprocess.Popen[bytes], deadline: float) 
     return child.returncode
 
 
-def test_the_demo_starts_shows_the_login_screen_and_stops_cleanly(tmp_path: Path) -> None:
+def test_the_demo_asks_for_a_store_shows_its_login_screen_and_stops_cleanly(tmp_path: Path) -> None:
     master, slave = pty.openpty()
     env = {
         **os.environ,
@@ -79,6 +79,8 @@ def test_the_demo_starts_shows_the_login_screen_and_stops_cleanly(tmp_path: Path
     os.close(slave)
     try:
         deadline = time.monotonic() + _TIMEOUT
+        _read_until(master, b"Riverside Arena", deadline)  # the store picker, Arena first
+        os.write(master, b"\r")
         screen = _read_until(master, b"scan Maya's card", deadline)  # the card panel
         assert b"Log in" in screen
         os.write(master, b"\x03")
@@ -92,44 +94,26 @@ def test_the_demo_starts_shows_the_login_screen_and_stops_cleanly(tmp_path: Path
 
 
 async def test_the_demo_card_keys_present_the_cards_to_the_simulated_readers(
-    tmp_path: Path,
+    tmp_path: Path, readers: dict[DeviceKind, SimulatedReader]
 ) -> None:
     seen: list[Message] = []
-    ports = tmp_path / "ports"
-    ports.mkdir()
-    with (
-        demo_crm(tmp_path / "crm.sqlite3", 20) as (url, code),
-        SimulatedReader.open(DeviceKind.BARCODE, directory=ports) as scanner,
-        SimulatedReader.open(DeviceKind.MAGSTRIPE, directory=ports) as stripe,
-        SimulatedReader.open(DeviceKind.CONTACTLESS, directory=ports) as tags,
-    ):
-        readers = {DeviceKind.BARCODE: scanner, DeviceKind.MAGSTRIPE: stripe}
-        readers[DeviceKind.CONTACTLESS] = tags
-        async with CrmClient(url) as anonymous:
-            enrolled = await anonymous.enroll(code, "Demo till")
-        settings = Settings(
-            data_dir=tmp_path / "till",
-            sync=SyncSettings(interval_seconds=0.2),
-            devices=[reader.settings() for reader in readers.values()],
-        )
-        async with CrmClient(url, token=enrolled.token) as client:
-            db = open_database(tmp_path / "till.sqlite3")
-            app = create_app(settings, db, enrolled.context, client, cards=demo_cards(readers))
-            async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-                await log_in(pilot, demo_data.CASHIER_CODE, demo_data.CASHIER_PIN)
-                await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "login")
-                await until(pilot, lambda: len(app.device_states) == 3, "readers connected")
-                maya = demo_data.DEMO_CUSTOMERS[0].id
-                for key in ("f5", "f6", "f7"):
-                    await pilot.press("escape", key)
-                    await until(pilot, lambda: _shown(app) == maya, f"Maya's profile by {key}")
-                await pilot.press("escape", "f8")
-                await until(pilot, lambda: PAYMENT_CARD_MESSAGE in _notes(seen), "payment card")
-                await pilot.press("f9")
-                await until(pilot, lambda: len(_notes(seen)) >= 2, "the blocked card refused")
-                assert _notes(seen)[-1] == "this barcode is blocked"
-                assert isinstance(app.screen, IdentifyScreen)
-            db.close()
+    store = demo_store(demo_data.DEMO_STORE_ID)
+    with demo_crm(tmp_path / "crm.sqlite3", KNOWN_DEMO_CUSTOMERS) as crm:
+        async with demo_till(crm, store, tmp_path, readers, message_hook=seen.append) as (
+            app,
+            pilot,
+            _,
+        ):
+            maya = demo_data.DEMO_CUSTOMERS[0].id
+            for key in ("f5", "f6", "f7"):
+                await pilot.press("escape", key)
+                await until(pilot, lambda: _shown(app) == maya, f"Maya's profile by {key}")
+            await pilot.press("escape", "f8")
+            await until(pilot, lambda: PAYMENT_CARD_MESSAGE in _notes(seen), "payment card")
+            await pilot.press("f9")
+            await until(pilot, lambda: len(_notes(seen)) >= 2, "the blocked card refused")
+            assert _notes(seen)[-1] == "this barcode is blocked"
+            assert isinstance(app.screen, IdentifyScreen)
 
 
 def _shown(app: TillApp) -> UUID | None:

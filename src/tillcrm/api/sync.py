@@ -57,6 +57,7 @@ __all__ = [
     "StopReason",
     "StoreCreditPayment",
     "StoredValueLoad",
+    "SuiteRemove",
     "VisitPayload",
     "encoded_op",
     "push_body",
@@ -85,6 +86,7 @@ class OpType(StrEnum):
     IDENTIFIER_BLOCK = "identifier_block"
     CUSTOMER_REGISTER = "customer_register"
     MEMBERSHIP_UPDATE = "membership_update"
+    SUITE_REMOVE = "suite_remove"
 
 
 class CustomerCreatePayload(BaseModel):
@@ -166,6 +168,12 @@ class AuthorizedUserRemove(BaseModel):
     user_id: UUID
 
 
+class SuiteRemove(BaseModel):
+    """suite_remove: a suite is no longer assigned to the customer."""
+
+    suite_id: UUID
+
+
 class IdentifierBlock(BaseModel):
     """identifier_block: a lost card stops identifying the customer."""
 
@@ -187,6 +195,7 @@ PAYLOADS: dict[OpType, type[BaseModel]] = {
     OpType.IDENTIFIER_BLOCK: IdentifierBlock,
     OpType.CUSTOMER_REGISTER: RegisterPayload,
     OpType.MEMBERSHIP_UPDATE: MembershipUpdate,
+    OpType.SUITE_REMOVE: SuiteRemove,
 }
 """The payload schema of each op type."""
 

@@ -22,7 +22,7 @@ from tillcrm.cli._context import CliContext, pass_cli
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["crm"]
+__all__ = ["KNOWN_DEMO_CUSTOMERS", "crm"]
 
 _SERVER_PACKAGES = ("fastapi", "sqlalchemy", "alembic", "uvicorn")
 MAX_SETTING_KEY = 64
@@ -110,14 +110,19 @@ def migrate(cli: CliContext, db_url: str | None) -> None:
     click.echo(f"database {_safe(url)} is up to date")
 
 
+KNOWN_DEMO_CUSTOMERS = 20
+"""`len(server.demo_data.DEMO_CUSTOMERS)`, the fewest customers a demo load takes, known here
+without importing the CRM (its extra may not be installed)."""
+
+
 @crm.command("demo-data")
 @click.option("--db", "db_url", default=None, help=_DB_HELP)
 @click.option(
     "--customers",
-    type=click.IntRange(8, 10_000_000),
+    type=click.IntRange(KNOWN_DEMO_CUSTOMERS, 10_000_000),
     default=2_000,
     show_default=True,
-    help="How many customers (the first 8 are the well-known demo customers).",
+    help=f"How many customers (the first {KNOWN_DEMO_CUSTOMERS} are the well-known ones).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same data.")
 @pass_cli

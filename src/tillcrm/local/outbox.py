@@ -476,6 +476,15 @@ class Outbox:
         ).fetchall()
         return {row[0] for row in rows}
 
+    def unsent_payloads(self, customer_id: UUID, type: OpType) -> list[dict[str, Any]]:
+        """Payloads of this customer's `type` ops the CRM has not answered yet: what a view the
+        CRM serves (not cached) must show as already done."""
+        rows = self._db.read(
+            "SELECT payload FROM outbox WHERE state IN (?, ?, ?) AND type = ? AND entity_id = ?",
+            (*_UNSENT, type.value, str(customer_id)),
+        )
+        return [json.loads(row["payload"]) for row in rows]
+
     def approval_used(self, approval_id: UUID) -> bool:
         """Whether an op already carries this supervisor approval (one approval, one action)."""
         return bool(

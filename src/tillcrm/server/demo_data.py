@@ -88,6 +88,7 @@ from tillcrm.server.tables import (
     till_sync,
     tills,
     transactions,
+    wallet_cards,
 )
 
 __all__ = [
@@ -103,6 +104,8 @@ __all__ = [
     "DEMO_ORGS",
     "DEMO_PHONE",
     "DEMO_RFID",
+    "DEMO_STORES",
+    "DEMO_STORE_BY_ID",
     "DEMO_STORE_ID",
     "MAX_DEMO_CUSTOMERS",
     "SUPERVISOR_BADGE",
@@ -111,13 +114,16 @@ __all__ = [
     "DemoAlreadyLoadedError",
     "DemoCustomer",
     "DemoOrg",
+    "DemoStore",
     "DemoSummary",
     "load_demo_data",
 ]
 
 CASHIER_CODE, CASHIER_PIN = "100", "111111"
 SUPERVISOR_CODE, SUPERVISOR_PIN, SUPERVISOR_BADGE = "900", "999999", "SUPBADGE01"
-"""The same operators in every demo organization, so one set of keys works at any demo till."""
+"""The same operators in every demo organization, so one set of keys works at any demo till.
+A connected child has none of its own: its parent's work at its stores, and two operators
+with one code could not both log in there."""
 
 MAX_DEMO_CUSTOMERS = 10_000_000
 """Generated phone numbers stay unique (and clear of the well-known ones) up to here."""
@@ -263,6 +269,14 @@ class DemoCustomer:
     """What the customer shows off in a demo."""
     registered_at: tuple[str, ...] = ()
     """Child organizations of a connected parent where the customer has registered."""
+    showcase: bool = False
+    """A store's demo customer: wallet cards, a house account with authorized users, a
+    stored-value card with its limits partly used, and history over months."""
+    house_account: bool = False
+    active: bool = True
+    go_green: bool = False
+    blocked_barcode: str | None = None
+    """An old, lost card of theirs: blocked, so identifying by it is refused."""
 
 
 def _known(
@@ -274,6 +288,10 @@ def _known(
     role: str,
     *,
     registered_at: tuple[DemoOrg, ...] = (),
+    showcase: bool = False,
+    house_account: bool = False,
+    active: bool = True,
+    go_green: bool = False,
 ) -> DemoCustomer:
     return DemoCustomer(
         id=UUID(f"00000000-0000-4000-8000-{n:012d}"),
@@ -287,6 +305,13 @@ def _known(
         rfid=f"04A1B2C3{n:02X}",
         role=role,
         registered_at=tuple(child.org.id for child in registered_at),
+        showcase=showcase,
+        house_account=house_account or showcase,
+        active=active,
+        go_green=go_green,
+        blocked_barcode=(
+            (DEMO_BLOCKED_BARCODE if n == 1 else _ean13(f"2000000099{n:02d}")) if showcase else None
+        ),
     )
 
 
@@ -296,14 +321,55 @@ def _ean13(first12: str) -> str:
     return f"{first12}{-weighted % 10}"
 
 
+DEMO_BLOCKED_BARCODE = _ean13("200000009999")
+"""Maya Fischer's old, lost card: blocked, so identifying by it is refused."""
+
+_GREEN = "go-green: no printed receipt unless asked"
+_INACTIVE = "inactive: needs a supervisor to charge"
+
 DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
-    _known(1, "Maya", "Fischer", _VENUES, 0, "VIP with points, a stored-value card and history"),
+    _known(
+        1,
+        "Maya",
+        "Fischer",
+        _VENUES,
+        0,
+        "VIP with points, a stored-value card and history",
+        showcase=True,
+    ),
     _known(2, "Jonas", "Weber", _VENUES, 0, "stored-value card with per-event and season limits"),
-    _known(3, "Lena", "Ortiz", _VENUES, 0, "house account with authorized users and a suite"),
-    _known(4, "Tom", "Becker", _VENUES, 0, "inactive: needs a supervisor to charge"),
-    _known(5, "Priya", "Raman", _VENUES, 1, "a Riverside Theatre customer the Arena cannot see"),
-    _known(6, "Sam", "Carter", _DINING, None, "one account and points pool at both restaurants"),
-    _known(7, "Noor", "Haddad", _RESORTS, None, "one account, a points wallet per brand"),
+    _known(
+        3,
+        "Lena",
+        "Ortiz",
+        _VENUES,
+        0,
+        f"{_GREEN}; house account with authorized users and a suite",
+        house_account=True,
+        go_green=True,
+    ),
+    _known(4, "Tom", "Becker", _VENUES, 0, _INACTIVE, active=False),
+    _known(
+        5,
+        "Priya",
+        "Raman",
+        _VENUES,
+        1,
+        "a Riverside Theatre customer the Arena cannot see",
+        showcase=True,
+    ),
+    _known(
+        6,
+        "Sam",
+        "Carter",
+        _DINING,
+        None,
+        "one account and points pool at both restaurants",
+        showcase=True,
+    ),
+    _known(
+        7, "Noor", "Haddad", _RESORTS, None, "one account, a points wallet per brand", showcase=True
+    ),
     _known(
         8,
         "Ella",
@@ -312,9 +378,109 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
         None,
         "connected: registered at Lakeside East only",
         registered_at=(_EAST,),
+        showcase=True,
+    ),
+    _known(9, "Ines", "Moreau", _VENUES, 1, _GREEN, go_green=True),
+    _known(10, "Karl", "Janssen", _VENUES, 1, _INACTIVE, active=False),
+    _known(11, "Aiko", "Tanaka", _DINING, None, _GREEN, go_green=True),
+    _known(12, "Rafael", "Costa", _DINING, None, _INACTIVE, active=False),
+    _known(13, "Freya", "Lund", _RESORTS, None, _GREEN, go_green=True),
+    _known(14, "Omar", "Farouk", _RESORTS, None, _INACTIVE, active=False),
+    _known(
+        15,
+        "Grace",
+        "Okafor",
+        _METRO,
+        None,
+        "one customer base shared by both units",
+        showcase=True,
+    ),
+    _known(16, "Hugo", "Brandt", _METRO, None, _GREEN, go_green=True),
+    _known(17, "Mila", "Kovac", _METRO, None, _INACTIVE, active=False),
+    _known(
+        18,
+        "Oskar",
+        "Lind",
+        _LAKESIDE,
+        None,
+        "connected: registered at both Lakeside clubs",
+        registered_at=(_EAST, _WEST),
+        showcase=True,
+    ),
+    _known(
+        19, "Nina", "Berg", _LAKESIDE, None, _GREEN, registered_at=(_EAST, _WEST), go_green=True
+    ),
+    _known(
+        20, "Paul", "Weiss", _LAKESIDE, None, _INACTIVE, registered_at=(_EAST, _WEST), active=False
     ),
 )
-"""The well-known demo customers, loaded first whatever the seed (so `--customers` >= 8)."""
+"""The well-known demo customers, loaded first whatever the seed (so `--customers` >= 20)."""
+
+
+@dataclass(frozen=True)
+class DemoStore:
+    """A store a demo till can be enrolled at, and the customers its card keys present."""
+
+    org: DemoOrg
+    brand: Brand
+    framework: str
+    """How the store's organization keeps customers, in the seeds' words."""
+    customer: DemoCustomer
+    """The store's demo customer: wallet cards, authorized users, suites, history."""
+    go_green: DemoCustomer
+    inactive: DemoCustomer
+
+    @property
+    def id(self) -> str:
+        """The store's id (`tillcrm demo --store ID`)."""
+        return self.org.store_id(self.brand)
+
+    @property
+    def name(self) -> str:
+        """What a cashier calls the store."""
+        return self.brand.name
+
+
+def _stores() -> tuple[DemoStore, ...]:
+    """Every demo store, each presenting customers its till can see."""
+    known = {customer.first_name: customer for customer in DEMO_CUSTOMERS}
+    arena, theatre = _VENUES.brands
+    plan: list[tuple[DemoOrg, Brand, str, str, str, str]] = [
+        (_VENUES, arena, "standard, brand-scoped customers", "Maya", "Lena", "Tom"),
+        (_VENUES, theatre, "standard, brand-scoped customers", "Priya", "Ines", "Karl"),
+        *(
+            (_DINING, brand, "organization-scoped, one shared points pool", "Sam", "Aiko", "Rafael")
+            for brand in _DINING.brands
+        ),
+        *(
+            (
+                _RESORTS,
+                brand,
+                "organization-scoped, a points wallet per brand",
+                "Noor",
+                "Freya",
+                "Omar",
+            )
+            for brand in _RESORTS.brands
+        ),
+        *(
+            (_METRO, brand, "organization units sharing one customer base", "Grace", "Hugo", "Mila")
+            for brand in _METRO.brands
+        ),
+        (_LAKESIDE, _LAKESIDE.brands[0], "connected parent organization", "Ella", "Nina", "Paul"),
+        (_EAST, _EAST.brands[0], "connected child organization", "Ella", "Nina", "Paul"),
+        (_WEST, _WEST.brands[0], "connected child organization", "Oskar", "Nina", "Paul"),
+    ]
+    return tuple(
+        DemoStore(org, brand, framework, known[star], known[green], known[inactive])
+        for org, brand, framework, star, green, inactive in plan
+    )
+
+
+DEMO_STORES: tuple[DemoStore, ...] = _stores()
+"""Every demo store: a till of any of them shows its organization's framework."""
+DEMO_STORE_BY_ID: dict[str, DemoStore] = {store.id: store for store in DEMO_STORES}
+
 
 DEMO_BARCODE = DEMO_CUSTOMERS[0].barcode
 """EAN-13 on Maya Fischer's loyalty card."""
@@ -326,8 +492,6 @@ DEMO_RFID = DEMO_CUSTOMERS[0].rfid
 """Maya Fischer's contactless tag, as readers report it (upper-case hex)."""
 DEMO_PHONE = DEMO_CUSTOMERS[0].mobile
 """Maya Fischer's mobile, E.164."""
-DEMO_BLOCKED_BARCODE = _ean13("200000009999")
-"""Maya Fischer's old, lost card: blocked, so identifying by it is refused."""
 
 
 class DemoAlreadyLoadedError(Exception):
@@ -481,13 +645,19 @@ def _uuid_source(seed: int) -> Callable[[int, int], UUID]:
     return make
 
 
-_ID_KINDS = _ID_CUSTOMER, _ID_OP, _ID_TRANSACTION, _ID_USER, _ID_SUITE = 1, 2, 3, 4, 5
+_ID_KINDS = _ID_CUSTOMER, _ID_OP, _ID_TRANSACTION, _ID_USER, _ID_SUITE, _ID_WALLET = range(1, 7)
 
 _KNOWN_CARD_LIMITS: dict[int, tuple[int | None, int | None]] = {
-    0: (10_000, 40_000),
+    **{i: (10_000, 40_000) for i, known in enumerate(DEMO_CUSTOMERS) if known.showcase},
     1: (5_000, 25_000),
 }
 """Stored-value cards of the well-known customers: per-event and per-season limits."""
+
+_SHOWCASE_HISTORY_DAYS = (4, 19, 47, 83, 126, 171)
+"""How long ago a showcase customer's past sales were: history over half a year."""
+
+_SHOWCASE_WALLET = (("visa", "4242", 11, 2029, "Suites"), ("mastercard", "4444", 3, 2028, ""))
+"""A showcase customer's saved cards: processor tokens and what may be shown, never a PAN."""
 
 
 class _RowEncoder:
@@ -551,6 +721,7 @@ class _Chunk:
     credit_ledger: list[dict[str, Any]] = field(default_factory=list)
     users: list[dict[str, Any]] = field(default_factory=list)
     suites: list[dict[str, Any]] = field(default_factory=list)
+    wallet: list[dict[str, Any]] = field(default_factory=list)
     sales: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -566,6 +737,8 @@ class _Generator:
         self.index = 0
         self.now = now
         self.past_events = past_events
+        self.tonight = {demo.org.id: _calendar(demo.org.id, now).running for demo in DEMO_ORGS}
+        """The event running now at each organization."""
         self.serials: dict[int, int] = {}
         self.template = CustomerProfile()
         self.addresses = [
@@ -659,10 +832,10 @@ class _Generator:
             area = _AREA_CODES[index % len(_AREA_CODES)]
             line = index // len(_AREA_CODES)
             mobile = f"+1{area}{200 + line // 10_000}{line % 10_000:04d}"
-        active = rng.random() >= 0.03 if known is None else not known.role.startswith("inactive")
+        active = rng.random() >= 0.03 if known is None else known.active
         vip = (known is not None and known.role.startswith("VIP")) or rng.random() < 0.05
         tags = ["VIP", *rng.choice(_TAGS)] if vip else list(rng.choice(_TAGS))
-        house = (known is not None and "house account" in known.role) or rng.random() < 0.05
+        house = (known is not None and known.house_account) or rng.random() < 0.05
         category = _CATEGORIES[2] if vip else rng.choice(_CATEGORY_ODDS)
         email_user = _email_name(first, last)
         update: dict[str, Any] = {
@@ -697,7 +870,13 @@ class _Generator:
             ),
             "tags": tags,
             "flags": self.flags[
-                (active, vip, rng.random() < 0.3, rng.random() < 0.95 or vip, rng.random() < 0.4)
+                (
+                    active,
+                    vip,
+                    known.go_green if known is not None else rng.random() < 0.3,
+                    rng.random() < 0.95 or vip or (known is not None and known.showcase),
+                    rng.random() < 0.4,
+                )
             ],
             "promotion_category_id": _category_id(org, category),
             "custom_fields": _shared_field_values(org, index),
@@ -730,8 +909,8 @@ class _Generator:
                 cards.append((IdentifierKind.PHONE, profile.mobile))
         for kind, value in cards:
             chunk.identifiers.append(self._card(org, kind, value, customer_id, active=True))
-        if index == 0:
-            blocked = DEMO_BLOCKED_BARCODE
+        if known is not None and known.blocked_barcode is not None:
+            blocked = known.blocked_barcode
         elif known is None and index % 50 == 7:
             blocked = _ean13(f"28{index:010d}")
         else:
@@ -783,7 +962,11 @@ class _Generator:
                 "customer_id": customer_id,
                 "card_number": f"6039{index:012d}",
                 "currency": org.org.currency,
-                "balance": rng.choice((5_000, 10_000, 25_000, 50_000)),
+                "balance": (
+                    50_000
+                    if known is not None and known.showcase
+                    else rng.choice((5_000, 10_000, 25_000, 50_000))
+                ),
                 "per_event_limit": per_event,
                 "reset_after_event": rng.random() < 0.8,
                 "per_season_limit": per_season,
@@ -805,11 +988,41 @@ class _Generator:
             self._house_account(chunk, customer_id, profile, at, owes=known is not None)
         if known is not None or index % 200 == 11:
             self._suites(chunk, customer_id)
-        if known is not None or index % 20 == 0:
+        if known is not None and known.showcase:
+            self._showcase(chunk, shops, customer_id, profile, card)
+        elif known is not None or index % 20 == 0:
             for _ in range(1 if known is None and rng.random() < 0.4 else rng.randrange(2, 6)):
-                self._sale(
-                    chunk, rng.choice(shops), customer_id, profile, card, recent=known is not None
-                )
+                days = rng.randrange(0, 3) if known is not None else rng.randrange(0, 365)
+                self._sale(chunk, rng.choice(shops), customer_id, profile, card, days_ago=days)
+
+    def _showcase(
+        self,
+        chunk: _Chunk,
+        shops: tuple[_Shop, ...],
+        customer_id: UUID,
+        profile: CustomerProfile,
+        card: dict[str, Any] | None,
+    ) -> None:
+        """A store's demo customer: saved wallet cards, sales over half a year, and one at
+        tonight's event paid partly from the stored-value card, so its per-event and
+        per-season limits show as partly used."""
+        for brand, last4, month, year, label in _SHOWCASE_WALLET:
+            chunk.wallet.append(
+                {
+                    "id": self.new_id(_ID_WALLET),
+                    "customer_id": customer_id,
+                    "brand": brand,
+                    "last4": last4,
+                    "exp_month": month,
+                    "exp_year": year,
+                    "token": f"tok_demo_{customer_id.hex[-8:]}_{last4}",
+                    "label": label,
+                    "created_at": self.now - timedelta(days=200),
+                }
+            )
+        for n, days in enumerate(_SHOWCASE_HISTORY_DAYS):
+            self._sale(chunk, shops[n % len(shops)], customer_id, profile, card, days_ago=days)
+        self._sale(chunk, shops[0], customer_id, profile, card, days_ago=0, tonight=True)
 
     def _points(
         self,
@@ -900,12 +1113,14 @@ class _Generator:
         profile: CustomerProfile,
         card: dict[str, Any] | None,
         *,
-        recent: bool,
+        days_ago: int,
+        tonight: bool = False,
     ) -> None:
+        """A sale `days_ago` days ago, or (`tonight`) at the event running now, paid from the
+        stored-value card up to half its per-event limit."""
         rng = self.rng
         org, brand, account = shop
-        days = rng.randrange(0, 3) if recent else rng.randrange(0, 365)
-        at = self.now - timedelta(days=days, minutes=rng.randrange(1, 600))
+        at = self.now - timedelta(days=days_ago, minutes=rng.randrange(1, 600))
         lines = [
             {**line, "quantity": rng.randrange(1, 4)}
             for line in rng.sample(self.menu, rng.randrange(1, 4))
@@ -914,8 +1129,13 @@ class _Generator:
         tenders: list[Tender] = []
         op_id = self.op_id()
         event = rng.choice(self.past_events[org.org.id])
-        if card is not None and card["balance"] > 0 and rng.random() < 0.5:
+        if tonight:
+            event = self.tonight[org.org.id]
+            at = self.now - timedelta(minutes=rng.randrange(1, 50))
+        if card is not None and card["balance"] > 0 and (rng.random() < 0.5 or tonight):
             paid = min(total, card["balance"])
+            if tonight and card["per_event_limit"]:
+                paid = min(paid, card["per_event_limit"] // 2)
             card["balance"] -= paid
             tenders.append(Tender(kind=TenderKind.STORED_VALUE, amount=paid))
             chunk.card_ledger.append(
@@ -951,7 +1171,7 @@ class _Generator:
                 "brand_id": brand.id,
                 "store_id": org.store_id(brand),
                 "till_id": _history_till(org, brand),
-                "operator_id": f"{org.org.id}-cashier",
+                "operator_id": f"{org.org.parent_id or org.org.id}-cashier",
                 "at": at,
                 "currency": org.org.currency,
                 "total": total,
@@ -1013,6 +1233,7 @@ class _Calendar:
 
     seasons: tuple[Season, ...]
     past_events: tuple[EventPeriod, ...]
+    running: EventPeriod
     events: tuple[EventPeriod, ...]
 
 
@@ -1056,7 +1277,12 @@ def _calendar(org_id: str, now: datetime) -> _Calendar:
         ends_at=evening + timedelta(days=14, hours=4),
         season_id=current.id,
     )
-    return _Calendar(seasons=(earlier, current), past_events=past, events=(*past, running, coming))
+    return _Calendar(
+        seasons=(earlier, current),
+        past_events=past,
+        running=running,
+        events=(*past, running, coming),
+    )
 
 
 def _past_events(now: datetime) -> dict[str, tuple[EventPeriod, ...]]:
@@ -1083,6 +1309,8 @@ def _organizations(conn: Connection, now: datetime) -> None:
                 )
             )
             conn.execute(till_sync.insert().values(till_id=till_id, last_seq=0))
+        if demo.org.parent_id is not None:
+            continue  # the parent's operators work at its children's stores
         admin.add_operator(
             conn,
             org_id=demo.org.id,
@@ -1162,6 +1390,7 @@ def _make_chunk(dialect: Dialect, job: _ChunkJob) -> _EncodedChunk:
         (store_credit_ledger, chunk.credit_ledger),
         (authorized_users, chunk.users),
         (suites, chunk.suites),
+        (wallet_cards, chunk.wallet),
     ]
     summary = DemoSummary(
         customers=len(chunk.customers),

@@ -21,6 +21,7 @@ from tillcrm.api import (
     SaleLineTender,
     SalePayload,
     StoredValueOut,
+    SuiteRemove,
     SuitesOut,
 )
 from tillcrm.crm import CrmNotFound
@@ -326,8 +327,20 @@ class Charging(TillCore):
         return await self._online("the points ledger", lambda client: client.loyalty(customer_id))
 
     async def suites(self, customer_id: UUID) -> SuitesOut | Offline:
-        """The customer's suites: ongoing, upcoming and closed (online; not cached)."""
-        return await self._online("suites", lambda client: client.suites(customer_id))
+        """The customer's suites: ongoing, upcoming and closed (online; not cached), less the
+        ones this till removed whose removal has not reached the CRM yet."""
+        answer = await self._online("suites", lambda client: client.suites(customer_id))
+        if isinstance(answer, Offline):
+            return answer
+        removed = {
+            SuiteRemove.model_validate(payload).suite_id
+            for payload in self._outbox.unsent_payloads(customer_id, OpType.SUITE_REMOVE)
+        }
+        kept = {
+            group: [row for row in getattr(answer, group) if row.suite.id not in removed]
+            for group in ("ongoing", "upcoming", "closed")
+        }
+        return answer.model_copy(update=kept)
 
 
 def _record_balance(

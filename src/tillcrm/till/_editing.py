@@ -14,6 +14,7 @@ from tillcrm.api import (
     CustomerOut,
     CustomerUpdatePayload,
     OpType,
+    SuiteRemove,
 )
 from tillcrm.domain import AuthorizedUser, CustomerProfile, Identifier, Operator
 from tillcrm.domain.org_fields import field_patch, refused_field_names
@@ -123,6 +124,15 @@ class CustomerEditing(TillCore):
             AuthorizedUserRemove(user_id=user_id),
             operator,
         )
+
+    def remove_suite(self, customer_id: UUID, suite_id: UUID) -> Saved | Declined:
+        """Take a suite off the customer, through the outbox (offline too). Suites are not
+        cached, so only the op is written; the CRM refuses a suite the customer does not have."""
+        operator = self._session.require()
+        customer = self._cache.get(customer_id)
+        if customer is None:
+            return Declined("unknown customer")
+        return self._write(customer, OpType.SUITE_REMOVE, SuiteRemove(suite_id=suite_id), operator)
 
     def _write(
         self,

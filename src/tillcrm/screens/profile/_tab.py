@@ -8,16 +8,18 @@ so a scan redraws one tab, not seven.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from tillcrm.api import CustomerOut
 from tillcrm.receipts import ReceiptPrinter
+from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.till import TillService
 from tillcrm.widgets.money import MoneyFormat
 
@@ -106,6 +108,23 @@ class ProfileTab(VerticalScroll):
     def notify_result(self, message: str, *, error: bool = False) -> None:
         """An action's outcome, as a toast the cashier can read without losing focus."""
         self.app.notify(message, severity="error" if error else "information")
+
+    def selected_key(self, table_id: str) -> str | None:
+        """The key of the row under the cursor of this tab's table `table_id`; None when the
+        table is empty."""
+        table: DataTable[str] = self.query_one(f"#{table_id}", DataTable)
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def confirm_then(self, question: str, action: Callable[[], object]) -> None:
+        """Ask `question` before a delete; run `action` only on an explicit yes."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                action()
+
+        self.app.push_screen(ConfirmScreen(question), answered)
 
     def notice(self, widget_id: str, text: str) -> None:
         """Set a notice line of this tab (offline, declined, ...)."""

@@ -20,7 +20,6 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 from tillcrm.api import CustomerOut, CustomerSummary
 from tillcrm.domain import AuthorizedUser, InvalidPhoneError, normalize_phone
 from tillcrm.screens._text import input_problem, sentence
-from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.screens.profile._tab import ProfileTab
 from tillcrm.till import Declined, Saved, TillService
 from tillcrm.widgets.compact_input import CompactInput
@@ -181,10 +180,9 @@ class AuthorizedUsersTab(ProfileTab):
             )
 
     def _selected(self) -> AuthorizedUser | None:
-        table = self.query_one("#users-table", DataTable)
-        if self.customer is None or table.row_count == 0:
+        key = self.selected_key("users-table")
+        if self.customer is None or key is None:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((u for u in self.customer.authorized_users if str(u.id) == key), None)
 
     def action_add_user(self) -> None:
@@ -205,13 +203,11 @@ class AuthorizedUsersTab(ProfileTab):
         if user is None or self.customer is None:
             return
         customer_id = self.customer.id
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._done(self.till.remove_authorized_user(customer_id, user.id))
-
         name = f"{user.first_name} {user.last_name}".strip()
-        self.app.push_screen(ConfirmScreen(f"Unassign {name} from this customer?"), confirmed)
+        self.confirm_then(
+            f"Unassign {name} from this customer?",
+            lambda: self._done(self.till.remove_authorized_user(customer_id, user.id)),
+        )
 
     def _done(self, answer: Saved | Declined) -> None:
         if isinstance(answer, Declined):

@@ -20,7 +20,6 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from tillcrm.api import CustomerOut, WalletAdd, WalletCardOut, WalletUpdate
 from tillcrm.screens._text import input_problem
-from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.screens.profile._tab import ProfileContext, ProfileTab
 from tillcrm.till import Declined, Offline
 from tillcrm.widgets.compact_input import CompactInput
@@ -172,11 +171,7 @@ class WalletTab(ProfileTab):
             )
 
     def _selected(self) -> WalletCardOut | None:
-        table = self.query_one("#wallet-table", DataTable)
-        if table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self._cards.get(key or "")
+        return self._cards.get(self.selected_key("wallet-table") or "")
 
     def action_add_card(self) -> None:
         """Ask for a new card and save it through the CRM."""
@@ -208,13 +203,10 @@ class WalletTab(ProfileTab):
         if card is None or self.customer is None:
             return
         customer_id = self.customer.id
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.run_worker(self._delete(customer_id, card.id))
-
-        question = f"Delete {card.brand} ****{card.last4} from the wallet?"
-        self.app.push_screen(ConfirmScreen(question), confirmed)
+        self.confirm_then(
+            f"Delete {card.brand} ****{card.last4} from the wallet?",
+            lambda: self.run_worker(self._delete(customer_id, card.id)),
+        )
 
     async def _delete(self, customer_id: UUID, card_id: UUID) -> None:
         self._report(await self.till.remove_wallet_card(customer_id, card_id), "card deleted")

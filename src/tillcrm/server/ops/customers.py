@@ -1,4 +1,4 @@
-"""Customer appliers: create, profile update, identifiers and authorized users.
+"""Customer appliers: create, profile update, identifiers, authorized users and suites.
 
 A card identifies at most one customer in an organization family (`domain.family_id`): the
 organizations whose tills see each other's customers. A card another customer holds, in the
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -26,6 +27,7 @@ from tillcrm.api import (
     MembershipUpdate,
     OpType,
     RegisterPayload,
+    SuiteRemove,
 )
 from tillcrm.domain import (
     AuthorizedUser,
@@ -70,6 +72,7 @@ from tillcrm.server.tables import (
     customers,
     identifiers,
     promotion_categories,
+    suites,
 )
 
 __all__ = [
@@ -80,6 +83,7 @@ __all__ = [
     "create_customer",
     "register_customer",
     "remove_authorized_user",
+    "remove_suite",
     "update_customer",
     "update_membership",
 ]
@@ -564,13 +568,25 @@ def add_authorized_user(ctx: OpContext, payload: AuthorizedUserAdd) -> Outcome:
 @applies(OpType.AUTHORIZED_USER_REMOVE)
 def remove_authorized_user(ctx: OpContext, payload: AuthorizedUserRemove) -> Outcome:
     """Withdraw a person's authority to act for the customer."""
+    return _remove_owned(ctx, authorized_users, payload.user_id, "authorized user")
+
+
+@applies(OpType.SUITE_REMOVE)
+def remove_suite(ctx: OpContext, payload: SuiteRemove) -> Outcome:
+    """A suite no longer assigned to the customer (the seeds' "options to delete"); audited,
+    since the booking is gone from the CRM with it."""
+    outcome = _remove_owned(ctx, suites, payload.suite_id, "suite")
+    audit(ctx, OpType.SUITE_REMOVE.value, f"suite {payload.suite_id}")
+    return outcome
+
+
+def _remove_owned(ctx: OpContext, table: sa.Table, row_id: UUID, what: str) -> Outcome:
+    """Delete the customer's row `row_id` of `table`; a rejection naming `what` when the
+    customer (as this till may see them) has no such row."""
     visible_customer(ctx)
     removed = ctx.conn.execute(
-        authorized_users.delete().where(
-            authorized_users.c.id == payload.user_id,
-            authorized_users.c.customer_id == ctx.entity_id,
-        )
+        table.delete().where(table.c.id == row_id, table.c.customer_id == ctx.entity_id)
     ).rowcount
     if not removed:
-        raise Rejection(f"authorized user {payload.user_id} not found")
+        raise Rejection(f"{what} {row_id} not found")
     return Outcome({"version": touch_customer(ctx, new_version=False)})
