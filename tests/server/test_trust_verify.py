@@ -21,7 +21,13 @@ from click.testing import CliRunner
 
 from tests.support.customers import put_customer
 from tests.support.outbox import Outbox, approval_needs_review, override, sale
-from tests.support.world import SUPERVISOR_BADGE, SUPERVISOR_PIN, World, add_operator
+from tests.support.world import (
+    SUPERVISOR_BADGE,
+    SUPERVISOR_PIN,
+    World,
+    add_operator,
+    enroll_till,
+)
 from tillcrm.api import OpType
 from tillcrm.cli import main
 from tillcrm.domain import Role
@@ -33,7 +39,7 @@ from tillcrm.server.tables import (
     operators,
     supervisor_verifications,
 )
-from tillcrm.server.verification import VERIFICATION_UNUSABLE
+from tillcrm.server.verification import TILL_WRONG_TRIES, VERIFICATION_UNUSABLE
 
 ADMIN_TOKEN = "admin-" + "v" * 40
 PIN = "246810"
@@ -169,6 +175,38 @@ def test_guesses_racing_in_parallel_get_no_more_than_five_tries(world: World) ->
     assert statuses == [403] * 4 + [429] * 6
     checked = [d for _, d in _audited(world, supervisor) if d.startswith("wrong")]
     assert len(checked) == 4
+
+
+def test_a_till_guessing_across_operators_is_held_back_after_its_wrong_tries(
+    world: World,
+) -> None:
+    """Five wrong tries lock one operator; a stolen till would move on to the next. After
+    `TILL_WRONG_TRIES` wrong tries of any operators, the till itself gets 429 (even for a
+    right PIN) while other tills verify the same supervisor."""
+    enroll_till(world, "brand-a-store", "brand.guesser")
+    named = [_supervisor(world, f"sup-guess{i}") for i in range(TILL_WRONG_TRIES // 4 + 1)]
+    for supervisor in named[:-1]:  # four wrong tries each: none of them locked
+        for i in range(4):
+            assert (
+                _verify(world, supervisor, pin=f"9{i:05d}", till="brand.guesser").status_code == 403
+            )
+    held = _verify(world, named[-1], pin=PIN, till="brand.guesser")
+    assert held.status_code == 429, held.text
+    assert held.json()["code"] == "till_throttled"
+    assert 0 < int(held.headers["Retry-After"]) <= 15 * 60
+    assert _verify(world, named[-1], pin=PIN, till="brand.a").status_code == 200
+    assert _lock_state(world, named[-1]) == (0, None)  # the held try was not counted on them
+    with reading(world.crm.engine) as conn:
+        throttled = (
+            conn.execute(
+                sa.select(audit_log.c.operator_id).where(
+                    audit_log.c.action == "supervisor_verify_throttled"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert throttled == [named[-1]]
 
 
 def _over_the_credit_limit(world: World, name: str) -> UUID:

@@ -62,6 +62,19 @@ def add_operator(
         )
 
 
+def enroll_till(world: World, store_id: str, name: str) -> str:
+    """One more till enrolled at `store_id` as the CRM enrolls any, known to `world` as
+    `name`; its token."""
+    with writing(world.crm.engine) as conn:
+        code = admin.issue_enrollment_code(conn, store_id)
+    with world.crm.client() as http:
+        response = http.post("/tills/enroll", json={"code": code, "name": name})
+        response.raise_for_status()
+    token: str = response.json()["token"]
+    world.tokens[name] = token
+    return token
+
+
 ORGS = {
     "brand": Organization(id="org-brand", name="Brand Group", customer_scope=CustomerScope.BRAND),
     "pool": Organization(
@@ -114,7 +127,7 @@ GOLD = PromotionCategory(id="gold", name="Gold", discount_percent=10, points_per
 def build_world(crm: RunningCrm) -> World:
     """Create every organization, enroll one till per brand, and return their tokens."""
     world = World(crm)
-    codes: dict[str, str] = {}
+    stores: dict[str, str] = {}
     with writing(crm.engine) as conn:
         for key, org in ORGS.items():
             admin.add_organization(conn, org)
@@ -124,7 +137,7 @@ def build_world(crm: RunningCrm) -> World:
                 store = admin.add_store(
                     conn, Store(id=f"{key}-{b}-store", brand_id=brand.id, name=f"{key} {b}")
                 )
-                codes[f"{key}.{b}"] = admin.issue_enrollment_code(conn, store.id)
+                stores[f"{key}.{b}"] = store.id
             admin.add_operator(
                 conn,
                 org_id=org.id,
@@ -154,11 +167,8 @@ def build_world(crm: RunningCrm) -> World:
             admin.add_promotion_category(
                 conn, org.id, GOLD.model_copy(update={"id": f"{key}-gold"})
             )
-    with crm.client() as http:
-        for name, code in codes.items():
-            response = http.post("/tills/enroll", json={"code": code, "name": name})
-            response.raise_for_status()
-            world.tokens[name] = response.json()["token"]
+    for name, store_id in stores.items():
+        enroll_till(world, store_id, name)
     return world
 
 

@@ -472,6 +472,7 @@ audit_log = sa.Table(
     sa.Column("origin_org_id", Id),
     sa.Column("detail", sa.Text, nullable=False, server_default=""),
     sa.Index("ix_audit_log_customer", "customer_id", "at"),
+    sa.Index("ix_audit_log_till", "till_id", "at"),
 )
 
 applied_ops = sa.Table(

@@ -9,8 +9,11 @@ offline and checked its cached hashes) is accepted but flagged for review.
 
 Wrong tries are counted on the operator's row, so a restart lifts no lockout. A try is
 counted before its (slow) scrypt check and taken back when it matches: tries racing in
-parallel cannot get more than `MAX_WRONG_PINS` guesses past the lock. Every try is audited
-with who was tried, from which till and the result, never the PIN.
+parallel cannot get more than `MAX_WRONG_PINS` guesses past the lock. A till may make at most
+`TILL_WRONG_TRIES` wrong tries a `TILL_WINDOW`, whichever operators it names, so a stolen
+till cannot guess five PINs of every operator in turn. Every try is audited with who was tried,
+from which till and the result, never the PIN; the audit log is also what counts a till's
+tries.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from tillcrm.server.tables import audit_log, operators, override_approvals, supe
 __all__ = [
     "LOCKOUT",
     "MAX_WRONG_PINS",
+    "TILL_WINDOW",
+    "TILL_WRONG_TRIES",
     "VERIFICATION_TTL",
     "spend_approval",
     "verify_supervisor",
@@ -47,8 +52,16 @@ VERIFICATION_TTL = timedelta(minutes=5)
 """Long enough for the till to finish the sale and push its op; short enough that a
 verification overheard or left unused is soon worthless."""
 
+TILL_WRONG_TRIES = 20
+TILL_WINDOW = LOCKOUT
+"""A till's wrong tries (any operator) in any window of this length: a supervisor mistypes
+now and then, a stolen till guessing would try five of every operator's."""
+
 VERIFY_ACTION = "supervisor_verify"
+THROTTLED_ACTION = "supervisor_verify_throttled"
+"""A try refused for the till's pace is audited under its own action: it was not checked."""
 _NOT_ACCEPTED = "wrong PIN or badge"
+_NO_OPERATOR = "no active operator of this store by that id"
 
 
 @dataclass(frozen=True)
@@ -76,10 +89,15 @@ def verify_supervisor(
     lock is held while it runs."""
     now = now or datetime.now(UTC)
     with writing(engine) as conn:
-        counted = _count_try(conn, till, request.supervisor_id, now)
-        if isinstance(counted, _Refusal):
-            _audit(conn, till, request.supervisor_id, now, counted.audited)
-    if isinstance(counted, _Refusal):
+        throttled = _till_pace(conn, till, now)
+        if throttled is not None:
+            counted: _Try | _Refusal = throttled
+            _audit(conn, till, request.supervisor_id, now, throttled.audited, THROTTLED_ACTION)
+        else:
+            counted = _count_try(conn, till, request.supervisor_id, now)
+            if isinstance(counted, _Refusal):
+                _audit(conn, till, request.supervisor_id, now, counted.audited)
+    if isinstance(counted, _Refusal):  # raised once its audit entry is committed
         raise counted.error
     operator = counted.operator
     encoded = operator.badge_hash if request.badge is not None else operator.pin_hash
@@ -100,12 +118,45 @@ def verify_supervisor(
     return answer
 
 
+def _till_pace(conn: Connection, till: Till, now: datetime) -> _Refusal | None:
+    """429 while `till` has made `TILL_WRONG_TRIES` wrong tries in the last `TILL_WINDOW`
+    (read from the audit log), with the seconds until the oldest of them leaves the window;
+    None when it may try."""
+    wrong = (
+        conn.execute(
+            sa.select(audit_log.c.at)
+            .where(
+                audit_log.c.till_id == till.id,
+                audit_log.c.action == VERIFY_ACTION,
+                audit_log.c.at > now - TILL_WINDOW,
+                sa.or_(
+                    audit_log.c.detail.startswith(_NOT_ACCEPTED, autoescape=True),
+                    audit_log.c.detail == _NO_OPERATOR,
+                ),
+            )
+            .order_by(audit_log.c.at.desc())
+            .limit(TILL_WRONG_TRIES)
+        )
+        .scalars()
+        .all()
+    )
+    if len(wrong) < TILL_WRONG_TRIES:
+        return None
+    return _too_many(
+        as_utc(wrong[-1]) + TILL_WINDOW - now,
+        "till_throttled",
+        "throttled",
+        f"this till made {TILL_WRONG_TRIES} wrong supervisor checks in "
+        f"{TILL_WINDOW.seconds // 60} minutes",
+    )
+
+
 def _count_try(conn: Connection, till: Till, supervisor_id: str, now: datetime) -> _Try | _Refusal:
     """Count one more try against the supervisor (a lock that has run out starts the count
     again), or the refusal: no such active operator here, or locked."""
     operator = till_operator(conn, till, supervisor_id)
     if operator is None or not operator.active:
-        return _refused("no active operator of this store by that id")
+        return _refused(_NO_OPERATOR)
     row = conn.execute(
         sa.select(operators.c.wrong_pins, operators.c.locked_until)
         .where(operators.c.id == operator.id)
@@ -130,7 +181,7 @@ def _answer(
     if not matched:
         if counted.wrong >= MAX_WRONG_PINS:
             return _locked(LOCKOUT)
-        return _refused(f"wrong PIN or badge ({counted.wrong} of {MAX_WRONG_PINS})")
+        return _refused(f"{_NOT_ACCEPTED} ({counted.wrong} of {MAX_WRONG_PINS})")
     if not counted.operator.role.can_approve:
         refusal = "only a supervisor or manager can approve"
         return _Refusal(ApiError(403, "not_supervisor", refusal), refusal)
@@ -158,17 +209,32 @@ def _refused(audited: str) -> _Refusal:
 
 def _locked(left: timedelta) -> _Refusal:
     """429 for a locked operator, with the seconds until the lock runs out."""
+    return _too_many(
+        left,
+        "operator_locked",
+        "locked",
+        f"this operator is locked after {MAX_WRONG_PINS} wrong tries",
+    )
+
+
+def _too_many(left: timedelta, code: str, audited: str, why: str) -> _Refusal:
+    """429 saying why and, in `Retry-After` and the message, the seconds `left` to wait;
+    `audited` names it in the audit log."""
     seconds = max(1, math.ceil(left.total_seconds()))
     error = ApiError(
-        429,
-        "operator_locked",
-        f"this operator is locked after {MAX_WRONG_PINS} wrong tries; try again in {seconds} s",
-        headers={"Retry-After": str(seconds)},
+        429, code, f"{why}; try again in {seconds} s", headers={"Retry-After": str(seconds)}
     )
-    return _Refusal(error, f"locked ({seconds} s left)")
+    return _Refusal(error, f"{audited} ({seconds} s left)")
 
 
-def _audit(conn: Connection, till: Till, supervisor_id: str, now: datetime, result: str) -> None:
+def _audit(
+    conn: Connection,
+    till: Till,
+    supervisor_id: str,
+    now: datetime,
+    result: str,
+    action: str = VERIFY_ACTION,
+) -> None:
     """One audit entry per try: the operator tried, the till, the result; never the secret."""
     conn.execute(
         audit_log.insert().values(
@@ -176,7 +242,7 @@ def _audit(conn: Connection, till: Till, supervisor_id: str, now: datetime, resu
             org_id=till.org.id,
             till_id=till.id,
             operator_id=supervisor_id,
-            action=VERIFY_ACTION,
+            action=action,
             detail=result,
         )
     )

@@ -4,8 +4,10 @@ An override's supervisor was checked only on the till, against the PIN hashes it
 till could claim any supervisor approved. Now a till online asks the CRM to check the PIN or
 badge (`POST /v1/operators/verify`) and gets a single-use `supervisor_verifications` row to
 put on the approval. Wrong tries count on the operator's row (`wrong_pins`, `locked_until`),
-so a lockout outlives a restart. An approval without a verification (given offline) is still
-accepted, recorded with who approved it and why, and flagged `needs_review`.
+so a lockout outlives a restart, and a till's wrong tries are counted from the audit log by
+`ix_audit_log_till` (a till may guess only so often, whichever operators it names). An
+approval without a verification (given offline) is still accepted, recorded with who
+approved it and why, and flagged `needs_review`.
 
 Revision ID: 0010
 Revises: 0009
@@ -36,6 +38,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("needs_review", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    op.create_index("ix_audit_log_till", "audit_log", ["till_id", "at"])
     op.create_index(
         "ix_override_approvals_review", "override_approvals", ["needs_review", "used_at"]
     )
@@ -63,6 +66,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("supervisor_verifications")
     op.drop_index("ix_override_approvals_review", "override_approvals")
+    op.drop_index("ix_audit_log_till", "audit_log")
     with op.batch_alter_table("override_approvals") as batch_op:
         batch_op.drop_column("needs_review")
         batch_op.drop_column("reason")
