@@ -7,6 +7,7 @@ for an administrator."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +29,9 @@ from tests.support.world import (
     add_operator,
     enroll_till,
 )
-from tillcrm.api import OpType
+from tillcrm.api import TILL_THROTTLED, OpType
 from tillcrm.cli import main
+from tillcrm.crm import CrmClient, CrmLocked
 from tillcrm.domain import Role
 from tillcrm.server.context import ADMIN_TOKEN_ENV
 from tillcrm.server.db import reading, writing
@@ -183,7 +185,7 @@ def test_a_till_guessing_across_operators_is_held_back_after_its_wrong_tries(
     """Five wrong tries lock one operator; a stolen till would move on to the next. After
     `TILL_WRONG_TRIES` wrong tries of any operators, the till itself gets 429 (even for a
     right PIN) while other tills verify the same supervisor."""
-    enroll_till(world, "brand-a-store", "brand.guesser")
+    token = enroll_till(world, "brand-a-store", "brand.guesser")
     named = [_supervisor(world, f"sup-guess{i}") for i in range(TILL_WRONG_TRIES // 4 + 1)]
     for supervisor in named[:-1]:  # four wrong tries each: none of them locked
         for i in range(4):
@@ -194,6 +196,10 @@ def test_a_till_guessing_across_operators_is_held_back_after_its_wrong_tries(
     assert held.status_code == 429, held.text
     assert held.json()["code"] == "till_throttled"
     assert 0 < int(held.headers["Retry-After"]) <= 15 * 60
+    with pytest.raises(CrmLocked) as at_the_till:  # what the till's client makes of it
+        asyncio.run(_verify_with_the_tills_client(world, token, named[-1]))
+    assert at_the_till.value.code == TILL_THROTTLED
+    assert 0 < at_the_till.value.retry_after <= 15 * 60
     assert _verify(world, named[-1], pin=PIN, till="brand.a").status_code == 200
     assert _lock_state(world, named[-1]) == (0, None)  # the held try was not counted on them
     with reading(world.crm.engine) as conn:
@@ -206,7 +212,12 @@ def test_a_till_guessing_across_operators_is_held_back_after_its_wrong_tries(
             .scalars()
             .all()
         )
-    assert throttled == [named[-1]]
+    assert throttled == [named[-1]] * 2  # the raw try and the till client's
+
+
+async def _verify_with_the_tills_client(world: World, token: str, supervisor_id: str) -> None:
+    async with CrmClient(world.crm.url, token=token) as client:
+        await client.verify_supervisor(supervisor_id, pin=PIN)
 
 
 def _over_the_credit_limit(world: World, name: str) -> UUID:

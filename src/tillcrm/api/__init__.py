@@ -65,6 +65,8 @@ from tillcrm.api.sync import (
     push_body_sizes,
 )
 from tillcrm.api.tills import (
+    OPERATOR_LOCKED,
+    TILL_THROTTLED,
     EnrollRequest,
     EnrollResponse,
     OverrideToReview,
@@ -79,9 +81,11 @@ __all__ = [
     "API_PREFIX",
     "BODY_LIMIT_HEADER",
     "MAX_BATCH",
+    "OPERATOR_LOCKED",
     "PAYLOADS",
     "REGISTERED_AT_PARENT",
     "REVEAL_ACTION",
+    "TILL_THROTTLED",
     "AccountBalances",
     "AuthorizedUserAdd",
     "AuthorizedUserNew",

@@ -12,6 +12,8 @@ from tillcrm.domain import Brand, Name, Organization, PromotionCategory, Store, 
 from tillcrm.domain.org_fields import FieldDefinition
 
 __all__ = [
+    "OPERATOR_LOCKED",
+    "TILL_THROTTLED",
     "EnrollRequest",
     "EnrollResponse",
     "OverrideToReview",
@@ -80,6 +82,12 @@ class SupervisorVerifyRequest(BaseModel):
         if (self.pin is None) == (self.badge is None):
             raise ValueError("give exactly one of pin and badge")
         return self
+
+
+OPERATOR_LOCKED = "operator_locked"
+TILL_THROTTLED = "till_throttled"
+"""The codes of a 429 from `/operators/verify`: the supervisor is locked, or the till made
+too many wrong checks of any supervisors."""
 
 
 class SupervisorVerified(BaseModel):

@@ -179,9 +179,7 @@ class CrmClient:
         except CrmUnavailable as exc:
             if exc.status != httpx.codes.TOO_MANY_REQUESTS:
                 raise
-            raise CrmLocked(
-                exc.message, code="operator_locked", retry_after=exc.retry_after or 0.0
-            ) from exc
+            raise CrmLocked(exc.message, code=exc.code, retry_after=exc.retry_after or 0.0) from exc
 
     async def identify(self, kind: IdentifierKind, value: str) -> IdentifyResult:
         """The customer a card, tag or phone number belongs to."""
@@ -402,6 +400,7 @@ def _error_of(response: httpx.Response) -> CrmError:
             f"the CRM is unavailable (HTTP {status}): {body.detail}",
             status=status,
             retry_after=_retry_after(response.headers.get("Retry-After")),
+            code=body.code if status == 429 else "unavailable",
         )
     return CrmRejected(
         body.detail, code=body.code, status=status, fields=[p.field for p in body.problems]

@@ -38,9 +38,14 @@ class CrmUnavailable(CrmError):
     """
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        code: str = "unavailable",
     ) -> None:
-        super().__init__(message, code="unavailable", status=status)
+        super().__init__(message, code=code, status=status)
         self.retry_after = retry_after
 
 
@@ -73,8 +78,9 @@ class CrmRejected(CrmError):
 
 
 class CrmLocked(CrmError):
-    """The operator is locked after too many wrong PINs (429 of `/operators/verify`); they
-    may try again in `retry_after` seconds. Not `CrmUnavailable`: the CRM did answer."""
+    """The operator is locked after too many wrong PINs, or the till after too many wrong
+    checks (`code` `till_throttled`): 429 of `/operators/verify`; try again in
+    `retry_after` seconds. Not `CrmUnavailable`: the CRM did answer."""
 
     def __init__(self, message: str, *, code: str, retry_after: float) -> None:
         super().__init__(message, code=code, status=429)

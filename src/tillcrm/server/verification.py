@@ -26,7 +26,12 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tillcrm.api import SupervisorVerified, SupervisorVerifyRequest
+from tillcrm.api import (
+    OPERATOR_LOCKED,
+    TILL_THROTTLED,
+    SupervisorVerified,
+    SupervisorVerifyRequest,
+)
 from tillcrm.domain import Operator, OverrideApproval, verify_pin
 from tillcrm.server.context import Till
 from tillcrm.server.customer_view import as_utc
@@ -144,7 +149,7 @@ def _till_pace(conn: Connection, till: Till, now: datetime) -> _Refusal | None:
         return None
     return _too_many(
         as_utc(wrong[-1]) + TILL_WINDOW - now,
-        "till_throttled",
+        TILL_THROTTLED,
         "throttled",
         f"this till made {TILL_WRONG_TRIES} wrong supervisor checks in "
         f"{TILL_WINDOW.seconds // 60} minutes",
@@ -211,7 +216,7 @@ def _locked(left: timedelta) -> _Refusal:
     """429 for a locked operator, with the seconds until the lock runs out."""
     return _too_many(
         left,
-        "operator_locked",
+        OPERATOR_LOCKED,
         "locked",
         f"this operator is locked after {MAX_WRONG_PINS} wrong tries",
     )

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
-from tillcrm.api import CustomerOut, TillContext
+from tillcrm.api import TILL_THROTTLED, CustomerOut, TillContext
 from tillcrm.config import Settings
 from tillcrm.crm import (
     CrmClient,
@@ -178,8 +178,9 @@ class TillCore:
                     )
                 )
             except CrmLocked as exc:
+                who = "This till" if exc.code == TILL_THROTTLED else approver.name
                 raise OverrideRefused(
-                    f"{approver.name} is locked, try in {math.ceil(exc.retry_after)} s"
+                    f"{who} is locked, try in {math.ceil(exc.retry_after)} s"
                 ) from exc
             except CrmError as exc:
                 raise OverrideRefused(str(exc)) from exc
