@@ -189,7 +189,12 @@ async def test_a_queue_the_crm_stopped_taking_is_shown_and_a_supervisor_renumber
 
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "asked first")
-        await pilot.press("y")
+        seqs = till.db.read("SELECT op_id, seq FROM outbox ORDER BY seq")
+        assert app.sync is not None
+        async with app.sync.between_rounds():  # a push in flight with the old seqs
+            await pilot.press("y")
+            await pilot.pause(0.3)
+            assert till.db.read("SELECT op_id, seq FROM outbox ORDER BY seq") == seqs
         await until(pilot, lambda: "Renumbered 1" in _text(screen, "#sync-result"), "renumbered")
         assert _text(screen, "#sync-result") == "Renumbered 1 op(s). Synced."
         assert Outbox(till.db).depth() == 0

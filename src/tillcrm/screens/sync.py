@@ -8,7 +8,7 @@ again, by the supervisor, recorded in the audit log against the dead one).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -23,6 +23,7 @@ from tillcrm.screens.customer_form import ConflictScreen
 from tillcrm.till import Declined, TillService
 
 if TYPE_CHECKING:
+    from tillcrm.sync import SyncEngine
     from tillcrm.till import OutboxEntry
 
 __all__ = ["SyncScreen"]
@@ -57,12 +58,11 @@ class SyncScreen(TillScreen[None]):
         Binding("f4", "refresh_lists", "Refresh"),
     ]
 
-    def __init__(
-        self, till: TillService, sync_now: Callable[[], Awaitable[None]] | None = None
-    ) -> None:
+    def __init__(self, till: TillService, sync: SyncEngine | None = None) -> None:
         super().__init__()
         self._till = till
-        self._sync_now = sync_now
+        self._sync = sync
+        self._sync_now = sync.sync_once if sync is not None else None
         self._dead: dict[str, OutboxEntry] = {}
 
     def compose_body(self) -> ComposeResult:
@@ -145,7 +145,8 @@ class SyncScreen(TillScreen[None]):
         )
         if not await self.app.push_screen_wait(ConfirmScreen(question)):
             return
-        moved = self._till.renumber_unsent()
+        async with self._sync.between_rounds() if self._sync else contextlib.nullcontext():
+            moved = self._till.renumber_unsent()
         if isinstance(moved, Declined):
             self._say(f"Not renumbered: {moved.reason}")
             return

@@ -27,7 +27,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 from tillcrm.api import Op, OpStatus, PushResponse
@@ -434,6 +434,13 @@ class SyncEngine:
         return stored
 
     # -- the loop ----------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def between_rounds(self) -> AsyncIterator[None]:
+        """Hold the loop between two rounds while the queue is changed under it (a
+        renumber): a push in flight would otherwise answer for seqs that moved."""
+        async with self._round:
+            yield
 
     async def sync_once(self) -> None:
         """One round: push, then pull unless the push just failed (a CRM that refused the
