@@ -27,6 +27,8 @@ from tillcrm.server.tables import points_accounts, points_ledger
 from tillcrm.sync import SyncEngine
 from tillcrm.till import Identification, Saved, TillService
 
+pytestmark = pytest.mark.every_crm_database
+
 
 async def _logged_in(till: Till, code: str = "brand-100", pin: str = CASHIER_PIN) -> TillService:
     service = till.service()
