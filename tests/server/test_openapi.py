@@ -75,6 +75,25 @@ def test_every_error_the_spec_declares_is_an_error_body(world: World) -> None:
     assert conflict["properties"]["current"] == {"$ref": "#/components/schemas/CustomerOut"}
 
 
+def test_a_pushed_op_is_documented_whole_though_only_its_header_is_required(
+    world: World,
+) -> None:
+    """The CRM rejects an op it cannot read alone (its seq advances), so the push body may
+    require only each op's id and seq; the op it applies is published beside, under `x-op`."""
+    spec = spec_of(world)
+    body = spec["paths"]["/v1/sync/push"]["post"]["requestBody"]["content"]["application/json"]
+    batch = spec["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+    header = spec["components"]["schemas"][
+        batch["properties"]["ops"]["items"]["$ref"].rsplit("/", 1)[1]
+    ]
+    assert header["required"] == ["op_id", "seq"]
+    whole = header["x-op"]
+    assert {"type", "entity_id", "payload", "operator_id", "override", "withheld"} <= set(
+        whole["properties"]
+    )
+    assert {"op_id", "type", "entity_id", "operator_id"} <= set(whole["required"])
+
+
 def test_a_header_parameter_is_documented_as_the_string_it_is_sent_as(world: World) -> None:
     """An optional header is absent or a string, never JSON null: documented as "a UUID or
     null", the `Idempotency-Key` made a client send "null" (and get 422)."""

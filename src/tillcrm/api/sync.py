@@ -13,7 +13,9 @@ from itertools import accumulate, pairwise
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from tillcrm.api.customers import CustomerOut
 from tillcrm.api.org import MembershipUpdate, RegisterPayload
@@ -235,6 +237,17 @@ class OpHeader(BaseModel):
 
     op_id: UUID
     seq: Annotated[Int64, Field(ge=1)]
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Published as what the CRM requires of every op (this header), with the whole `Op`
+        it applies under `x-op`: an op that is not one is rejected alone, not refused with
+        its batch, so the request schema cannot require more than the header."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        schema["x-op"] = handler(Op.__pydantic_core_schema__)
+        return schema
 
 
 def _in_seq_order(ops: Sequence[Op | OpHeader]) -> None:
