@@ -1,7 +1,8 @@
 """`tillcrm sync --once` and `tillcrm sync --status`: sync by hand, and look at the queue.
 
 `--once` is what an installer runs to see a till sync (or why it cannot): one push of every
-due op, one pull of every change, then the queue as it stands; it takes the till lock, so it
+due op, one pull of every change (a first, full pull with a progress bar), then the queue as
+it stands; it takes the till lock, so it
 refuses while the till itself runs. `--status` only reads the database, so it also works
 beside a running till.
 """
@@ -9,11 +10,13 @@ beside a running till.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import click
 
 from tillcrm.cli._context import CliContext, pass_cli
+from tillcrm.cli._progress import customer_progress
 from tillcrm.cli._till import crm_client, read_only_database, till_db_path, writable_database
 from tillcrm.local import Meta, OpState, Outbox, TillDatabase
 from tillcrm.sync import SyncEngine, SyncStatus
@@ -70,14 +73,20 @@ def sync(cli: CliContext, mode: str | None) -> None:
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
 
-        async def once() -> tuple[int, int, SyncStatus]:
+        async def once(update: Callable[[int, int], None]) -> tuple[int, int, SyncStatus]:
             async with client:
-                engine = SyncEngine(db, client, settings.sync)
+                engine = SyncEngine(
+                    db,
+                    client,
+                    settings.sync,
+                    on_pull_progress=lambda progress: update(progress.done, progress.total),
+                )
                 pushed = await engine.push_once()
                 pulled = await engine.pull_once()
                 return pushed, pulled, engine.status()
 
-        pushed, pulled, status = asyncio.run(once())
+        with customer_progress("Pulling customers") as update:
+            pushed, pulled, status = asyncio.run(once(update))
         click.echo(f"pushed: {pushed} op(s) answered by the CRM")
         click.echo(f"pulled: {pulled} customer(s)")
         for line in queue_lines(db):
