@@ -228,7 +228,7 @@ def report(
         raise click.ClickException(str(exc.args[0])) from exc
     finally:
         engine.dispose()
-    click.echo(made.csv() if as_csv else made.table(), nl=not as_csv)
+    click.echo(made.csv() if as_csv else made.table(cli.settings.locale.locale), nl=not as_csv)
 
 
 @crm.command("define-field")
