@@ -535,7 +535,7 @@ class TillApp(App[None]):
             self.notify("the sync screen is for supervisors", severity="warning")
             return
         sync_now = self.sync.sync_once if self.sync is not None else None
-        self.push_screen(SyncScreen(self.till, sync_now))
+        self.push_screen(SyncScreen(self.till, sync_now, locale=self.money.locale))
 
     def action_new_customer(self) -> None:
         """The customer form for someone new; once saved, their profile opens."""

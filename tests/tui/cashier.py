@@ -20,6 +20,7 @@ from tests.support.customers import put_customer
 from tests.support.world import World
 from tests.tui.conftest import TuiTill, log_in, until
 from textual.pilot import Pilot
+from textual.widgets import TabbedContent
 
 from tillcrm.app import TillApp, create_app
 from tillcrm.config import DeviceKind, PrinterKind, PrinterSettings, Settings, SyncSettings
@@ -96,6 +97,16 @@ async def logged_in(pilot: Pilot[Any], code: str | None = None, pin: str | None 
     kwargs = {k: v for k, v in (("code", code), ("pin", pin)) if v is not None}
     await log_in(pilot, **kwargs)
     await until(pilot, lambda: isinstance(pilot.app.screen, IdentifyScreen), "identify screen")
+
+
+async def open_tab(pilot: Pilot[Any], profile: ProfileScreen, pane: str) -> None:
+    """Step right with Ctrl+Right until the profile's `pane` is showing."""
+    tabs = profile.query_one(TabbedContent)
+    for _ in range(7):
+        if tabs.active == f"pane-{pane}":
+            return
+        await pilot.press("ctrl+right")
+    assert tabs.active == f"pane-{pane}"
 
 
 async def scan_to_profile(
