@@ -245,7 +245,7 @@ class TillApp(App[None]):
         self.printer = open_printer(settings.printer, self.money)
         self._devices = DeviceManager(settings.devices, self.deliver_device_event)
         self._wedge = WedgeKeys(self, self._route_key, self._detector or WedgeDetector())
-        self.identify = IdentifyScreen(self.till)
+        self.identify = IdentifyScreen(self.till, phone_region=settings.locale.phone_region)
         self.device_board = DeviceBoard(settings.devices)
         if parts.client is not None:
             self.sync = SyncEngine(

@@ -40,9 +40,10 @@ def test_a_day_has_no_zone_and_the_locales_order() -> None:
         ("+493012345678", "US", "+49 30 12345678"),
         ("+493012345678", "DE", "030 12345678"),
         ("not a number", "US", "not a number"),
+        (None, "US", ""),
     ],
 )
 def test_a_phone_is_shown_as_it_is_dialled_from_the_tills_region(
-    stored: str, region: str, shown: str
+    stored: str | None, region: str, shown: str
 ) -> None:
     assert display_phone(stored, region) == shown

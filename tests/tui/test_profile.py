@@ -311,7 +311,7 @@ async def test_a_wallet_card_and_an_authorized_user_are_added_and_deleted_with_c
         await pilot.click("#user-invoicing")
         await pilot.press("ctrl+s")
         await _rows(pilot, users, 1, "the authorized user")
-        assert users.get_row_at(0) == ["Pat Partner", "+12125550199", "yes", "no"]
+        assert users.get_row_at(0) == ["Pat Partner", "(212) 555-0199", "yes", "no"]
         users.focus()
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, AuthorizedUserForm), "the user form")
@@ -328,8 +328,8 @@ async def test_a_wallet_card_and_an_authorized_user_are_added_and_deleted_with_c
         await _rows(pilot, users, 2, "the existing customer assigned")
         rows = sorted(users.get_row_at(i) for i in range(2))
         assert rows == [
-            ["Ada Existing", "+12125550111", "no", "no"],
-            ["Pat Partner", "+12125550199", "yes", "no"],
+            ["Ada Existing", "(212) 555-0111", "no", "no"],
+            ["Pat Partner", "(212) 555-0199", "yes", "no"],
         ]
         users.focus()
         users.move_cursor(row=users.get_row_index(str(_pat(app, customer_id))))

@@ -29,10 +29,12 @@ def normalize_phone(raw: str, region: str = "US") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def display_phone(stored: str, region: str = "US") -> str:
+def display_phone(stored: str | None, region: str = "US") -> str:
     """A stored number as a cashier reads it: a number of the till's `region` as it is dialled
     there (`(415) 555-0101`), any other with its country code (`+49 30 1234567`). Text that
-    is not a number (an old record) is shown as stored."""
+    is not a number (an old record) is shown as stored; no number, as nothing."""
+    if not stored:
+        return ""
     try:
         parsed = phonenumbers.parse(stored, region)
     except phonenumbers.NumberParseException:

@@ -115,7 +115,7 @@ class InfoTab(ProfileTab):
 
     def _phone(self, number: str | None) -> str:
         """A stored number as the cashier reads it, in the till's phone region."""
-        return display_phone(number, self.context.phone_region) if number else "-"
+        return display_phone(number, self.context.phone_region) or "-"
 
     async def load(self, customer: CustomerOut) -> None:
         """Transactions, average spend, last purchase and touchpoints, from the history."""
