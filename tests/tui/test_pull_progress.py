@@ -67,4 +67,4 @@ async def test_the_first_pull_moves_the_status_bar_progress_bar_to_the_end(
     assert progresses[-1] == total
     assert {bar_total for bar_total, _, shown in seen if shown} == {total}
     assert seen[-1][2] is False  # done: the bar leaves the status bar
-    assert f"loading customers {total:,}/{total:,}" in label
+    assert f"loading {total:,}/{total:,}" in label

@@ -66,7 +66,8 @@ class StatusBar(Vertical):
         with Horizontal():
             yield Static(self._devices_text(), id="devices")
             yield Static("", id="pull-label", markup=False)
-            yield ProgressBar(id="pull-progress")
+            # The count is in the label: the bar and its time left fit beside it at 80 columns.
+            yield ProgressBar(id="pull-progress", show_percentage=False)
 
     def on_mount(self) -> None:
         """Show a pull that began before this bar was composed (a screen opened meanwhile)."""
@@ -110,7 +111,7 @@ class StatusBar(Vertical):
         self._pull = progress
         self.set_class(not progress.finished, "pulling")
         rate = f" · {progress.rate:,.0f}/s" if progress.rate else ""
-        self._update("#pull-label", f"loading customers {progress.done:,}/{progress.total:,}{rate}")
+        self._update("#pull-label", f"loading {progress.done:,}/{progress.total:,}{rate}")
         for bar in self.query("#pull-progress").results(ProgressBar):
             bar.update(total=max(progress.total, 1), progress=progress.done)
 
