@@ -557,7 +557,13 @@ class TillApp(App[None]):
         from tillcrm.screens.devices import DevicesScreen
 
         if not isinstance(self.screen, DevicesScreen):
-            self.push_screen(DevicesScreen(self.device_board))
+            self.push_screen(
+                DevicesScreen(
+                    self.device_board,
+                    locale=self.money.locale,
+                    zone=self.till.context.store.timezone,
+                )
+            )
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette (Ctrl+P): Textual's commands and the till's main actions."""

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tillcrm.domain import display_phone
-from tillcrm.domain.formats import format_day, format_moment
+from tillcrm.domain.formats import format_clock, format_day, format_moment
 
 SALE = datetime(2026, 12, 7, 17, 5, tzinfo=UTC)
 
@@ -26,6 +26,11 @@ def test_a_moment_is_written_in_the_stores_zone_as_the_locale_writes_it(
     locale: str, zone: str, shown: str
 ) -> None:
     assert format_moment(SALE, ZoneInfo(zone), locale) == shown
+
+
+def test_a_readers_last_event_shows_the_time_of_day_to_the_second() -> None:
+    assert format_clock(SALE, ZoneInfo("America/Chicago"), "en_US") == "11:05:00\xa0AM"
+    assert format_clock(SALE, ZoneInfo("Europe/Berlin"), "de_DE") == "18:05:00"
 
 
 def test_a_day_has_no_zone_and_the_locales_order() -> None:

@@ -13,9 +13,9 @@ from datetime import date, datetime, tzinfo
 from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 
-__all__ = ["format_day", "format_moment"]
+__all__ = ["format_clock", "format_day", "format_moment"]
 
 
 @lru_cache(maxsize=16)
@@ -30,13 +30,21 @@ def _moment_pattern(locale: str) -> str:
 
 
 def format_moment(moment: datetime, zone: tzinfo, locale: str) -> str:
-    """`moment` (aware) as the date and time it was in `zone`, written as `locale` writes it.
+    """`moment` (aware) as the date and time it was in `zone`, written as `locale` writes it."""
+    return _narrow_space_out(
+        format_datetime(moment, _moment_pattern(locale), tzinfo=zone, locale=locale)
+    )
 
-    CLDR's narrow no-break space (U+202F, before PM) becomes a no-break space, as Babel's
-    money already uses: receipt printers' code pages have that one and not the narrow one.
-    """
-    text = format_datetime(moment, _moment_pattern(locale), tzinfo=zone, locale=locale)
-    return str(text).replace("\u202f", "\u00a0")
+
+def _narrow_space_out(text: str) -> str:
+    """CLDR's narrow no-break space (U+202F, before PM) as the no-break space Babel's money
+    already uses: receipt printers' code pages have that one and not the narrow one."""
+    return text.replace("\u202f", "\u00a0")
+
+
+def format_clock(moment: datetime, zone: tzinfo, locale: str) -> str:
+    """Only the time of day of `moment` in `zone`, to the second (a reader's last event)."""
+    return _narrow_space_out(format_time(moment, "medium", tzinfo=zone, locale=locale))
 
 
 def format_day(day: date, locale: str) -> str:
