@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from tillcrm.screens.devices import DeviceBoard
     from tillcrm.screens.identify import IdentifyScreen
     from tillcrm.screens.profile.screen import ProfileScreen
-    from tillcrm.sync import SyncEngine, SyncStatus
+    from tillcrm.sync import PullProgress, SyncEngine, SyncStatus
     from tillcrm.till import Ambiguous, Identification, NotFound, TillService
     from tillcrm.widgets.money import MoneyFormat
     from tillcrm.widgets.wedge import WedgeKeys, WedgeScanned
@@ -127,6 +127,14 @@ class SyncStatusMessage(Message):
         self.status = status
 
 
+class PullProgressMessage(Message):
+    """The sync engine stored another page of a full pull (or ended it)."""
+
+    def __init__(self, progress: PullProgress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
 class TillApp(App[None]):
     """The till: login, identify (home) and the customer profile, with readers and sync."""
 
@@ -181,6 +189,8 @@ class TillApp(App[None]):
         self.start_error: BaseException | None = None
         """Why the till could not open (the app then exits); the CLI reports it."""
         self.sync_status: SyncStatus | None = None
+        self.pull_progress: PullProgress | None = None
+        """The last full pull's progress (the first sync loads the whole scope)."""
         self.device_states: dict[str, LinkState] = {}
         for card in self.cards:
             self.bind(card.key, f"present_card({card.key!r})", description=card.label, show=False)
@@ -235,11 +245,15 @@ class TillApp(App[None]):
         self.printer = open_printer(settings.printer, self.money)
         self._devices = DeviceManager(settings.devices, self.deliver_device_event)
         self._wedge = WedgeKeys(self, self._route_key, self._detector or WedgeDetector())
-        self.identify = IdentifyScreen(self.till)
+        self.identify = IdentifyScreen(self.till, phone_region=settings.locale.phone_region)
         self.device_board = DeviceBoard(settings.devices)
         if parts.client is not None:
             self.sync = SyncEngine(
-                parts.db, parts.client, settings.sync, on_status=self.deliver_sync_status
+                parts.db,
+                parts.client,
+                settings.sync,
+                on_status=self.deliver_sync_status,
+                on_pull_progress=self.deliver_pull_progress,
             )
 
     def _start(self) -> None:
@@ -291,6 +305,16 @@ class TillApp(App[None]):
     def deliver_sync_status(self, status: SyncStatus) -> None:
         """The sync engine's status callback."""
         self.post_message(SyncStatusMessage(status))
+
+    def deliver_pull_progress(self, progress: PullProgress) -> None:
+        """The sync engine's full-pull progress callback."""
+        self.post_message(PullProgressMessage(progress))
+
+    @on(PullProgressMessage)
+    def _show_pull(self, message: PullProgressMessage) -> None:
+        self.pull_progress = message.progress
+        for bar in self._status_bars():
+            bar.show_pull(message.progress)
 
     def _reread_status(self) -> None:
         if self.sync is not None:
@@ -510,7 +534,7 @@ class TillApp(App[None]):
         if not operator.role.can_approve:
             self.notify("the sync screen is for supervisors", severity="warning")
             return
-        self.push_screen(SyncScreen(self.till, self.sync))
+        self.push_screen(SyncScreen(self.till, self.sync, locale=self.money.locale))
 
     def action_new_customer(self) -> None:
         """The customer form for someone new; once saved, their profile opens."""
@@ -532,7 +556,13 @@ class TillApp(App[None]):
         from tillcrm.screens.devices import DevicesScreen
 
         if not isinstance(self.screen, DevicesScreen):
-            self.push_screen(DevicesScreen(self.device_board))
+            self.push_screen(
+                DevicesScreen(
+                    self.device_board,
+                    locale=self.money.locale,
+                    zone=self.till.context.store.timezone,
+                )
+            )
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette (Ctrl+P): Textual's commands and the till's main actions."""
@@ -568,6 +598,8 @@ class TillApp(App[None]):
         bar.set_operator(operator.name if operator else "")
         if self.sync_status is not None:
             bar.show_sync(self.sync_status)
+        if self.pull_progress is not None:
+            bar.show_pull(self.pull_progress)
         for name, state in self.device_states.items():
             bar.show_device(DeviceStatus(name, state))
         return bar

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from tillcrm.api import Receipt
 from tillcrm.domain import Tender, TransactionLine
+from tillcrm.domain.formats import format_moment
 from tillcrm.domain.money_format import MoneyFormat
 
 __all__ = [
@@ -104,16 +105,20 @@ def _pair(left: str, right: str, width: int) -> str:
 
 
 def receipt_lines(receipt: PrintedReceipt, money: MoneyFormat, width: int) -> list[ReceiptLine]:
-    """The receipt's lines: store, number and time, till and cashier, items, total, tenders,
-    points and the balances after the sale."""
+    """The receipt's lines: store, number and time (in the till's locale), till and cashier,
+    items, total, tenders, points and the balances after the sale."""
     cur = receipt.currency
 
     def pair(left: str, right: str) -> ReceiptLine:
         return ReceiptLine(_pair(left, right, width))
 
+    number = f"Receipt {receipt.number}"
+    at = format_moment(receipt.at, receipt.at.tzinfo or UTC, money.locale)
+    # The number is never cut: on a narrow roll the time goes on a line of its own.
+    fits = len(number) + 1 + len(at) <= width
     lines = [
         ReceiptLine(receipt.store[:width].center(width).rstrip(), LineStyle.TITLE),
-        pair(f"Receipt {receipt.number}", f"{receipt.at:%Y-%m-%d %H:%M}"),
+        *([pair(number, at)] if fits else [ReceiptLine(number), ReceiptLine(at.rjust(width))]),
         pair(receipt.till, receipt.cashier or ""),
         ReceiptLine(""),
     ]

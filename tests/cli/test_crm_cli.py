@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import time
@@ -59,6 +60,27 @@ def test_demo_data_then_an_enrollment_code_the_served_crm_accepts(
             count = conn.execute(sa.select(sa.func.count()).select_from(customers)).scalar_one()
     assert code not in stored
     assert count == 40
+
+
+def test_demo_data_shows_its_progress_with_rate_and_time_left_on_stderr(
+    tmp_path: Path, config_file: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.sqlite3'}"
+    result = subprocess.run(
+        [
+            Path(sys.executable).with_name("tillcrm"),
+            *_crm(config_file, "demo-data", "--db", url, "--customers", "40"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    assert "loaded 40 customers" in result.stdout
+    (bar,) = [line for line in result.stderr.splitlines() if "Loading demo customers" in line]
+    assert "40/40" in bar
+    assert re.search(r"[\d,]+ customers/s", bar), bar
+    assert "ETA" in bar
 
 
 def test_demo_data_twice_on_one_database_is_refused(tmp_path: Path, config_file: Path) -> None:

@@ -59,7 +59,7 @@ def _problems(result: Result) -> list[str]:
     return [line for line in result.output.splitlines() if line.startswith("PROBLEM")]
 
 
-def test_sync_once_pulls_the_scope_and_status_shows_the_queue(
+def test_sync_once_pulls_the_scope_with_progress_and_status_shows_the_queue(
     config_file: Path, loopback_world: World
 ) -> None:
     put_customer(loopback_world, "brand", cards={IdentifierKind.BARCODE: "CLI-SYNC-1"})
@@ -74,6 +74,9 @@ def test_sync_once_pulls_the_scope_and_status_shows_the_queue(
     assert "pushed: 0 op(s)" in once.output
     pulled = int(once.output.split("pulled: ")[1].split()[0])
     assert pulled >= 1
+    (bar,) = [line for line in once.stderr.splitlines() if "Pulling customers" in line]
+    assert f"{pulled}/{pulled}" in bar
+    assert "customers/s" in bar
     assert status.exit_code == 0, status.output
     assert "queue: 0 op(s) waiting" in status.output
     assert "dead: 0" in status.output

@@ -374,6 +374,14 @@ def test_history_is_newest_first_paged_and_filtered_by_date(world: World) -> Non
         )
     assert seen == [str(t) for t in reversed(made)]
     assert ids(window) == [str(made[2]), str(made[1])]
+    row = window.json()["items"][0]
+    assert (row["store_name"], row["till_name"]) == ("units a", "units.a")
+
+
+def test_a_tills_context_names_every_brand_of_its_organization(world: World) -> None:
+    with world.client("units.b") as http:
+        context = http.get("/tills/me").json()
+    assert [(b["id"], b["name"]) for b in context["brands"]] == [("units-a", "a"), ("units-b", "b")]
 
 
 def test_a_receipt_has_lines_tenders_points_store_till_and_operator(world: World) -> None:

@@ -22,6 +22,7 @@ from tests.support.customers import put_customer
 from tests.support.outbox import Outbox, put_card, sale
 from tests.support.world import ORGS, World
 from tillcrm.api import OpType
+from tillcrm.domain.money_format import MoneyFormat
 from tillcrm.server.db import writing
 from tillcrm.server.org_config import put_setting
 
@@ -119,9 +120,11 @@ def test_billing_settings_and_stores_are_per_unit(world: World) -> None:
     assert contexts["units.b"]["store"]["brand_id"] == "units-b"
 
 
-def run_report(world: World, tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+def run_report(
+    world: World, tmp_path: Path, *options: str, locale: str = "en_US"
+) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "config.toml"
-    config.write_text("")
+    config.write_text(f'[locale]\nlocale = "{locale}"\n')
     command = [str(Path(sys.executable).with_name("tillcrm")), "--config", str(config), "crm"]
     command += ["report", "--db", world.crm.db_url, *options]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
@@ -184,6 +187,14 @@ def test_the_report_gives_each_units_figures_and_the_total(world: World, tmp_pat
     assert lines[0] == "Own Programs (org-unitsown), amounts in USD"
     assert lines[1].split()[:3] == ["unit", "visits", "sales"]
     assert lines[-1].split()[0] == "Total"
+    sales_total, used = after["Total"]["sales_total"], after["Total"]["stored_value_used"]
+    english = MoneyFormat("en_US", "USD")
+    assert english.format(sales_total) in lines[-1]
+    german = run_report(world, tmp_path, "--org", ORGS["unitsown"].id, locale="de_DE")
+    assert german.returncode == 0, german.stderr
+    in_german = MoneyFormat("de_DE", "USD")
+    assert in_german.format(sales_total) in german.stdout.splitlines()[-1]
+    assert in_german.format(used) in german.stdout.splitlines()[-1]
     unknown = run_report(world, tmp_path, "--org", "no-such-org")
     assert unknown.returncode == 1
     assert "no organization 'no-such-org'; known:" in unknown.stderr

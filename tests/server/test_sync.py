@@ -583,7 +583,9 @@ def test_first_pull_loads_the_whole_scope_in_pages(world: World) -> None:
             "customers": [],
             "cursor": cursor,
             "more": False,
+            "total": None,
         }
+        assert http.get("/sync/pull", params={"limit": 3}).json()["total"] == len(in_scope)
         changed = sorted(made)[0]
         with Outbox(world, "units.a") as till:
             till.apply(till.op(OpType.SALE, changed, sale(("cash", 2000))))

@@ -21,7 +21,7 @@ from tests.support.world import World
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.local import CustomerCache, TillDatabase, bulk_load, open_database
-from tillcrm.sync import SyncEngine
+from tillcrm.sync import PullProgress, SyncEngine
 
 PAGE = 2
 
@@ -107,6 +107,33 @@ async def test_a_first_pull_builds_its_indexes_once_and_search_finds_everyone(
         assert db.read("PRAGMA wal_autocheckpoint")[0][0] == 1000
     finally:
         db.close()
+
+
+async def test_a_first_pull_reports_its_progress_page_by_page_and_a_later_one_does_not(
+    tmp_path: Path, loopback_world: World
+) -> None:
+    _names(loopback_world, 2 * PAGE + 1, "Pria")
+    reported: list[PullProgress] = []
+    db = open_database(tmp_path / "till.sqlite3")
+    try:
+        async with CrmClient(loopback_world.crm.url, token=loopback_world.tokens["brand.a"]) as c:
+            engine = SyncEngine(
+                db, c, SyncSettings(pull_page_size=PAGE), on_pull_progress=reported.append
+            )
+            pulled = await engine.pull_once()
+            first = list(reported)
+            put_customer(loopback_world, "brand", "a", first_name="Later")
+            assert await engine.pull_once() == 1
+    finally:
+        db.close()
+
+    pages = -(-pulled // PAGE)
+    assert [(p.done, p.total, p.finished) for p in first] == [
+        (0, pulled, False),
+        *[(min(n * PAGE, pulled), pulled, False) for n in range(1, pages + 1)],
+        (pulled, pulled, True),
+    ]
+    assert reported == first  # the pull after the first is not a full one: no progress
 
 
 async def test_a_first_pull_killed_mid_way_is_finished_by_the_next_start(

@@ -57,7 +57,7 @@ async def _present(pilot: Pilot[Any], key: str, customer: DemoCustomer) -> Custo
     return record
 
 
-async def _open_tab(pilot: Pilot[Any], pane: str) -> None:
+async def _show_tab(pilot: Pilot[Any], pane: str) -> None:
     screen = pilot.app.screen
     screen.query_one(TabbedContent).active = f"pane-{pane}"
     await until(pilot, lambda: screen.query_one(TabbedContent).active == f"pane-{pane}", pane)
@@ -65,7 +65,7 @@ async def _open_tab(pilot: Pilot[Any], pane: str) -> None:
 
 async def _rows_on(pilot: Pilot[Any], pane: str, table_id: str) -> DataTable[Any]:
     """Open a profile tab and wait until its grid has rows."""
-    await _open_tab(pilot, pane)
+    await _show_tab(pilot, pane)
     table: DataTable[Any] = pilot.app.screen.query_one(f"#{table_id}", DataTable)
     await until(pilot, lambda: table.row_count > 0, f"rows on the {pane} tab")
     return table
@@ -107,7 +107,7 @@ async def test_each_stores_card_keys_present_its_customers_with_full_profiles(
             ("history", "history-table"),
         ):
             await _rows_on(pilot, pane, table_id)
-        await _open_tab(pilot, "info")
+        await _show_tab(pilot, "info")
         green = await _present(pilot, "f10", store.go_green)
         assert green.profile.flags.go_green
         inactive = await _present(pilot, "f11", store.inactive)

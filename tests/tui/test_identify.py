@@ -86,7 +86,7 @@ async def test_a_name_search_fills_the_grid_and_enter_opens_the_profile(
         await logged_in(pilot)
         await _search(pilot, "lovelace")
         table = app.screen.query_one("#results", DataTable)
-        assert table.get_row_at(0) == ["C-1001", "Ada Lovelace", "+14155550123", "0"]
+        assert table.get_row_at(0) == ["C-1001", "Ada Lovelace", "(415) 555-0123", "0"]
         app.screen.query_one("#query", Input).focus()
         await pilot.press("enter")
         await until(pilot, lambda: _profile_of(app) == people["ada"], "Ada's profile")

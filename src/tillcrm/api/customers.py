@@ -112,14 +112,17 @@ class CustomerPatch(BaseModel):
 
 
 class TransactionSummary(BaseModel):
-    """A row of the purchase history: when, where, how much, and the points it moved."""
+    """A row of the purchase history: when, where (the store and till by name, as the cashier
+    knows them), how much, and the points it moved."""
 
     id: UUID
     number: str
     at: datetime
     brand_id: str
     store_id: str
+    store_name: str
     till_id: str
+    till_name: str
     currency: str
     total: int
     """Minor units."""
@@ -134,7 +137,6 @@ class Receipt(TransactionSummary):
     lines: list[TransactionLine]
     tenders: list[Tender]
     store: Store
-    till_name: str
     operator_id: str | None
     operator_name: str | None
     go_green: bool

@@ -362,3 +362,6 @@ class PullResponse(BaseModel):
     customers: list[CustomerOut]
     cursor: str
     more: bool
+    total: int | None = None
+    """How many customers the till's scope holds, on the first page of a full pull (no
+    cursor): what the till's progress counts towards. None on every other page."""

@@ -43,6 +43,9 @@ class TillContext(BaseModel):
     brand: Brand
     organization: Organization
     parent: Organization | None = None
+    brands: list[Brand] = []
+    """The brands (or units) of the organization and its parent, kept for offline: the till
+    names a brand's points wallet, ledger entries and history by these, not by their ids."""
     fields: list[FieldDefinition] = []
     """The extended and custom fields this till shows (its parent's, then its own)."""
     settings: dict[str, str] = {}

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tillcrm.cli._context import CliContext, pass_cli
+from tillcrm.cli._progress import customer_progress
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -135,16 +136,14 @@ def demo_data(cli: CliContext, db_url: str | None, customers: int, seed: int) ->
     engine = _migrated_engine(url)
     started = time.perf_counter()
 
-    def progress(done: int) -> None:
-        click.echo(f"  {done:,} of {customers:,} customers", err=True)
-
     try:
-        summary = demo.load_demo_data(
-            engine,
-            customers_count=customers,
-            seed=seed,
-            progress=progress if customers > demo.CHUNK else None,
-        )
+        with customer_progress("Loading demo customers", customers) as update:
+            summary = demo.load_demo_data(
+                engine,
+                customers_count=customers,
+                seed=seed,
+                progress=lambda done: update(done, customers),
+            )
     except demo.DemoAlreadyLoadedError as exc:
         raise click.ClickException(f"{exc} ({_safe(url)}); use a fresh database") from exc
     finally:
@@ -283,7 +282,7 @@ def report(
         raise click.ClickException(str(exc.args[0])) from exc
     finally:
         engine.dispose()
-    click.echo(made.csv() if as_csv else made.table(), nl=not as_csv)
+    click.echo(made.csv() if as_csv else made.table(cli.settings.locale.locale), nl=not as_csv)
 
 
 @crm.command("define-field")

@@ -2,7 +2,8 @@
 the queue, and move a queue the CRM stopped taking.
 
 `--once` is what an installer runs to see a till sync (or why it cannot): one push of every
-due op, one pull of every change, then the queue as it stands. `--forever` is the till's
+due op, one pull of every change (a first, full pull with a progress bar), then the queue
+as it stands. `--forever` is the till's
 sync-only mode for a service (deploy/systemd/tillcrm-sync.service): the till's own sync loop
 without its screens, until SIGTERM, so a queue left after closing time still reaches the CRM
 and the cache stays fresh for the morning. Both take the till lock, so they refuse while the
@@ -15,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import click
 
 from tillcrm.cli._context import CliContext, pass_cli
+from tillcrm.cli._progress import customer_progress
 from tillcrm.cli._till import crm_client, read_only_database, till_db_path, writable_database
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
@@ -109,14 +112,20 @@ def sync(cli: CliContext, mode: str | None) -> None:
             asyncio.run(_sync_until_stopped(db, client, settings.sync))
             return
 
-        async def once() -> tuple[int, int, SyncStatus]:
+        async def once(update: Callable[[int, int], None]) -> tuple[int, int, SyncStatus]:
             async with client:
-                engine = SyncEngine(db, client, settings.sync)
+                engine = SyncEngine(
+                    db,
+                    client,
+                    settings.sync,
+                    on_pull_progress=lambda progress: update(progress.done, progress.total),
+                )
                 pushed = await engine.push_once()
                 pulled = await engine.pull_once()
                 return pushed, pulled, engine.status()
 
-        pushed, pulled, status = asyncio.run(once())
+        with customer_progress("Pulling customers") as update:
+            pushed, pulled, status = asyncio.run(once(update))
         click.echo(f"pushed: {pushed} op(s) answered by the CRM")
         click.echo(f"pulled: {pulled} customer(s)")
         for line in queue_lines(db):

@@ -77,6 +77,7 @@ class Health(BaseModel):
 class _PullHead(msgspec.Struct, frozen=True):
     cursor: str
     more: bool
+    total: int | None = None
 
 
 _PULL_HEAD = msgspec.json.Decoder(_PullHead)
@@ -92,13 +93,15 @@ class PulledPage:
     body: bytes
     cursor: str
     more: bool
+    total: int | None = None
+    """The customers in the till's scope, on a full pull's first page (`PullResponse`)."""
 
     @classmethod
     def from_json(cls, body: bytes) -> PulledPage:
         """Read a pull answer's cursor and `more` (msgspec skips over the customers: a
         third of the time pydantic took to)."""
         head = _PULL_HEAD.decode(body)
-        return cls(body, head.cursor, head.more)
+        return cls(body, head.cursor, head.more, head.total)
 
 
 class CrmClient:

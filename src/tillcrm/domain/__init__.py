@@ -72,7 +72,13 @@ from tillcrm.domain.org import (
     family_id,
     points_account_brand,
 )
-from tillcrm.domain.phones import InvalidPhoneError, normalize_phone, phone_digits, reversed_digits
+from tillcrm.domain.phones import (
+    InvalidPhoneError,
+    display_phone,
+    normalize_phone,
+    phone_digits,
+    reversed_digits,
+)
 from tillcrm.domain.pins import PIN_COST, TEST_PIN_COST, PinCost, hash_pin, verify_pin
 from tillcrm.domain.sales import (
     AuditEntry,
@@ -147,6 +153,7 @@ __all__ = [
     "check_storable",
     "credit_limit_for",
     "customer_visible",
+    "display_phone",
     "effective_scope",
     "family_id",
     "hash_pin",

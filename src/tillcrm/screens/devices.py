@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,6 +20,7 @@ from textual.widgets import DataTable, Label
 from tillcrm.config import DeviceSettings
 from tillcrm.devices.events import DeviceEvent, DeviceStatus, Identified, LinkState, Rejected
 from tillcrm.domain import mask_tail
+from tillcrm.domain.formats import format_clock
 from tillcrm.screens._base import TillScreen
 
 __all__ = ["DeviceBoard", "DeviceRow", "DevicesScreen"]
@@ -75,9 +77,12 @@ class DevicesScreen(TillScreen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Back")]
 
-    def __init__(self, board: DeviceBoard) -> None:
+    def __init__(self, board: DeviceBoard, *, locale: str = "en_US", zone: str = "UTC") -> None:
         super().__init__()
         self._board = board
+        self._locale = locale
+        self._zone = ZoneInfo(zone)
+        """The store's time zone: a reader's last event is shown in the store's time."""
 
     def compose_body(self) -> ComposeResult:
         """The grid."""
@@ -100,7 +105,7 @@ class DevicesScreen(TillScreen[None]):
         table.clear()
         for row in self._board.rows.values():
             state = row.state.value + (f" ({row.detail})" if row.detail else "")
-            at = f"{row.last_at.astimezone():%H:%M:%S}" if row.last_at else ""
+            at = format_clock(row.last_at, self._zone, self._locale) if row.last_at else ""
             table.add_row(row.name, row.kind, state, row.last_event, at, row.url, key=row.name)
 
     def action_close(self) -> None:

@@ -19,6 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, DataTable, Input, Static
 
 from tillcrm.api import CustomerSummary
+from tillcrm.domain import display_phone
 from tillcrm.screens._base import TillScreen
 from tillcrm.screens.card_panel import CardPanel
 from tillcrm.till import Identification, NotFound, TillService
@@ -44,9 +45,11 @@ class IdentifyScreen(TillScreen[None]):
         Binding("escape", "clear", "Clear"),
     ]
 
-    def __init__(self, till: TillService) -> None:
+    def __init__(self, till: TillService, *, phone_region: str = "US") -> None:
         super().__init__()
         self._till = till
+        self._phone_region = phone_region
+        """Numbers of this region are shown as dialled here (`[locale] phone_region`)."""
         self._debounce: Timer | None = None
         self.results: list[CustomerSummary] = []
 
@@ -108,7 +111,7 @@ class IdentifyScreen(TillScreen[None]):
             name = " ".join(p for p in (row.first_name, row.last_name) if p) or row.company
             if not row.active:
                 name += " (inactive)"
-            contact = row.mobile or row.email or ""
+            contact = display_phone(row.mobile, self._phone_region) or row.email or ""
             table.add_row(row.customer_number, name, contact, f"{row.points:,}", key=str(row.id))
         if rows:
             plural = "s" if len(rows) != 1 else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from typing import TYPE_CHECKING, ClassVar
+from zoneinfo import ZoneInfo
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
+from tillcrm.domain.formats import format_moment
 from tillcrm.screens._base import TillScreen
 from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.screens.customer_form import ConflictScreen
@@ -27,18 +29,6 @@ if TYPE_CHECKING:
     from tillcrm.till import OutboxEntry
 
 __all__ = ["SyncScreen"]
-
-
-def _row(entry: OutboxEntry, reason: str) -> tuple[str, ...]:
-    op = entry.op
-    return (
-        str(op.seq or ""),
-        op.type.value,
-        str(op.entity_id)[:8],
-        f"{op.local_ts.astimezone():%m-%d %H:%M}",
-        op.operator_id,
-        reason,
-    )
 
 
 class SyncScreen(TillScreen[None]):
@@ -58,11 +48,15 @@ class SyncScreen(TillScreen[None]):
         Binding("f4", "refresh_lists", "Refresh"),
     ]
 
-    def __init__(self, till: TillService, sync: SyncEngine | None = None) -> None:
+    def __init__(
+        self, till: TillService, sync: SyncEngine | None = None, *, locale: str = "en_US"
+    ) -> None:
         super().__init__()
         self._till = till
         self._sync = sync
         self._sync_now = sync.sync_once if sync is not None else None
+        self._locale = locale
+        """The till's locale (`[locale] locale`): when each op was saved is written in it."""
         self._dead: dict[str, OutboxEntry] = {}
 
     def compose_body(self) -> ComposeResult:
@@ -106,11 +100,25 @@ class SyncScreen(TillScreen[None]):
             table = self.query_one(table_id, DataTable)
             table.clear()
             for entry in entries:
-                table.add_row(*_row(entry, entry.last_error), key=str(entry.op.op_id))
+                table.add_row(*self._row(entry), key=str(entry.op.op_id))
         self._dead = {str(e.op.op_id): e for e in fill[1][1]}
         blocking = self._till.blocking()
         if blocking:
             self._say(f"Not sending: {blocking}")
+
+    def _row(self, entry: OutboxEntry) -> tuple[str, ...]:
+        """One op in the cashier's words: the customer and operator by name, when it was
+        saved in the store's time and the till's locale, and the CRM's last word on it."""
+        op = entry.op
+        till = self._till
+        return (
+            str(op.seq or ""),
+            op.type.value,
+            till.customer_name(op.entity_id),
+            format_moment(op.local_ts, ZoneInfo(till.context.store.timezone), self._locale),
+            till.operator_name(op.operator_id),
+            entry.last_error,
+        )
 
     def action_retry(self) -> None:
         """Push and pull now instead of waiting for the next round; an op needing attention

@@ -66,8 +66,8 @@ class Till:
         return TillScope.of(self.org, self.brand.id)
 
     def context(self, conn: Connection) -> TillContext:
-        """The wire form, returned at enrollment and by `/v1/tills/me`, with the promotion
-        categories of the till's organization and its parent."""
+        """The wire form, returned at enrollment and by `/v1/tills/me`, with the brands and
+        promotion categories of the till's organization and its parent."""
         org_ids = [self.org.id] + ([self.parent.id] if self.parent else [])
         rows = conn.execute(
             sa.select(promotion_categories)
@@ -75,6 +75,9 @@ class Till:
             .order_by(promotion_categories.c.id)
         )
         categories = [PromotionCategory.model_validate(row._asdict()) for row in rows]
+        brand_rows = conn.execute(
+            sa.select(brands).where(brands.c.org_id.in_(org_ids)).order_by(brands.c.id)
+        )
         return TillContext(
             till_id=self.id,
             till_name=self.name,
@@ -82,6 +85,7 @@ class Till:
             brand=self.brand,
             organization=self.org,
             parent=self.parent,
+            brands=[Brand.model_validate(row._asdict()) for row in brand_rows],
             promotion_categories=categories,
         )
 

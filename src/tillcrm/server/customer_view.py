@@ -26,7 +26,7 @@ from tillcrm.domain import CustomerScope, effective_scope, points_account_brand
 from tillcrm.domain.org_fields import subscription_scope_id
 from tillcrm.server.context import Till
 from tillcrm.server.customer_rows import stored_profile
-from tillcrm.server.scope import visible_parts
+from tillcrm.server.scope import visible_parts, visible_to
 from tillcrm.server.tables import (
     authorized_users,
     customer_registrations,
@@ -42,6 +42,7 @@ __all__ = [
     "CustomerJson",
     "as_utc",
     "customer_out",
+    "customers_in_scope",
     "customers_json",
     "own_org_ids",
     "points_account_key",
@@ -436,6 +437,12 @@ def customers_json(conn: Connection, till: Till, after: int, limit: int) -> list
     if postgres:
         conn.execute(_NO_JIT)
     return _read(conn, _pull_statement(postgres, till), after=after, limit=limit)
+
+
+def customers_in_scope(conn: Connection, till: Till) -> int:
+    """How many customers the till sees: what its first full pull will bring."""
+    count = sa.select(sa.func.count()).select_from(customers).where(visible_to(till))
+    return int(conn.execute(count).scalar_one())
 
 
 def customer_out(conn: Connection, till: Till, row: Row[Any]) -> CustomerOut:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
-from tillcrm.domain import minor_per_major
+from tillcrm.domain.money_format import MoneyFormat
 from tillcrm.server.tables import (
     brands,
     organizations,
@@ -80,10 +80,10 @@ class OrgReport:
             writer.writerow(astuple(row))
         return out.getvalue()
 
-    def table(self) -> str:
-        """The report as an aligned text table, money in major units of the currency."""
-        per = minor_per_major(self.currency)
-        digits = len(str(per)) - 1
+    def table(self, locale: str = "en_US") -> str:
+        """The report as an aligned text table, money as `locale` writes the currency (Babel,
+        from the integer minor units: never through a float)."""
+        money = MoneyFormat(locale, self.currency)
         header = ["unit", "visits", "sales", "sales total", "points issued", "points redeemed"]
         header.append("stored value used")
         lines = [header]
@@ -93,10 +93,10 @@ class OrgReport:
                     row.unit,
                     str(row.visits),
                     str(row.sales),
-                    f"{row.sales_total / per:,.{digits}f}",
+                    money.format(row.sales_total),
                     str(row.points_issued),
                     str(row.points_redeemed),
-                    f"{row.stored_value_used / per:,.{digits}f}",
+                    money.format(row.stored_value_used),
                 ]
             )
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

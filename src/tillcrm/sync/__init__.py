@@ -3,6 +3,13 @@
 from tillcrm.sync._backoff import retry_delay
 from tillcrm.sync._breaker import CircuitBreaker
 from tillcrm.sync._engine import NOT_AUTHORIZED, SyncEngine
-from tillcrm.sync._status import SyncStatus
+from tillcrm.sync._status import PullProgress, SyncStatus
 
-__all__ = ["NOT_AUTHORIZED", "CircuitBreaker", "SyncEngine", "SyncStatus", "retry_delay"]
+__all__ = [
+    "NOT_AUTHORIZED",
+    "CircuitBreaker",
+    "PullProgress",
+    "SyncEngine",
+    "SyncStatus",
+    "retry_delay",
+]

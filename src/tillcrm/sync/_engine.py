@@ -52,7 +52,7 @@ from tillcrm.local import (
 from tillcrm.sync._backoff import retry_delay
 from tillcrm.sync._breaker import CircuitBreaker
 from tillcrm.sync._seqs import seq_stop
-from tillcrm.sync._status import SyncStatus
+from tillcrm.sync._status import PullProgress, SyncStatus
 
 _log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class SyncEngine:
         settings: SyncSettings,
         *,
         on_status: Callable[[SyncStatus], None] | None = None,
+        on_pull_progress: Callable[[PullProgress], None] | None = None,
         breaker: CircuitBreaker | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] | None = None,
@@ -98,6 +99,8 @@ class SyncEngine:
         self._client = client
         self._settings = settings
         self._on_status = on_status
+        self._on_pull_progress = on_pull_progress
+        """Told how far a full pull is (the status bar's progress bar, the CLI's)."""
         self._breaker = breaker or CircuitBreaker(
             probe_interval=settings.probe_max_seconds, first_probe=_FIRST_PROBE_SECONDS
         )
@@ -350,6 +353,14 @@ class SyncEngine:
         and stored in a worker thread, so the event loop stays free."""
         stored = 0
         limit = self._settings.pull_page_size
+        began = time.monotonic()
+        total: int | None = None
+
+        def report(*, finished: bool = False) -> None:
+            if total is not None and self._on_pull_progress is not None:
+                seconds = time.monotonic() - began
+                self._on_pull_progress(PullProgress(stored, total, seconds, finished))
+
         # The pages asked for and not yet in hand (those in hand were awaited: let go).
         fetches: list[asyncio.Future[PulledPage]] = []
 
@@ -365,8 +376,12 @@ class SyncEngine:
                     page = await asking
                     if page.more:
                         asking = asyncio.ensure_future(self._arrived(fetches[-1], fetch))
+                    if page.total is not None and total is None:
+                        total = page.total
+                        report()
                     stored += await asyncio.to_thread(self._store_page, page, bulk=bulk)
                     self._succeeded()
+                    report()
                 except CrmUnauthorized as exc:
                     self._unauthorized(exc)
                     break
@@ -385,6 +400,7 @@ class SyncEngine:
             with contextlib.suppress(asyncio.CancelledError, CrmError):
                 await asking
             await asyncio.gather(*fetches, return_exceptions=True)
+            report(finished=True)
         return stored
 
     def _finish_bulk_load(self) -> None:

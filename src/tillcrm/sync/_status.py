@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["SyncStatus"]
+__all__ = ["PullProgress", "SyncStatus"]
 
 
 @dataclass(frozen=True)
@@ -39,3 +39,24 @@ class SyncStatus:
         if not self.authorized:
             return "till not authorized"
         return "online" if self.online else "offline"
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    """How far a full pull (a till's first sync) is: reported once the CRM has said how many
+    customers the scope holds, after each page stored, and once more when the pull ends."""
+
+    done: int
+    """Customers stored so far."""
+    total: int
+    """Customers in the till's scope, as the CRM counted them when the pull began."""
+    seconds: float
+    """Since the pull began."""
+    finished: bool = False
+    """The pull ended: every page stored, or stopped by a failure (the next round goes on
+    from the cursor of the last page stored)."""
+
+    @property
+    def rate(self) -> float | None:
+        """Customers stored per second; None before the first page."""
+        return self.done / self.seconds if self.done and self.seconds > 0 else None

@@ -113,6 +113,12 @@ class TillCore:
         """The operator logged in at this till."""
         return self._session.current
 
+    def operator_name(self, operator_id: str) -> str:
+        """An operator as the screens name them: the cached operator's name; the id only for
+        one the CRM no longer lists (removed since the op was saved)."""
+        operator = self._operators.get(operator_id)
+        return operator.name if operator is not None else operator_id
+
     @property
     def online(self) -> bool:
         """The last call to the CRM succeeded (or none has failed yet)."""

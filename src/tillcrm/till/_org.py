@@ -28,7 +28,14 @@ from tillcrm.local import CustomerCache
 from tillcrm.till._editing import CustomerEditing
 from tillcrm.till._results import Declined, NotFound, Offline, RegisterHere, Saved
 
-__all__ = ["OrgAccess", "OrgProfile", "not_found_here", "org_profile", "with_membership"]
+__all__ = [
+    "OrgAccess",
+    "OrgProfile",
+    "brand_name",
+    "not_found_here",
+    "org_profile",
+    "with_membership",
+]
 
 
 @dataclass(frozen=True)
@@ -74,12 +81,16 @@ def _sharing(context: TillContext) -> str:
     return f"customers shared by every brand of {org.name}; {points}"
 
 
-def _account_name(context: TillContext, balance: PointsBalance) -> str:
-    if balance.brand_id is None:
-        return "Points"
-    if balance.brand_id == context.brand.id:
+def brand_name(context: TillContext, brand_id: str) -> str:
+    """A brand (or unit) of this organization or its parent by its name; its id only for one
+    added at the CRM since the till last read its context."""
+    if brand_id == context.brand.id:
         return context.brand.name
-    return balance.brand_id
+    return next((brand.name for brand in context.brands if brand.id == brand_id), brand_id)
+
+
+def _account_name(context: TillContext, balance: PointsBalance) -> str:
+    return "Points" if balance.brand_id is None else brand_name(context, balance.brand_id)
 
 
 def org_profile(context: TillContext, customer: CustomerOut) -> OrgProfile:
@@ -127,6 +138,10 @@ class OrgAccess(CustomerEditing):
     def org_profile(self, customer: CustomerOut) -> OrgProfile:
         """The organization section for a customer shown at this till."""
         return org_profile(self._context, customer)
+
+    def brand_name(self, brand_id: str) -> str:
+        """A brand of this organization (or its parent) as the cashier knows it: its name."""
+        return brand_name(self._context, brand_id)
 
     async def register_here(
         self, kind: IdentifierKind, value: str, *, marketing_sms: bool = False

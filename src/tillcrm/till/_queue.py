@@ -4,6 +4,8 @@ dead letters with their compensating ops (the queue itself is never edited).
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from pydantic import BaseModel
 
 from tillcrm.api import CustomerOut, OpType
@@ -28,6 +30,16 @@ class QueueWork(TillCore):
             + self._outbox.entries(OpState.INFLIGHT)
             + self._outbox.entries(OpState.PENDING)
         )
+
+    def customer_name(self, customer_id: UUID) -> str:
+        """The customer an op is about, by name (or number) from the cache; the start of the
+        id for one the cache does not hold (a customer since moved out of this till's scope)."""
+        customer = self._cache.get(customer_id)
+        if customer is None:
+            return str(customer_id)[:8]
+        profile = customer.profile
+        name = f"{profile.first_name} {profile.last_name}".strip() or profile.company
+        return name or profile.customer_number or str(customer_id)[:8]
 
     def held(self) -> list[OutboxEntry]:
         """Ops needing attention: the CRM failed each the same way try after try, and the

@@ -1,4 +1,5 @@
-"""The till's status bar: who works where, whether the CRM is reachable, and each reader's state.
+"""The till's status bar: who works where, whether the CRM is reachable, each reader's state,
+and while a first full pull loads the cache, how far it is (count, rate, time left).
 
 It is the one place a cashier learns that the till is offline and how much waits to sync, so
 offline turns the whole bar the error colour rather than changing one word.
@@ -11,11 +12,11 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Static
+from textual.widgets import ProgressBar, Static
 
 if TYPE_CHECKING:
     from tillcrm.devices.events import DeviceStatus, LinkState
-    from tillcrm.sync import SyncStatus
+    from tillcrm.sync import PullProgress, SyncStatus
 
 __all__ = ["StatusBar"]
 
@@ -31,7 +32,8 @@ imported)."""
 
 class StatusBar(Vertical):
     """Operator, till and store, and online or offline with the queue depth; then one mark per
-    reader. Two rows, so a long store name still fits beside the sync state at 80 columns."""
+    reader, and a progress bar beside them while a full pull runs. Two rows, so a long store
+    name still fits beside the sync state at 80 columns."""
 
     DEFAULT_CSS = """
     StatusBar { height: 2; background: $panel; color: $foreground; }
@@ -40,6 +42,9 @@ class StatusBar(Vertical):
     StatusBar #place { width: 1fr; text-overflow: ellipsis; }
     StatusBar #sync { text-style: bold; }
     StatusBar #devices { width: 1fr; color: $text-muted; }
+    StatusBar #pull-label, StatusBar #pull-progress { display: none; }
+    StatusBar.pulling #pull-label, StatusBar.pulling #pull-progress { display: block; }
+    StatusBar #pull-progress { width: auto; padding-right: 1; }
     StatusBar.offline { background: $error; color: $text; }
     StatusBar.offline #devices { color: $text; }
     """
@@ -51,13 +56,23 @@ class StatusBar(Vertical):
         self._operator = ""
         self._sync: SyncStatus | None = None
         self._devices: dict[str, LinkState] = {}
+        self._pull: PullProgress | None = None
 
     def compose(self) -> ComposeResult:
         """Place on the left and sync on the right; the readers below."""
         with Horizontal():
             yield Static(self._place_text(), id="place", markup=False)
             yield Static(self._sync_text(), id="sync", markup=False)
-        yield Static(self._devices_text(), id="devices")
+        with Horizontal():
+            yield Static(self._devices_text(), id="devices")
+            yield Static("", id="pull-label", markup=False)
+            # The count is in the label: the bar and its time left fit beside it at 80 columns.
+            yield ProgressBar(id="pull-progress", show_percentage=False)
+
+    def on_mount(self) -> None:
+        """Show a pull that began before this bar was composed (a screen opened meanwhile)."""
+        if self._pull is not None:
+            self.show_pull(self._pull)
 
     @property
     def sync(self) -> SyncStatus | None:
@@ -85,6 +100,20 @@ class StatusBar(Vertical):
         self._sync = status
         self.set_class(_known(status) and not status.online, "offline")
         self._update("#sync", self._sync_text())
+
+    @property
+    def pull(self) -> PullProgress | None:
+        """The full pull's progress shown, None before one reports."""
+        return self._pull
+
+    def show_pull(self, progress: PullProgress) -> None:
+        """Show how far a full pull is; a finished one leaves the bar."""
+        self._pull = progress
+        self.set_class(not progress.finished, "pulling")
+        rate = f" · {progress.rate:,.0f}/s" if progress.rate else ""
+        self._update("#pull-label", f"loading {progress.done:,}/{progress.total:,}{rate}")
+        for bar in self.query("#pull-progress").results(ProgressBar):
+            bar.update(total=max(progress.total, 1), progress=progress.done)
 
     def show_device(self, status: DeviceStatus) -> None:
         """Show a reader's new state."""

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from tillcrm.api import CustomerOut
+from tillcrm.domain.formats import format_moment
 from tillcrm.receipts import ReceiptPrinter
 from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.till import TillService
@@ -98,8 +99,8 @@ class ProfileTab(VerticalScroll):
         return ZoneInfo(self.till.context.store.timezone)
 
     def when(self, moment: datetime) -> str:
-        """`moment` as the store's local date and time."""
-        return f"{moment.astimezone(self.zone):%Y-%m-%d %H:%M}"
+        """`moment` as the store's local date and time, as the till's locale writes them."""
+        return format_moment(moment, self.zone, self.money.locale)
 
     def customer_changed(self) -> None:
         """Tell the profile screen to reload the customer (balances, users, version)."""

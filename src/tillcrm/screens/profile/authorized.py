@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
 from tillcrm.api import CustomerOut, CustomerSummary
-from tillcrm.domain import AuthorizedUser, InvalidPhoneError, normalize_phone
+from tillcrm.domain import AuthorizedUser, InvalidPhoneError, display_phone, normalize_phone
 from tillcrm.screens._text import input_problem, sentence
 from tillcrm.screens.profile._tab import ProfileTab
 from tillcrm.till import Declined, Saved, TillService
@@ -94,7 +94,10 @@ class AuthorizedUserForm(ModalScreen[AuthorizedUser | None]):
         self._found = {str(row.id): row for row in await self._till.search(event.value)}
         for key, row in self._found.items():
             table.add_row(
-                row.customer_number, f"{row.first_name} {row.last_name}", row.mobile or "", key=key
+                row.customer_number,
+                f"{row.first_name} {row.last_name}",
+                display_phone(row.mobile, self._region),
+                key=key,
             )
         if self._found:
             table.focus()
@@ -173,7 +176,7 @@ class AuthorizedUsersTab(ProfileTab):
         for user in customer.authorized_users:
             table.add_row(
                 f"{user.first_name} {user.last_name}".strip(),
-                user.phone or "",
+                display_phone(user.phone, self.context.phone_region),
                 _yes(user.allow_invoicing),
                 _yes(user.allow_preorders),
                 key=str(user.id),

@@ -21,7 +21,8 @@ __all__ = ["HistoryTab"]
 
 
 class HistoryTab(ProfileTab):
-    """Number, date, store, total, points; filtered by the range above the grid."""
+    """Number, date, store and till (by name), total, points; filtered by the range above
+    the grid."""
 
     DEFAULT_CSS = """
     HistoryTab Horizontal { height: auto; margin: 1 0; }
@@ -49,7 +50,7 @@ class HistoryTab(ProfileTab):
             yield Button("Last month", id="quick-last_month", compact=True)
         yield Static("", id="history-notice", classes="notice")
         table: DataTable[str] = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Number", "Date", "Store", "Total", "Points +/-")
+        table.add_columns("Number", "Date", "Store", "Till", "Total", "Points +/-")
         yield table
 
     async def load(self, customer: CustomerOut) -> None:
@@ -68,7 +69,8 @@ class HistoryTab(ProfileTab):
             table.add_row(
                 row.number,
                 self.when(row.at),
-                row.store_id,
+                row.store_name,
+                row.till_name,
                 self.money.format(row.total, row.currency),
                 f"+{row.points_earned} / -{row.points_redeemed}",
                 key=str(row.id),

@@ -17,7 +17,8 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from tillcrm.api import CustomerOut, TransactionSummary
-from tillcrm.domain import PromotionCategory, mask_license, mask_tail
+from tillcrm.domain import PromotionCategory, display_phone, mask_license, mask_tail
+from tillcrm.domain.formats import format_day, format_moment
 from tillcrm.screens.profile._tab import ProfileTab
 from tillcrm.till import Offline, OrgProfile
 from tillcrm.widgets.money import MoneyFormat
@@ -77,18 +78,18 @@ class InfoTab(ProfileTab):
             for card in customer.identifiers
         )
         points = ", ".join(
-            f"{b.balance}" + (f" at {b.brand_id}" if b.brand_id else "")
+            f"{b.balance}" + (f" at {self.till.brand_name(b.brand_id)}" if b.brand_id else "")
             for b in customer.balances.points
         )
         details = [
             f"Customer number {p.customer_number or '(assigned by the CRM)'}",
             f"Name      {p.first_name} {p.last_name}".rstrip(),
             f"Company   {p.company or '-'}",
-            f"Mobile    {p.mobile or '-'}   Phone {p.phone or '-'}",
+            f"Mobile    {self._phone(p.mobile)}   Phone {self._phone(p.phone)}",
             f"Email     {p.email or '-'}",
             f"Address   {address or '-'}",
             f"Licence   {mask_license(p.drivers_license) if p.drivers_license else '-'}"
-            f"   Born {p.date_of_birth or '-'}",
+            f"   Born {format_day(p.date_of_birth, self.money.locale) if p.date_of_birth else '-'}",
             f"Limits    store credit {credit}, per transaction {limit}",
             f"Points    {points or '0'}",
             f"Cards     {cards or '-'}",
@@ -111,6 +112,10 @@ class InfoTab(ProfileTab):
         flags_widget.set_class(not flags.active, "inactive")
         redraw(self.query_one("#info-org", Static), _org_lines(self.till.org_profile(customer)))
         redraw(self.query_one("#info-activity", Static), "")
+
+    def _phone(self, number: str | None) -> str:
+        """A stored number as the cashier reads it, in the till's phone region."""
+        return display_phone(number, self.context.phone_region) or "-"
 
     async def load(self, customer: CustomerOut) -> None:
         """Transactions, average spend, last purchase and touchpoints, from the history."""
@@ -161,14 +166,13 @@ class Activity:
     tills: tuple[str, ...]
 
     def describe(self, money: MoneyFormat, zone: ZoneInfo) -> str:
-        """Two lines for the Info tab, times in the store's `zone`."""
+        """Two lines for the Info tab, the last purchase in the store's `zone` and the money's
+        locale."""
         if not self.transactions or self.currency is None:
             return "Transactions 0   No purchases yet."
         count = f"{self.transactions}{'+' if self.more else ''}"
         average = money.format(self.total // self.transactions, self.currency)
-        last = (
-            f"{self.last_purchase.astimezone(zone):%Y-%m-%d %H:%M}" if self.last_purchase else "-"
-        )
+        last = format_moment(self.last_purchase, zone, money.locale) if self.last_purchase else "-"
         return (
             f"Transactions {count}   Average spend {average}   Last purchase {last}\n"
             f"Touchpoints  stores {', '.join(self.stores)}; tills {', '.join(self.tills)}"
@@ -183,6 +187,6 @@ def summarize(rows: list[TransactionSummary], *, more: bool) -> Activity:
         total=sum(row.total for row in rows),
         currency=rows[0].currency if rows else None,
         last_purchase=rows[0].at if rows else None,
-        stores=tuple(sorted({row.store_id for row in rows})),
-        tills=tuple(sorted({row.till_id for row in rows})),
+        stores=tuple(sorted({row.store_name for row in rows})),
+        tills=tuple(sorted({row.till_name for row in rows})),
     )

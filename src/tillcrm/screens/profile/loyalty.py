@@ -22,10 +22,6 @@ from tillcrm.widgets.compact_input import CompactInput
 __all__ = ["LoyaltyTab"]
 
 
-def _account_name(brand_id: str | None) -> str:
-    return "Points (all brands)" if brand_id is None else f"Points at {brand_id}"
-
-
 class LoyaltyTab(ProfileTab):
     """Balances, the ledger (newest first) and a redeem form."""
 
@@ -54,7 +50,7 @@ class LoyaltyTab(ProfileTab):
     def draw(self, customer: CustomerOut) -> None:
         """The cached balances at once; the ledger when the tab loads."""
         flags = customer.profile.flags
-        lines = [f"{_account_name(p.brand_id)}: {p.balance}" for p in customer.balances.points]
+        lines = [f"{self._account_name(p.brand_id)}: {p.balance}" for p in customer.balances.points]
         if not lines:
             lines = ["No points yet."]
         if not flags.loyalty_enabled:
@@ -75,8 +71,16 @@ class LoyaltyTab(ProfileTab):
                 self.when(entry.at),
                 f"{entry.delta:+d}",
                 entry.reason,
-                entry.brand_id or "",
+                self.till.brand_name(entry.brand_id) if entry.brand_id else "",
             )
+
+    def _account_name(self, brand_id: str | None) -> str:
+        """The shared pool, or one brand's wallet by the brand's name."""
+        return (
+            "Points (all brands)"
+            if brand_id is None
+            else f"Points at {self.till.brand_name(brand_id)}"
+        )
 
     def action_focus_redeem(self) -> None:
         """Jump to the points field."""

@@ -409,7 +409,13 @@ def history(
 ) -> Page[TransactionSummary]:
     """The customer's transactions, newest first, from `from` (inclusive) to `to` (exclusive)."""
     query = (
-        sa.select(transactions)
+        sa.select(
+            transactions,
+            stores.c.name.label("store_name"),
+            tills.c.name.label("till_name"),
+        )
+        .join(stores, stores.c.id == transactions.c.store_id)
+        .join(tills, tills.c.id == transactions.c.till_id)
         .where(transactions.c.customer_id == customer_id)
         .order_by(transactions.c.at.desc(), transactions.c.id.desc())
         .offset(offset)
@@ -437,9 +443,11 @@ def receipt(till: CurrentTill, request: Request, transaction_id: UUID) -> Receip
         row = conn.execute(
             sa.select(
                 transactions,
+                stores.c.name.label("store_name"),
                 tills.c.name.label("till_name"),
                 operators.c.name.label("operator_name"),
             )
+            .join(stores, stores.c.id == transactions.c.store_id)
             .join(tills, tills.c.id == transactions.c.till_id)
             .outerjoin(operators, operators.c.id == transactions.c.operator_id)
             .where(transactions.c.id == transaction_id)
@@ -458,7 +466,6 @@ def receipt(till: CurrentTill, request: Request, transaction_id: UUID) -> Receip
         lines=[TransactionLine.model_validate(line) for line in row.lines],
         tenders=[Tender.model_validate(tender) for tender in row.tenders],
         store=Store.model_validate(store._asdict()),
-        till_name=row.till_name,
         operator_id=row.operator_id,
         operator_name=row.operator_name,
         go_green=bool(customer.profile.get("flags", {}).get("go_green", False)),

@@ -32,7 +32,7 @@ from tillcrm.api import (
 )
 from tillcrm.domain import INT64_MAX
 from tillcrm.server.context import CurrentTill, Till, engine_of
-from tillcrm.server.customer_view import customers_json
+from tillcrm.server.customer_view import customers_in_scope, customers_json
 from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.metrics import metrics_of
@@ -289,18 +289,21 @@ def pull(
 
 def _pull_page(engine: Engine, till: Till, after: int, limit: int) -> PullPage:
     """The till's customers changed after change `after`, at most `limit`, as the answer's
-    JSON; built when asked for, or ahead of the request (`PagesAhead`)."""
+    JSON; built when asked for, or ahead of the request (`PagesAhead`). A full pull's first
+    page (`after` 0) also counts the scope, for the till's progress."""
     with reading(engine) as conn:
         # Read before the customers: a push committed between the two makes the page newer
         # than this seq says, never older, so a page built ahead is at worst built again.
         applied = _ops_applied(conn, till)
+        total = customers_in_scope(conn, till) if after == 0 else None
         found = customers_json(conn, till, after, limit + 1)
     page = found[:limit]
     next_cursor = page[-1].change_seq if page else after
     more = len(found) > limit
     listed = ",".join(customer.text for customer in page)
     body = (
-        f'{{"customers":[{listed}],"cursor":"{next_cursor}","more":{"true" if more else "false"}}}'
+        f'{{"customers":[{listed}],"cursor":"{next_cursor}","more":{"true" if more else "false"},'
+        f'"total":{"null" if total is None else total}}}'
     )
     return PullPage(body, next_cursor, more, applied)
 
