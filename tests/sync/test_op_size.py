@@ -5,6 +5,7 @@ the limit while the ops after it sync, and sales of 500 lines sync at the CRM's 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from tillcrm.api import (
 )
 from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
-from tillcrm.local import OpState, Outbox, TillDatabase, open_database
+from tillcrm.local import Meta, OpState, Outbox, TillDatabase, open_database
 from tillcrm.server.request_limits import MAX_BODY_BYTES
 from tillcrm.server.tables import applied_ops
 from tillcrm.sync import SyncEngine, SyncStatus
@@ -107,6 +108,48 @@ async def test_a_push_too_large_is_split_and_an_op_too_large_alone_goes_dead(
     # after it (and the huge op goes dead unsent), else halves are refused down to the op.
     refused = [sent for sent, status in watch.pushes if status == 413]
     assert refused == ([whole] if advertise else [whole, half, size])
+
+
+def _nested(depth: int) -> object:
+    return {"x": _nested(depth - 1)} if depth else "deep"
+
+
+async def test_an_op_refused_with_its_whole_push_is_withheld_so_its_seq_is_taken(
+    kind: str, db: TillDatabase, tmp_path: Path
+) -> None:
+    """A push the CRM refuses whole (422: it would not read past the op's nesting) is
+    narrowed to the op; sent again withheld, its rejection is stored for its seq, so the CRM
+    takes the ops after it with no gap to stop at."""
+    with world_on_a_crm_of_its_own(kind, tmp_path, max_body_bytes=SMALL_LIMIT) as world:
+        customer = put_customer(world, "brand", "a", first_name="Deep")
+        deep = queue_sale(db, customer)
+        after = [queue_sale(db, customer) for _ in range(2)]
+        with db.write() as conn:
+            conn.execute(
+                "UPDATE outbox SET payload = json_set(payload, '$.event_id', json(?)) "
+                "WHERE seq = ?",
+                (json.dumps(_nested(40)), deep.seq),
+            )
+        watch = PushWatch()
+        engine, client, statuses = engine_for(db, world, watch, SyncSettings(batch_size=10))
+        async with client:
+            await engine.push_once()
+        with world.crm.engine.connect() as conn:
+            taken = conn.execute(
+                sa.select(applied_ops.c.status, applied_ops.c.reason).where(
+                    applied_ops.c.op_id == deep.op_id
+                )
+            ).one()
+
+    outbox = Outbox(db)
+    [dead] = outbox.entries(OpState.DEAD)
+    assert dead.op.op_id == deep.op_id
+    assert dead.last_error.startswith("the CRM refused it: ")
+    assert tuple(taken) == ("rejected", dead.last_error)
+    assert [entry.op for entry in outbox.entries(OpState.ACKED)] == after
+    assert Meta(db).seq_stop() is None
+    assert (statuses[-1].queue_depth, statuses[-1].blocking) == (0, "")
+    assert [status for _, status in watch.pushes].count(422) == 2  # the batch, then the op
 
 
 async def test_no_push_passes_the_limit_the_crm_says(

@@ -2,8 +2,9 @@
 
 Push sends pending ops in seq order, one batch at a time, and records the CRM's answer for
 each op. A batch is sized by its encoded bytes as well as its count, under the body limit the
-CRM says; a push refused as too large (413) is split, and an op too large even alone is sent
-withheld, so the CRM stores it as rejected and the ops after it sync. Exactly-once rests on
+CRM says; a push refused whole (413, or 422 for what is in it) is split, and an op refused
+even alone is sent withheld, so the CRM stores it as rejected, its seq advances and the ops
+after it sync. Exactly-once rests on
 the CRM: an op id it has seen is answered with the stored result (duplicate), so a resend
 after a lost answer or a crash never applies twice. Failures
 worth retrying put the batch back to pending with a full-jitter backoff stored in the rows;
@@ -29,6 +30,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from uuid import UUID
 
 from tillcrm.api import Op, OpStatus, PushResponse
 from tillcrm.config import SyncSettings
@@ -120,9 +122,9 @@ class SyncEngine:
         """The CRM stopped taking this till's ops (kept in `Meta`, so across restarts, until
         a push gets past it; a pull does not clear it)."""
         self._push_failed = False
-        self._too_large: dict[int, str] = {}
-        """Ops too large for the CRM even alone, by seq, with why: sent withheld
-        (`_withholding`)."""
+        self._withheld: dict[UUID, str] = {}
+        """Ops the CRM refused even alone (too large, or a push it would not read), by op
+        id (a renumber moves seqs), with why: sent withheld (`_withholding`)."""
         self._isolate_through = 0
         """After a server error on a batch, ops up to this seq go one at a time, to find the
         op it is about."""
@@ -218,31 +220,38 @@ class SyncEngine:
         in it. For one op in it (an op id used before with another payload, a schema it does
         not accept): the ops go one by one until that op is alone. For its size: half as
         many (the limit its answer says already sizes the next batch by bytes, unless a proxy
-        answered). An op refused alone goes dead with the reason, for the supervisor's
-        dead-letter list, and the ops after it sync on in full batches."""
+        answered). An op refused alone is sent again withheld, so the CRM stores its
+        rejection and takes its seq (left untaken, it would stop the CRM at a gap); it goes
+        dead with the reason, for the supervisor's dead-letter list, and the ops after it sync
+        on in full batches. Only an op refused even withheld goes dead untaken."""
         seqs = [op.seq for op in batch.ops if op.seq is not None]
         if len(seqs) > 1:
             self._outbox.release(seqs)
             return len(seqs) // 2 if exc.status == _TOO_LARGE else 1
-        if exc.status == _TOO_LARGE and seqs[0] not in self._too_large:
-            self._too_large[seqs[0]] = _too_large(batch.body_bytes, self._client.body_limit)
+        head = batch.ops[0]
+        if head.op_id not in self._withheld:
+            self._withheld[head.op_id] = (
+                _too_large(batch.body_bytes, self._client.body_limit)
+                if exc.status == _TOO_LARGE
+                else f"the CRM refused it: {exc.message}"
+            )
             self._outbox.release(seqs)
-        else:  # refused for what it is, or too large even withheld
+        else:
             self._outbox.record_dead(seqs[0], exc.message)
         return self._settings.batch_size
 
     def _withholding(self, batch: Batch) -> Batch:
-        """`batch` with each op too large for the CRM even alone sent withheld (`Op.withheld`,
+        """`batch` with each op the CRM refused even alone sent withheld (`Op.withheld`,
         without its payload): the CRM stores it as rejected, so it goes dead with the reason
-        and the CRM takes its seq. An op is too large when the CRM refused it alone (413), or
-        when it alone passes the limit the CRM said: sent, the CRM would answer 413, or cut
+        and the CRM takes its seq. That is an op refused alone (413 or 422), or one too large
+        alone for the limit the CRM said: sent, the CRM would answer 413, or cut
         the connection while it is sent. (A batch of more ops is sized within that limit.)"""
         head, limit = batch.ops[0], self._client.body_limit
-        if limit is not None and batch.body_bytes > limit and head.seq is not None:
-            self._too_large.setdefault(head.seq, _too_large(batch.body_bytes, limit))
+        if limit is not None and batch.body_bytes > limit:
+            self._withheld.setdefault(head.op_id, _too_large(batch.body_bytes, limit))
         ops = [
-            op.model_copy(update={"payload": {}, "withheld": self._too_large[op.seq]})
-            if op.seq in self._too_large
+            op.model_copy(update={"payload": {}, "withheld": self._withheld[op.op_id]})
+            if op.op_id in self._withheld
             else op
             for op in batch.ops
         ]
