@@ -4,7 +4,9 @@ The CRM takes a till's ops strictly in seq order. It stops at a gap (an earlier 
 reached it) and at a seq it holds for another op of the till (the till's database is older
 than the CRM's record of it: restored from an old copy). Either way the ops wait in the
 queue, nothing is lost, and they move again only when a supervisor renumbers them after
-the CRM's last seq (`Outbox.renumber_unsent`), or the till is registered again.
+the CRM's last seq (`Outbox.renumber_unsent`). Registering the till again is no fix: the
+database stays bound to its till id, and the ops the CRM applied under the old id would come
+back refused as reused op ids.
 """
 
 from __future__ import annotations
@@ -31,8 +33,6 @@ def seq_stop(sent: list[Op], response: PushResponse) -> SeqStop | None:
         return None
     stop = response.stopped or _stop_by_last_seq(waiting[0], response.last_seq)
     fix = RENUMBER.format(last=response.last_seq)
-    if stop.reason is StopReason.SEQ_TAKEN:
-        fix += ", or register this till again (`tillcrm register`)"
     problem = f"the CRM stopped taking this till's ops: {stop.detail}. They wait unsent; {fix}"
     return SeqStop(problem, response.last_seq)
 
