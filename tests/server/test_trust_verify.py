@@ -254,9 +254,13 @@ def test_a_verified_override_is_applied_and_its_verification_used_up(world: Worl
     assert spent.op_id is not None
 
 
-def test_a_foreign_expired_unknown_or_other_supervisors_verification_is_refused(
+def test_a_foreign_unknown_or_other_supervisors_verification_is_refused_an_expired_one_reviewed(
     world: World,
 ) -> None:
+    """A verification must be this till's and this supervisor's, and unused. One that expired
+    before its op arrived (the network went down after the check) is as good as an offline
+    approval: the sale stands, flagged for review, rather than being undone after the
+    customer left."""
     customer = _over_the_credit_limit(world, "Foreign")
     other = _supervisor(world, "sup-other")
     with Outbox(world, "brand.b") as other_till:
@@ -270,9 +274,11 @@ def test_a_foreign_expired_unknown_or_other_supervisors_verification_is_refused(
                 .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
             )
         for_other = till.verify()  # brand-super's, claimed for another supervisor
+        late = override("brand", customer, 500, ["credit"], verification=expired)
+        reviewed = _charge(till, customer, late)
         approvals = [
             override("brand", customer, 500, ["credit"], verification=foreign),
-            override("brand", customer, 500, ["credit"], verification=expired),
+            override("brand", customer, 500, ["credit"], verification=expired),  # now used
             override("brand", customer, 500, ["credit"], verification=str(uuid4())),
             {
                 **override("brand", customer, 500, ["credit"], verification=for_other),
@@ -287,6 +293,9 @@ def test_a_foreign_expired_unknown_or_other_supervisors_verification_is_refused(
         ("rejected", f"override refused: {VERIFICATION_UNUSABLE}")
     ] * 4
     assert unused["status"] == "applied"  # the refused op did not use it up
+    assert reviewed["status"] == "needs_review"
+    assert "its verification expired" in reviewed["reason"]
+    assert approval_needs_review(world, late["approval_id"]) is True
 
 
 def test_an_offline_override_is_applied_flagged_for_review_and_listed(

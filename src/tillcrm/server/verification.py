@@ -255,14 +255,17 @@ def _audit(
 
 def spend_approval(
     conn: Connection, till: Till, approval: OverrideApproval, *, op_id: UUID | None, online: bool
-) -> bool:
-    """Record the approval as used by this action and return whether it needs review.
+) -> str:
+    """Record the approval as used by this action; why it needs review, "" when it does not.
 
     An approval carrying a verification uses it up: it must be this till's, for this
-    supervisor, unused and unexpired. One without is accepted only where the till may have
-    been offline (not `online`), and needs review. Raises `Rejection` for an approval used
-    before (a replay) or a verification that does not hold. The caller's transaction (an
-    op's savepoint) undoes both if the action fails.
+    supervisor and unused. One that expired before the op arrived (the network went down
+    after the supervisor was verified) is as good as one checked offline: accepted for
+    review, unless the action is `online` (a request the till makes while the CRM answers).
+    One without a verification is accepted only where the till may have been offline (not
+    `online`), for review. Raises `Rejection` for an approval used before (a replay) or a
+    verification that does not hold. The caller's transaction (an op's savepoint) undoes
+    both if the action fails.
     """
     used_by = conn.execute(
         sa.select(override_approvals.c.op_id).where(
@@ -272,6 +275,7 @@ def spend_approval(
     if used_by is not None:
         raise Rejection(APPROVAL_USED)
     now = datetime.now(UTC)
+    review = REVIEW_OFFLINE
     if approval.verification_id is not None:
         spent = conn.execute(
             supervisor_verifications.update()
@@ -280,16 +284,16 @@ def spend_approval(
                 supervisor_verifications.c.till_id == till.id,
                 supervisor_verifications.c.supervisor_id == approval.supervisor_id,
                 supervisor_verifications.c.used_at.is_(None),
-                supervisor_verifications.c.expires_at > now,
             )
             .values(used_at=now, op_id=op_id)
-            .returning(supervisor_verifications.c.verification_id)
+            .returning(supervisor_verifications.c.expires_at)
         ).one_or_none()
-        if spent is None:
+        in_time = spent is not None and as_utc(spent.expires_at) > now
+        if spent is None or (online and not in_time):
             raise Rejection(VERIFICATION_UNUSABLE)
+        review = "" if in_time else REVIEW_LATE
     elif online:
         raise Rejection(VERIFICATION_NEEDED)
-    needs_review = approval.verification_id is None
     conn.execute(
         override_approvals.insert().values(
             approval_id=approval.approval_id,
@@ -299,14 +303,16 @@ def spend_approval(
             supervisor_id=approval.supervisor_id,
             cashier_id=approval.cashier_id,
             reason=approval.reason,
-            needs_review=needs_review,
+            needs_review=bool(review),
         )
     )
-    return needs_review
+    return review
 
 
 APPROVAL_USED = "this approval was already used for another action"
 VERIFICATION_UNUSABLE = (
     "the supervisor's verification is unknown, used, expired, or for another till or supervisor"
 )
+REVIEW_OFFLINE = "checked only by the till (offline)"
+REVIEW_LATE = "verified by the CRM, but the op came after its verification expired"
 VERIFICATION_NEEDED = "the CRM must verify the supervisor's PIN or badge for this action"

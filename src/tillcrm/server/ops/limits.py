@@ -53,13 +53,11 @@ def _require_override(ctx: OpContext, kind: str, amount: int, breaches: list[Lim
     if refusal is not None:
         raise Rejection(f"override refused: {refusal.value}")
     try:
-        unverified = spend_approval(ctx.conn, ctx.till, override, op_id=ctx.op_id, online=False)
+        review = spend_approval(ctx.conn, ctx.till, override, op_id=ctx.op_id, online=False)
     except Rejection as exc:
         raise Rejection(f"override refused: {exc.reason}") from exc
     audit(ctx, f"override:{kind}", f"{override.reason} ({problem})", approver_id=supervisor.id)
-    if unverified:
-        return f"override by {supervisor.id} checked only by the till (offline): review it"
-    return ""
+    return f"override by {supervisor.id} {review}: review it" if review else ""
 
 
 def settle_breaches(ctx: OpContext, kind: str, amount: int, breaches: list[LimitBreach]) -> str:
