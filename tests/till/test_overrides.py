@@ -247,3 +247,18 @@ async def test_offline_the_cached_hashes_approve_and_the_crm_flags_the_op_for_re
     [flagged] = Outbox(till.db).entries(OpState.NEEDS_REVIEW)
     assert flagged.op.override == approval
     assert approval_needs_review(loopback_world, approval.approval_id) is True
+
+
+@pytest.mark.parametrize("secret", ["pin", "badge"])
+async def test_online_a_pin_or_badge_longer_than_any_is_refused_in_the_dialog(
+    till: Till, loopback_world: World, secret: str
+) -> None:
+    """A PIN or badge past what the CRM reads (a key held down, a garbled swipe) is refused
+    with a message before anything is sent, never an error that ends the dialog's worker."""
+    service, customer_id = await _cashier_and_customer(till, loopback_world)
+    required = await service.sale(customer_id, LINES, ON_ACCOUNT)
+    assert isinstance(required, OverrideRequired)
+    entered = {"code": "brand-900", "pin": "9" * 129} if secret == "pin" else {"badge": "B" * 129}
+    with pytest.raises(OverrideRefused, match="longer than any a keypad or card gives"):
+        await service.approve(required, reason="ok", **entered)
+    assert Outbox(till.db).depth() == 0

@@ -65,6 +65,7 @@ from tillcrm.api.sync import (
     push_body_sizes,
 )
 from tillcrm.api.tills import (
+    MAX_SECRET,
     OPERATOR_LOCKED,
     TILL_THROTTLED,
     EnrollRequest,
@@ -81,6 +82,7 @@ __all__ = [
     "API_PREFIX",
     "BODY_LIMIT_HEADER",
     "MAX_BATCH",
+    "MAX_SECRET",
     "OPERATOR_LOCKED",
     "PAYLOADS",
     "REGISTERED_AT_PARENT",

@@ -12,6 +12,7 @@ from tillcrm.domain import Brand, Name, Organization, PromotionCategory, Store, 
 from tillcrm.domain.org_fields import FieldDefinition
 
 __all__ = [
+    "MAX_SECRET",
     "OPERATOR_LOCKED",
     "TILL_THROTTLED",
     "EnrollRequest",
@@ -23,7 +24,9 @@ __all__ = [
     "TillRevoked",
 ]
 
-Secret = Annotated[Text, Field(min_length=1, max_length=128)]
+MAX_SECRET = 128
+"""The longest PIN or badge the CRM will check: longer than any keypad entry or card track."""
+Secret = Annotated[Text, Field(min_length=1, max_length=MAX_SECRET)]
 """A PIN or a badge's card value as typed or swiped: checked against a hash, never stored."""
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from uuid import UUID, uuid4
 
+from tillcrm.api import MAX_SECRET
 from tillcrm.domain import (
     InputRefused,
     Operator,
@@ -28,6 +29,7 @@ from tillcrm.till._results import OverrideRequired
 __all__ = ["OverrideRefused", "approval_of", "approve", "claimed_approver"]
 
 _NO_APPROVER = "swipe a supervisor badge, or enter a supervisor code and PIN"
+TOO_LONG = "the PIN or badge is longer than any a keypad or card gives; retype it"
 
 
 class OverrideRefused(Exception):
@@ -85,7 +87,10 @@ def claimed_approver(
 ) -> Operator:
     """Whom the badge or code names, for the CRM to verify: a code is looked up unchecked
     (the CRM checks its PIN), a badge is matched against the cached badge hashes (a swipe
-    names no operator). Raises `OverrideRefused` when it names nobody here."""
+    names no operator). Raises `OverrideRefused` when it names nobody here, or holds what
+    no keypad or card gives (the CRM would not read it)."""
+    if len(badge or pin or "") > MAX_SECRET:
+        raise OverrideRefused(TOO_LONG)
     if badge:
         try:
             return operators.check_badge(badge)
