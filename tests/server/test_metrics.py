@@ -87,3 +87,18 @@ def test_requests_count_by_route_template_and_status_never_by_path(world: World)
     assert grown(before, after, http_requests, **requests(UNMATCHED, 404)) == 1
     assert grown(before, after, http_requests, **requests("/v1/metrics", 200)) == 1
     assert str(stranger) not in response.text
+
+
+def test_a_made_up_method_counts_as_other_and_adds_no_series_of_its_own(world: World) -> None:
+    """Anyone may call any method at the open endpoint: counted by name, made-up methods
+    would grow the scrape without end."""
+    _, before = scrape(world)
+    with world.crm.client() as http:
+        for made_up in ("FOO0", "FOO1"):
+            assert http.request(made_up, "/health").status_code == 405
+    response, after = scrape(world)
+    assert (
+        grown(before, after, "tillcrm_http_requests_total", **requests("/v1/health", 405, "other"))
+        == 2
+    )
+    assert "FOO" not in response.text

@@ -117,7 +117,13 @@ class _CountRequests:
         try:
             await self.app(scope, receive, watched)
         finally:
-            self.metrics.answered(scope["method"], self._template(scope.get("route")), status)
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            self.metrics.answered(method, self._template(scope.get("route")), status)
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods counted by name; any other a caller makes up is `other`, so no request can add
+series to the endpoint without end."""
 
 
 def install_metrics(app: FastAPI, routers: Iterable[APIRouter]) -> None:
