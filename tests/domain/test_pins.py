@@ -10,7 +10,7 @@ from tillcrm.domain import TEST_PIN_COST, hash_pin, verify_pin
 
 def test_a_pin_hash_verifies_only_the_right_pin() -> None:
     encoded = hash_pin("246813")
-    assert encoded.startswith(f"scrypt-lanes$2${2**14}$16$1$")
+    assert encoded.startswith(f"scrypt-lanes$2${2**14}$18$1$")
     assert "246813" not in encoded
     assert verify_pin("246813", encoded)
     assert not verify_pin("246814", encoded)
