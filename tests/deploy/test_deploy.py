@@ -106,6 +106,29 @@ def test_docker_compose_config_accepts_the_compose_file(tmp_path: Path) -> None:
     check_compose(json.loads(result.stdout))
 
 
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="no docker-compose v1 here")
+def test_docker_compose_v1_config_accepts_the_compose_file(tmp_path: Path) -> None:
+    """Where only Compose v1 (`docker-compose`, Debian's package) is installed, it validates
+    the file all the same, but for the top-level `name`, a Compose Specification key v1
+    predates (v2 reads it; without it v1 names the project after the folder)."""
+    model = yaml.safe_load(COMPOSE.read_text())
+    model.pop("name")
+    for name in ("admin_token", "pg_password"):  # as an operator's files would be
+        (tmp_path / name).write_text("x" * 40)
+        model["secrets"][name] = {"file": str(tmp_path / name)}
+    copy = tmp_path / "deploy" / "compose.yaml"
+    copy.parent.mkdir()
+    copy.write_text(yaml.safe_dump(model))
+    result = subprocess.run(
+        ["docker-compose", "-f", str(copy), "config"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    check_compose(yaml.safe_load(result.stdout))
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
 @pytest.mark.parametrize("unit", UNITS, ids=[unit.name for unit in UNITS])
 def test_systemd_analyze_verifies_the_unit(unit: Path, tmp_path: Path) -> None:
