@@ -31,8 +31,7 @@ _INDEXED_TABLES = ("customers", "identifiers")
 _SEARCH_BUFFER_BYTES = 16 * 1024 * 1024
 """The trigram index's buffer of pending terms while `finish` makes every search row: with
 FTS5's default (1 MB) it writes a segment every few thousand customers and merges them again
-and again; with sixteen times the room, the search rows of 52,000 customers took 7.1 us of CPU
-each instead of 8.2."""
+and again (figures in docs/performance.md)."""
 _DEFAULT_SEARCH_BUFFER_BYTES = 1024 * 1024
 """FTS5's own default, put back for the small writes of every other transaction."""
 
@@ -89,9 +88,9 @@ def finish(conn: sqlite3.Connection) -> None:
 def _mapped(conn: sqlite3.Connection) -> Iterator[None]:
     """Read the database file memory-mapped inside the block: each index built, and the
     search rows, read the whole customers table once more, and copying its pages through
-    SQLite's page cache made the indexes cost 5.9 us a customer instead of 4.4. The
-    connection's own setting is put back after, so the mapping (and the RSS it counts) ends
-    with the load."""
+    SQLite's page cache made the index builds about a third slower (docs/performance.md).
+    The connection's own setting is put back after, so the mapping (and the RSS it counts)
+    ends with the load."""
     (before,) = conn.execute("PRAGMA mmap_size").fetchone()
     conn.execute(f"PRAGMA mmap_size = {_MAPPED_BYTES}")
     try:

@@ -332,10 +332,10 @@ class _Balances(msgspec.Struct, frozen=True, gc=False):
 class _Indexed(msgspec.Struct, frozen=True, gc=False):
     """The part of a `CustomerOut` the cache's columns and tables are made of, with the same
     constraints (and strict JSON types: a number must be a number). msgspec structs, not
-    pydantic TypedDicts: decoded straight from the bytes, other fields skipped, they cost a
-    third as much (a full `CustomerOut` costs ten times more again). `gc=False`: they hold
-    no reference back to anything, and tracking a page's thousands of them for the cycle
-    collector cost as much as decoding them."""
+    pydantic TypedDicts: decoded straight from the bytes, other fields skipped, they cost far
+    less (docs/performance.md). `gc=False`: they hold no reference back to anything, and
+    tracking a page's thousands of them for the cycle collector cost as much as decoding
+    them."""
 
     id: UUID
     version: int

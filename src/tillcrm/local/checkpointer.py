@@ -2,8 +2,7 @@
 
 By default the connection that commits also checkpoints: every thousand WAL pages, a commit
 copies them into the database file and fsyncs both. During a first pull that is the writer's
-biggest wait: the pages of 52,000 customers wrote 126 MB of WAL, and copying it back cost the
-storing thread 0.65 s, a quarter of the whole pull. A `Checkpointer` does that copy on its own
+biggest wait (figures in docs/performance.md). A `Checkpointer` does that copy on its own
 connection while the writer stores the next page (SQLite works without the GIL), so the pull
 waits for neither.
 

@@ -122,11 +122,12 @@ _MIGRATIONS: list[str] = [
         detail TEXT NOT NULL DEFAULT ''
     );
     """,
-    # 2: customers becomes a rowid table (a WITHOUT ROWID table stores a row of about 1 kB, the
-    # JSON record, on a page of its own: 4.5 kB a customer, 4.5 GB for a million) whose rowid is
-    # the trigram index's rowid, so the customer_search mapping (one more randomly-keyed index
-    # to write on every pull page) goes; and case-insensitive name indexes, for the LIKE-prefix
-    # search of one- and two-letter queries (too short for the trigram index).
+    # 2: customers becomes a rowid table (a WITHOUT ROWID table stores each row, the JSON
+    # record, on a page of its own, at over four times its size: docs/performance.md) whose
+    # rowid is the trigram index's rowid, so the customer_search mapping (one more
+    # randomly-keyed index to write on every pull page) goes; and case-insensitive name
+    # indexes, for the LIKE-prefix search of one- and two-letter queries (too short for the
+    # trigram index).
     """
     CREATE TABLE customers_v2 (
         id TEXT PRIMARY KEY,
@@ -174,8 +175,8 @@ _MIGRATIONS: list[str] = [
     """,
     # 5: the trigram index reads its text from the customers themselves (an external-content
     # table over a view) and keeps no column sizes (nothing ranks): it no longer stores a
-    # second copy of every name, email, company and number, and building the index of 52,000
-    # customers took 0.26 s instead of 0.38. Its text is now defined once, by the view.
+    # second copy of every name, email, company and number, and the index builds faster
+    # (docs/performance.md). Its text is now defined once, by the view.
     """
     DROP TABLE customer_text;
     CREATE VIEW customer_text_source (id, customer_rowid, name, email, company, number) AS

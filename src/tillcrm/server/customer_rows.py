@@ -74,9 +74,9 @@ def stored_profile(stored: dict[str, Any]) -> CustomerProfile:
     """The `CustomerProfile` of a `customers.profile` value, built without validating it again.
 
     Every stored profile was validated when it was written (`profile_columns` takes a model), and
-    validating it on each read cost ~300 us a customer, most of it in the e-mail check: a till's
-    first pull of 20,000 customers spent six seconds on it. So the models are constructed from
-    the stored JSON, whose only non-JSON type is the date of birth.
+    validating it again on each read, most of all the e-mail check, took seconds of a till's
+    first pull (docs/performance.md). So the models are constructed from the stored JSON, whose
+    only non-JSON type is the date of birth.
     """
     fields = dict(stored)
     fields["address"] = Address.model_construct(**fields.get("address", {}))

@@ -379,8 +379,8 @@ def _page_statement(postgres: bool, till: Till, page: sa.Subquery) -> sa.Select[
 
 _NO_JIT = sa.text("SET LOCAL jit = off")
 """PostgreSQL compiles a statement it expects to cost much (`jit_above_cost`) to machine code
-first. A page never repays it: a million customers loaded and not yet analyzed made each
-page's estimate that high, and compiling took 0.47 s of a 0.52 s page."""
+first. A page never repays it: a large load not yet analyzed makes each page's estimate that
+high, and compiling then takes most of the page's time (docs/performance.md)."""
 
 _AS_OF = sa.bindparam("as_of", type_=sa.Text)
 _AFTER = sa.bindparam("after", type_=sa.BigInteger)

@@ -159,11 +159,11 @@ def writing(
 def _insert_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
     """Insert `rows` (each with the same keys) with one statement.
 
-    psycopg runs an executemany as one pipelined statement per row, at ~70 us of Python
-    each; a multi-row VALUES list is a new, long query text psycopg parses in Python on every
-    push, and arrays to unnest are dumped in Python value by value. On PostgreSQL the rows
-    therefore go in with COPY, whose rows psycopg formats in C (a JSON value is sent as its
-    text, as SQLAlchemy would). SQLite's executemany is C already.
+    psycopg runs an executemany as one pipelined statement per row, each with Python work of
+    its own (docs/performance.md); a multi-row VALUES list is a new, long query text psycopg
+    parses in Python on every push, and arrays to unnest are dumped in Python value by value.
+    On PostgreSQL the rows therefore go in with COPY, whose rows psycopg formats in C (a JSON
+    value is sent as its text, as SQLAlchemy would). SQLite's executemany is C already.
     """
     if conn.dialect.name != "postgresql" or len(rows) < 2:
         conn.execute(statement, rows)

@@ -4,15 +4,14 @@ Push sends pending ops in seq order, one batch at a time, and records the CRM's 
 each op. A batch is sized by its encoded bytes as well as its count, under the body limit the
 CRM says; a push refused whole (413, or 422 for what is in it) is split, and an op refused
 even alone is sent withheld, so the CRM stores it as rejected, its seq advances and the ops
-after it sync. Exactly-once rests on
-the CRM: an op id it has seen is answered with the stored result (duplicate), so a resend
-after a lost answer or a crash never applies twice. Failures
-worth retrying put the batch back to pending with a full-jitter backoff stored in the rows;
-after repeated failures the circuit breaker stops real calls and only probes `/v1/health`,
-backing off from a second to `probe_max_seconds`, and the loop wakes for each probe, so a CRM
-that comes back is used within that wait. Waits within a run are timed on the monotonic clock;
-the wall-clock wait stored in the rows only carries a backoff over a restart.
-A 401 stops all syncing until the till is registered again.
+after it sync. Exactly-once rests on the CRM: an op id it has seen is answered with the
+stored result (duplicate), so a resend after a lost answer or a crash never applies twice.
+Failures worth retrying put the batch back to pending with a full-jitter backoff stored in
+the rows; after repeated failures the circuit breaker stops real calls and only probes
+`/v1/health`, backing off from a second to `probe_max_seconds`, and the loop wakes for each
+probe, so a CRM that comes back is used within that wait. Waits within a run are timed on
+the monotonic clock; the wall-clock wait stored in the rows only carries a backoff over a
+restart. A 401 stops all syncing until the till is registered again.
 
 Pull asks for changes since the CRM's own cursor (never the till's clock) and stores each
 page with its cursor in one transaction. It runs after push in a round, so the till's own
@@ -437,7 +436,7 @@ class SyncEngine:
         cut may take back the last pages, and their cursor with them, so the next pull asks
         for them again. Checking it here, in the storing thread, rather than in a thread of
         its own while the page before is stored: the two threads fought over the GIL, and a
-        first pull was 2-4% slower (20,894 and 21,245 customers/s against 21,674 and 21,737).
+        first pull was slower (docs/performance.md).
 
         A customer with ops still waiting in the outbox (an offline edit, a points change) is
         not overwritten: the cache shows what the cashier saved until those ops sync, and the

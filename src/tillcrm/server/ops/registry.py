@@ -276,8 +276,8 @@ def _touch(
     bump: bool, stamp_now: bool, returning: tuple[ColumnElement[Any], ...]
 ) -> ReturningUpdate[Any]:
     """`touch_customer`'s statement, built once per shape: an op's statements run by the
-    hundred in one push, and building a statement costs more than running it (~200 us
-    against ~40 us)."""
+    hundred in one push, and building a statement costs several times more than running it
+    (docs/performance.md)."""
     return (
         customers.update()
         .where(customers.c.id == sa.bindparam("touched_id"))
