@@ -185,3 +185,22 @@ async def test_a_removed_suite_is_hidden_until_the_crm_has_the_removal(
     with reading(loopback_world.crm.engine) as conn:
         assert conn.execute(theirs).scalars().all() == []
     assert isinstance(service.remove_suite(uuid4(), suite_id), Declined)
+
+
+async def test_stored_value_is_declined_for_a_customer_without_a_card_online_and_offline(
+    till: Till, loopback_world: World
+) -> None:
+    """No override can give a customer a stored-value card: the till declines the tender at
+    once instead of asking a supervisor and queuing a sale the CRM will refuse."""
+    service, customer_id = await _setup(till, loopback_world)
+    lines = [TransactionLine(description="Drinks", unit_price=1_000)]
+    tenders = [SaleLineTender(kind=TenderKind.STORED_VALUE, amount=1_000)]
+    online = await service.sale(customer_id, lines, tenders)
+    assert isinstance(online, Declined)
+    assert "no stored-value card" in online.reason
+    down = till.service(down=True)
+    await down.login("brand-100", CASHIER_PIN)
+    offline = await down.sale(customer_id, lines, tenders)
+    assert isinstance(offline, Declined)
+    assert "no stored-value card" in offline.reason
+    assert till.db.read("SELECT count(*) FROM outbox WHERE type = 'sale'")[0][0] == 0

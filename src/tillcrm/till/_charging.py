@@ -63,6 +63,8 @@ __all__ = ["Account", "Charging"]
 
 Account = Literal["stored_value", "points", "store_credit"]
 
+NO_STORED_VALUE_CARD = "this customer has no stored-value card: take another tender"
+
 
 class Charging(TillCore):
     """Money on the customer's accounts, within the limits and the offline policy."""
@@ -177,6 +179,8 @@ class Charging(TillCore):
         refused = Declined.unstorable(payload)
         if refused is not None:
             return refused
+        if debits.stored_value and customer.balances.stored_value is None:
+            return Declined(NO_STORED_VALUE_CARD)  # no override makes a card: the CRM refuses
         offline = not self.online
         now = self._now()
         breaches: list[LimitBreach] = limit_breaches(
