@@ -7,7 +7,11 @@ from pydantic import ValidationError
 
 from tillcrm.domain import refused_input
 
-__all__ = ["input_problem", "sentence"]
+__all__ = ["INACTIVE_NOTE", "input_problem", "sentence"]
+
+INACTIVE_NOTE = "INACTIVE: points, stored value and house account need a supervisor"
+"""What an inactive customer means at the till: a charge to one of their accounts needs an
+override; a sale paid by card or cash does not."""
 
 
 def sentence(text: str) -> str:

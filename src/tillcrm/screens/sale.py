@@ -32,7 +32,7 @@ from tillcrm.domain import (
 from tillcrm.receipts import PrintedReceipt, ReceiptPrinter
 from tillcrm.screens._base import TillScreen
 from tillcrm.screens._printing import print_receipt
-from tillcrm.screens._text import input_problem, sentence
+from tillcrm.screens._text import INACTIVE_NOTE, input_problem, sentence
 from tillcrm.screens.override import with_override
 from tillcrm.till import Declined, OverrideRequired, Saved, TillService
 from tillcrm.widgets.compact_input import CompactInput
@@ -89,7 +89,7 @@ class SaleScreen(TillScreen[Saved | None]):
         """The sale's fields, the preview line and the buttons."""
         profile = self._customer.profile
         name = f"{profile.first_name} {profile.last_name}".strip() or profile.company
-        inactive = "" if profile.flags.active else "  INACTIVE: a supervisor must approve"
+        inactive = "" if profile.flags.active else f"  {INACTIVE_NOTE}"
         payers = [(f"{name} (customer)", _CUSTOMER)] + [
             (f"{u.first_name} {u.last_name}".strip(), str(u.id))
             for u in self._customer.authorized_users

@@ -19,6 +19,7 @@ from textual.widgets import Static
 from tillcrm.api import CustomerOut, TransactionSummary
 from tillcrm.domain import PromotionCategory, display_phone, mask_license, mask_tail
 from tillcrm.domain.formats import format_day, format_moment
+from tillcrm.screens._text import INACTIVE_NOTE
 from tillcrm.screens.profile._tab import ProfileTab
 from tillcrm.till import Offline, OrgProfile
 from tillcrm.widgets.money import MoneyFormat
@@ -100,7 +101,7 @@ class InfoTab(ProfileTab):
         flags = p.flags
         category = _category_name(self.till.promotion_category(customer), p.promotion_category_id)
         flag_lines = [
-            "INACTIVE: cannot transact without a supervisor" if not flags.active else "Active",
+            INACTIVE_NOTE if not flags.active else "Active",
             f"VIP {_yes(flags.vip)}   Go green {_yes(flags.go_green)}   "
             f"Loyalty {_yes(flags.loyalty_enabled)}   Marketing SMS {_yes(flags.marketing_sms)}",
             f"Tags      {', '.join(p.tags) or '-'}",

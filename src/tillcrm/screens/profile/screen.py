@@ -21,6 +21,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from tillcrm.api import CustomerOut
 from tillcrm.receipts import ReceiptPrinter
 from tillcrm.screens._base import TillScreen
+from tillcrm.screens._text import INACTIVE_NOTE
 from tillcrm.screens.profile._tab import ProfileContext, ProfileTab
 from tillcrm.screens.profile.authorized import AuthorizedUsersTab
 from tillcrm.screens.profile.history import HistoryTab
@@ -224,5 +225,5 @@ def _header(customer: CustomerOut) -> str:
     if profile.flags.vip:
         parts.append("VIP")
     if not profile.flags.active:
-        parts.append("INACTIVE: a supervisor must approve any charge")
+        parts.append(INACTIVE_NOTE)
     return "  ".join(parts)
