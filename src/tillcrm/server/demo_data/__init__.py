@@ -5,10 +5,9 @@ customers, word lists), the row generator that makes customer after customer fro
 the bulk loader that writes them. Callers import from here; the modules are its inside.
 """
 
-from tillcrm.server.demo_data.loader import (
+from tillcrm.server.demo_data.catalog import (
     CASHIER_CODE,
     CASHIER_PIN,
-    CHUNK,
     DEMO_BARCODE,
     DEMO_BLOCKED_BARCODE,
     DEMO_CUSTOMERS,
@@ -21,14 +20,17 @@ from tillcrm.server.demo_data.loader import (
     DEMO_STORE_BY_ID,
     DEMO_STORE_ID,
     DEMO_STORES,
-    MAX_DEMO_CUSTOMERS,
     SUPERVISOR_BADGE,
     SUPERVISOR_CODE,
     SUPERVISOR_PIN,
-    DemoAlreadyLoadedError,
     DemoCustomer,
     DemoOrg,
     DemoStore,
+)
+from tillcrm.server.demo_data.generator import MAX_DEMO_CUSTOMERS
+from tillcrm.server.demo_data.loader import (
+    CHUNK,
+    DemoAlreadyLoadedError,
     DemoSummary,
     load_demo_data,
 )
