@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
+from stdnum import ean
+
 from tillcrm.domain import (
     Brand,
     CustomerScope,
@@ -209,9 +211,8 @@ def _known(
 
 
 def _ean13(first12: str) -> str:
-    """`first12` and its EAN-13 check digit (weights 1 and 3 from the left)."""
-    weighted = sum(map(int, first12[0::2])) + 3 * sum(map(int, first12[1::2]))
-    return f"{first12}{-weighted % 10}"
+    """`first12` and its EAN-13 check digit, as a scanner validates it."""
+    return f"{first12}{ean.calc_check_digit(first12)}"
 
 
 DEMO_BLOCKED_BARCODE = _ean13("200000009999")
