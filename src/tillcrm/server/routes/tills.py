@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import sqlalchemy as sa
-import uuid6
 from fastapi import APIRouter, Path, Query, Request
 
 from tillcrm.api import (
@@ -21,6 +20,7 @@ from tillcrm.api import (
     TillRevoked,
 )
 from tillcrm.domain import Operator
+from tillcrm.domain.ids import new_id
 from tillcrm.server.admin import overrides_to_review, revoke_till
 from tillcrm.server.context import Admin, CurrentTill, engine_of, hash_token, till_context
 from tillcrm.server.db import reading, writing
@@ -60,7 +60,7 @@ def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
     the claimer rolled back; on SQLite writers take turns anyway.
     """
     now = datetime.now(UTC)
-    till_id = str(uuid6.uuid7())
+    till_id = str(new_id())
     token = secrets.token_urlsafe(32)
     with writing(engine_of(request)) as conn:
         store_id = conn.execute(
