@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from stdnum import luhn
 
-__all__ = ["is_luhn_valid", "last4", "looks_like_pan", "mask_pan", "mask_tail"]
+__all__ = ["card_brand", "is_luhn_valid", "last4", "looks_like_pan", "mask_pan", "mask_tail"]
 
 
 def is_luhn_valid(digits: str) -> bool:
@@ -34,3 +34,16 @@ def mask_tail(number: str, visible: int = 4) -> str:
 def last4(digits: str) -> str:
     """The last four digits, the only part of a card number a wallet keeps."""
     return digits[-4:]
+
+
+def card_brand(digits: str) -> str:
+    """The card scheme from the number's first digits (what a processor would tell us)."""
+    if digits.startswith("4"):
+        return "visa"
+    if digits[:2] in {"34", "37"}:
+        return "amex"
+    if 51 <= int(digits[:2]) <= 55 or 2221 <= int(digits[:4]) <= 2720:
+        return "mastercard"
+    if digits.startswith(("6011", "65")) or 644 <= int(digits[:3]) <= 649:
+        return "discover"
+    return "card"

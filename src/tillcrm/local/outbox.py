@@ -21,11 +21,11 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-import uuid6
 from pydantic import BaseModel
 
 from tillcrm.api import Op, OpStatus, OpType, PushResponse, encoded_op, push_body_sizes
 from tillcrm.domain import OverrideApproval
+from tillcrm.domain.ids import new_id
 from tillcrm.local.db import TillDatabase
 from tillcrm.local.meta import Meta
 
@@ -158,7 +158,7 @@ class Outbox:
         debit = debit or OfflineDebits()
         seq = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox").fetchone()[0])
         op = Op(
-            op_id=UUID(str(uuid6.uuid7())),
+            op_id=new_id(),
             seq=seq,
             type=type,
             entity_id=entity_id,

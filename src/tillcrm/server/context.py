@@ -24,6 +24,7 @@ __all__ = [
     "ADMIN_TOKEN_ENV",
     "Admin",
     "CurrentTill",
+    "Database",
     "Till",
     "engine_of",
     "hash_token",
@@ -41,6 +42,10 @@ def engine_of(request: Request) -> Engine:
     """The app's database engine."""
     engine: Engine = request.app.state.engine
     return engine
+
+
+Database = Annotated[Engine, Depends(engine_of)]
+"""A route parameter that is the app's database engine (see `engine_of`)."""
 
 
 def load_organization(conn: Connection, org_id: str) -> Organization:
@@ -128,12 +133,13 @@ _TILL_TOKEN = _bearer_scheme("till_token", "The till's token, from `POST /v1/til
 
 def _authenticated_till(
     request: Request,
+    engine: Database,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_TILL_TOKEN)],
 ) -> Till:
     """The till holding the bearer token, looked up on every request: a till revoked a moment
     ago (see `admin.revoke_till`) is refused on its very next one."""
     token_hash = hash_token(_bearer(credentials, "this till"))
-    with reading(engine_of(request)) as conn:
+    with reading(engine) as conn:
         till_id = conn.execute(
             sa.select(tills.c.id).where(
                 tills.c.token_hash == token_hash, tills.c.revoked_at.is_(None)

@@ -8,31 +8,35 @@ it: a retry with the same key gets the same refusal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
-import uuid6
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, WithJsonSchema
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from tillcrm.api import ErrorBody, FieldProblem, Op, OpResult, OpStatus, OpType
 from tillcrm.domain import NO_NUL, OverrideApproval
-from tillcrm.server.context import CurrentTill, Till, engine_of
-from tillcrm.server.db import reading
+from tillcrm.domain.ids import new_id
+from tillcrm.server.context import CurrentTill, Database, Till
+from tillcrm.server.db import reading, writing
 from tillcrm.server.errors import ApiError
 from tillcrm.server.operators import acting_refusal
 from tillcrm.server.ops import execute_op, stored_result
+from tillcrm.server.scope import require_visible_customer
 
-__all__ = ["IdempotencyKey", "OperatorId", "apply_op", "make_op"]
+__all__ = ["IdempotencyKey", "OperatorId", "answer_applied", "make_op", "write_op"]
+
+T = TypeVar("T")
 
 
 def _acting_operator(
     till: CurrentTill,
-    request: Request,
+    engine: Database,
     operator_id: Annotated[
         str,
         Header(
@@ -45,7 +49,7 @@ def _acting_operator(
     ],
 ) -> str:
     """The header's operator when they may act at this till (`acting_refusal`), else 422."""
-    with reading(engine_of(request)) as conn:
+    with reading(engine) as conn:
         refusal = acting_refusal(conn, till, operator_id)
     if refusal is not None:
         problem = FieldProblem(field="X-Operator-Id", message="is not an operator of this store")
@@ -77,7 +81,7 @@ def make_op(
 ) -> Op:
     """The op for one REST write. A new customer without an id takes the op id as its id,
     so a retried create names the same customer."""
-    op_id = key or UUID(str(uuid6.uuid7()))
+    op_id = key or new_id()
     return Op(
         op_id=op_id,
         type=op_type,
@@ -90,13 +94,36 @@ def make_op(
     )
 
 
-def apply_op(conn: Connection, till: Till, op: Op) -> JSONResponse | None:
-    """Apply `op` once in the caller's transaction (a retry gets the first answer again).
-
-    Returns the HTTP answer when the op was refused, None when it went through.
-    """
+def answer_applied(
+    conn: Connection, till: Till, op: Op, answer: Callable[[Connection], T]
+) -> T | JSONResponse:
+    """Apply `op` once in the caller's transaction (a retry gets the first answer again),
+    then `answer` in the same transaction, so the answer shows the write; the HTTP answer of
+    the refusal instead when a rule refused the op."""
     stored = stored_result(conn, till, op)
-    return _refusal(stored if stored is not None else _execute_once(conn, till, op))
+    refused = _refusal(stored if stored is not None else _execute_once(conn, till, op))
+    if refused is not None:
+        return refused
+    return answer(conn)
+
+
+def write_op(
+    engine: Engine,
+    till: Till,
+    op: Op,
+    answer: Callable[[Connection], T],
+    *,
+    check: Callable[[Connection], object] | None = None,
+) -> T | JSONResponse:
+    """A REST write in one transaction: the op's customer must be one the till sees (404
+    otherwise; a customer the op creates has none to find yet), then `check` (a further
+    404), then `answer_applied`. One place for what every such route does."""
+    with writing(engine) as conn:
+        if op.type is not OpType.CUSTOMER_CREATE:
+            require_visible_customer(conn, till, op.entity_id)
+        if check is not None:
+            check(conn)
+        return answer_applied(conn, till, op, answer)
 
 
 def _execute_once(conn: Connection, till: Till, op: Op) -> OpResult:

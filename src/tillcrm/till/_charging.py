@@ -32,6 +32,7 @@ from tillcrm.domain import (
     OverrideApproval,
     TransactionLine,
 )
+from tillcrm.domain.ids import new_id
 from tillcrm.local import (
     STORE_CREDIT_OWED,
     STORED_VALUE,
@@ -42,7 +43,6 @@ from tillcrm.local import (
     points_account,
 )
 from tillcrm.till._core import TillCore
-from tillcrm.till._customers import new_id
 from tillcrm.till._money import (
     Debits,
     debited,

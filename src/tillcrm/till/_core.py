@@ -34,6 +34,7 @@ from tillcrm.domain import (
     effective_scope,
     points_account_brand,
 )
+from tillcrm.domain.ids import new_id
 from tillcrm.domain.offline import OfflineCaps
 from tillcrm.local import (
     CustomerCache,
@@ -43,7 +44,6 @@ from tillcrm.local import (
     TillDatabase,
 )
 from tillcrm.sync import CircuitBreaker
-from tillcrm.till._customers import new_id
 from tillcrm.till._overrides import OverrideRefused, approval_of, approve, claimed_approver
 from tillcrm.till._results import Declined, Offline, OverrideRequired
 from tillcrm.till._session import Session

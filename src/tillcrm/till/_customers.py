@@ -10,27 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from uuid import UUID
-
-import uuid6
 
 from tillcrm.api import AccountBalances, CustomerOut
 from tillcrm.domain import AuthorizedUser, CustomerProfile, Identifier, IdentifierKind
+from tillcrm.domain.ids import new_id
 from tillcrm.domain.org_fields import field_patch, patched_field_values
 
 __all__ = [
     "edited",
     "moved_phone",
     "new_customer",
-    "new_id",
     "unknown_fields",
     "with_authorized_users",
 ]
-
-
-def new_id() -> UUID:
-    """A client-made id for a customer, transaction or request key (UUIDv7)."""
-    return UUID(str(uuid6.uuid7()))
 
 
 def new_customer(
