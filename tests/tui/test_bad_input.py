@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.tui import CASHIER, SIZE, SUPERVISOR, TuiTill, until
 from tests.support.world import SUPERVISOR_PIN, World
 from tests.tui.cashier import enrolled_till, logged_in, new_customer, scan_to_profile, show_tab
-from tests.tui.conftest import CASHIER, SIZE, SUPERVISOR, TuiTill, until
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static

@@ -13,9 +13,9 @@ from uuid import UUID
 
 from tests.support.customers import put_customer
 from tests.support.till_db import queue_visits
+from tests.support.tui import SIZE, TuiTill, until
 from tests.support.world import CASHIER_PIN, SUPERVISOR_PIN, World
 from tests.tui.cashier import enrolled_till, logged_in, offline_app, scan_to_profile, show_tab
-from tests.tui.conftest import SIZE, TuiTill, until
 from textual.widgets import DataTable, Static
 
 from tillcrm.api import SaleLineTender

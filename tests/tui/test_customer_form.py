@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from tests.support.tui import SIZE, TuiTill, until
 from tests.support.world import World
 from tests.tui.cashier import enrolled_till, logged_in, new_customer, scan_to_profile
-from tests.tui.conftest import SIZE, TuiTill, until
 from textual.widgets import Checkbox, DataTable, Input, Static
 
 from tillcrm.config import DeviceKind

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from tests.support.outbox import put_card
+from tests.support.tui import SIZE, TuiTill, until
 from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
 from tests.tui.cashier import (
     enrolled_till,
@@ -24,7 +25,6 @@ from tests.tui.cashier import (
     show_tab,
     with_printer,
 )
-from tests.tui.conftest import SIZE, TuiTill, until
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TabbedContent
 

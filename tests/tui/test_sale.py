@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from tests.support.outbox import approval_needs_review, put_card
 from tests.support.printer import CUT, PAPER_OK, PAPER_QUERY, PtyPrinter
+from tests.support.tui import CASHIER, SIZE, SUPERVISOR, TuiTill, until
 from tests.support.world import (
     CASHIER_PIN,
     SUPERVISOR_BADGE,
@@ -33,7 +34,6 @@ from tests.tui.cashier import (
     scan_to_profile,
     with_printer,
 )
-from tests.tui.conftest import CASHIER, SIZE, SUPERVISOR, TuiTill, until
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from tests.support.tui import SIZE, SUPERVISOR, TuiTill, until
 from tests.support.world import SUPERVISOR_PIN, World
 from tests.tui.cashier import enrolled_till, logged_in, new_customer, scan_to_profile
-from tests.tui.conftest import SIZE, SUPERVISOR, TuiTill, until
 from textual.geometry import Region
 from textual.widgets import Static, TabbedContent
 from textual.widgets._toast import Toast

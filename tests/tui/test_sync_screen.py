@@ -13,9 +13,9 @@ from uuid import uuid4
 import pytest
 from tests.support.crm_server import RunningCrm
 from tests.support.till_db import queue_visits
+from tests.support.tui import SIZE, SUPERVISOR, TuiTill, until
 from tests.support.world import SUPERVISOR_PIN, World
 from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app, scan_to_profile
-from tests.tui.conftest import SIZE, SUPERVISOR, TuiTill, until
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
