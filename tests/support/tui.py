@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from tests.support.world import CASHIER_PIN
 from tillcrm.api import TillContext
@@ -58,3 +58,9 @@ async def log_in(pilot: Pilot[Any], code: str = CASHIER, pin: str = CASHIER_PIN)
     pin_input.value = pin
     pin_input.focus()
     await pilot.press("enter")
+
+
+def text_of(screen: Any, widget_id: str) -> str:
+    """What the `Static` with `widget_id` under `screen` (or any widget) shows the cashier now:
+    the one place that knows which Textual attribute holds a label's text."""
+    return str(screen.query_one(widget_id, Static).content)

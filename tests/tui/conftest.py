@@ -3,7 +3,8 @@ CRM on loopback, and simulated readers on real pseudo-terminals (`tests.support.
 helpers that drive it).
 
 `tui_till` pulls the brand-a till's scope and operators first, so a test starts where a till
-that has synced once stands.
+that has synced once stands. `till` is a till enrolled for the test alone, for tests whose ops
+the CRM must not take for another till's.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from tests.support.crm_server import RunningCrm
 from tests.support.tui import TuiTill
 from tests.support.world import World
+from tests.tui.cashier import enrolled_till
 
 from tillcrm.config import DeviceKind, Settings, SyncSettings
 from tillcrm.crm import CrmClient
@@ -54,3 +56,14 @@ async def tui_till(
     yield TuiTill(settings, db, context, client, readers)
     await client.aclose()
     db.close()
+
+
+@pytest.fixture
+async def till(
+    tmp_path: Path,
+    loopback_world: World,
+    readers: dict[DeviceKind, SimulatedReader],
+) -> AsyncIterator[TuiTill]:
+    """A till of this test's own, with three simulated readers."""
+    async with enrolled_till(tmp_path, loopback_world.crm, readers) as enrolled:
+        yield enrolled
