@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from serial.tools.list_ports_common import ListPortInfo
 
-from tests.devices.conftest import WAIT, EventLog, reading
+from tests.support.devices import WAIT, EventLog, reading
 from tillcrm.cli import main
 from tillcrm.cli.devices import describe_port
 from tillcrm.config import DeviceKind, DeviceSettings

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from serial.tools.list_ports_common import ListPortInfo
 
-from tests.devices.conftest import QUICK, EventLog, reading
+from tests.support.devices import QUICK, EventLog, reading
 from tillcrm.config import DeviceKind, DeviceSettings
 from tillcrm.devices.errors import PortError, PortInUseError
 from tillcrm.devices.events import DeviceEvent, Identified, LinkState, Rejected

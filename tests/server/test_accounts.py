@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 
 from tests.support.customers import put_customer
-from tests.support.outbox import Outbox
+from tests.support.outbox import Outbox, put_card
 from tests.support.world import SUPERVISOR_PIN, World
 from tillcrm.api import OpType
 from tillcrm.server.db import writing
@@ -27,7 +27,6 @@ from tillcrm.server.tables import (
 )
 
 PAN = "4111111111111111"
-CARD_NUMBER = "7000123456789012"
 
 
 def headers(org: str, who: str = "cashier", key: UUID | None = None) -> dict[str, str]:
@@ -36,20 +35,6 @@ def headers(org: str, who: str = "cashier", key: UUID | None = None) -> dict[str
     if key is not None:
         found["Idempotency-Key"] = str(key)
     return found
-
-
-def give_card(world: World, customer: UUID, *, balance: int = 10_000, **limits: int) -> None:
-    with writing(world.crm.engine) as conn:
-        conn.execute(
-            stored_value_cards.insert().values(
-                customer_id=customer,
-                card_number=f"{CARD_NUMBER[:-6]}{uuid4().int % 10**6:06d}",
-                currency="USD",
-                balance=balance,
-                reset_after_event=True,
-                **limits,
-            )
-        )
 
 
 def card_number_of(world: World, customer: UUID) -> str:
@@ -67,7 +52,7 @@ def card_number_of(world: World, customer: UUID) -> str:
 
 def test_every_account_path_is_404_out_of_scope(world: World) -> None:
     customer = put_customer(world, "brand", "b", first_name="Other")
-    give_card(world, customer)
+    put_card(world, customer, 10_000)
     base = f"/customers/{customer}"
     with world.client("brand.a") as http:
         responses = [
@@ -138,7 +123,7 @@ def test_loyalty_shows_every_brand_wallet_and_the_ledger_newest_first(world: Wor
 
 def test_stored_value_shows_masked_number_limits_and_usage_now(world: World) -> None:
     customer = put_customer(world, "pool", first_name="Stella")
-    give_card(world, customer, balance=4_000, per_event_limit=5_000, per_season_limit=20_000)
+    put_card(world, customer, 4_000, per_event_limit=5_000, per_season_limit=20_000)
     with writing(world.crm.engine) as conn:
         conn.execute(
             stored_value_ledger.insert(),
@@ -172,7 +157,7 @@ def test_stored_value_shows_masked_number_limits_and_usage_now(world: World) -> 
 
 def test_a_load_adds_once_per_idempotency_key(world: World) -> None:
     customer = put_customer(world, "pool", first_name="Loaded")
-    give_card(world, customer, balance=1_000)
+    put_card(world, customer, 1_000)
     key = uuid4()
     with world.client("pool.a") as http:
         first = http.post(
@@ -197,7 +182,7 @@ def test_a_load_adds_once_per_idempotency_key(world: World) -> None:
 
 def test_revealing_the_card_number_needs_a_real_supervisor_and_is_audited(world: World) -> None:
     customer = put_customer(world, "pool", first_name="Revealed")
-    give_card(world, customer)
+    put_card(world, customer, 10_000)
 
     def approval(
         supervisor: str, kind: str = "stored_value_reveal", verification: str | None = None

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.crm_server import RunningCrm
+from tests.support.till import Till, close_till, enroll_till
 from tests.support.world import CASHIER_PIN, World
-from tests.till.conftest import Till, close_till, enroll_till
 from tillcrm.api import CustomerOut
 from tillcrm.till import TillService
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from tests.support.customers import put_customer
 from tests.support.outbox import put_card
+from tests.support.till import Till
 from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
-from tests.till.conftest import Till
 from tillcrm.api import SaleLineTender, StoredValueOut, WalletAdd, WalletCardOut, WalletUpdate
 from tillcrm.domain import LimitKind, TenderKind, TransactionLine
 from tillcrm.server.db import reading, writing

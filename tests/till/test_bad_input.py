@@ -13,8 +13,8 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.support.customers import put_customer
+from tests.support.till import Till
 from tests.support.world import CASHIER_PIN, SUPERVISOR_PIN, World
-from tests.till.conftest import Till
 from tillcrm.api import PointsRedeem, SaleLineTender
 from tillcrm.domain import (
     AuthorizedUser,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 
 from tests.support.customers import put_customer
+from tests.support.till import Till
 from tests.support.world import CASHIER_PIN, SUPERVISOR_PIN, World
-from tests.till.conftest import Till
 from tillcrm.api import CustomerOut, SaleLineTender
 from tillcrm.domain import (
     AuthorizedUser,

@@ -7,8 +7,8 @@ import uuid
 
 from tests.support.crm_server import RunningCrm, serve_crm
 from tests.support.customers import put_customer
+from tests.support.till import Till
 from tests.support.world import CASHIER_PIN, World
-from tests.till.conftest import Till
 from tillcrm.api import OpType
 from tillcrm.crm import CrmClient
 from tillcrm.domain import IdentifierKind

@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from tests.devices.conftest import EventLog, reading
+from tests.support.devices import EventLog, reading
+from tests.support.till import Till, customer_with_points
 from tests.support.world import CASHIER_PIN, World
-from tests.till.conftest import Till, customer_with_points
 from tillcrm.config import LogSettings
 from tillcrm.devices.events import Identified, Rejected
 from tillcrm.devices.simulator import SimulatedReader

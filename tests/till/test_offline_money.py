@@ -1,7 +1,7 @@
 """The offline money policy through the facade, with the CRM down: redemptions within the caps
 are saved and queued; past a cap, or on a stale balance, they need a supervisor's override.
 The points caps here: 50 per transaction, 80 for the till; money has its own
-(tests/till/conftest.py)."""
+(tests/support/till.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from uuid import UUID
 
 from tests.support.customers import put_customer
 from tests.support.outbox import put_card
+from tests.support.till import Till, customer_with_points
 from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
-from tests.till.conftest import Till, customer_with_points
 from tillcrm.api import SaleLineTender
 from tillcrm.crm import CrmClient
 from tillcrm.domain import LimitKind, PromotionCategory, TenderKind, TransactionLine

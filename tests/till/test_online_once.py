@@ -13,8 +13,8 @@ from pydantic import SecretStr
 from tests.support.customers import put_customer
 from tests.support.outbox import put_card
 from tests.support.tcp_proxy import Fault, tcp_proxy
+from tests.support.till import Till
 from tests.support.world import CASHIER_PIN, World
-from tests.till.conftest import Till
 from tillcrm.api import StoredValueOut, WalletAdd, WalletCardOut
 from tillcrm.crm import CrmClient
 from tillcrm.server.tables import stored_value_ledger, wallet_cards

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.crm_server import RunningCrm
+from tests.support.till import Till
 from tests.support.world import ORGS, World
-from tests.till.conftest import Till
 from tests.till.org_caches import assert_cache_is_the_crms_view, enrolled, logged_in, sync_all
 from tillcrm.api import CustomerOut
 from tillcrm.domain import CustomerProfile, Identifier, IdentifierKind

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.crm_server import RunningCrm
+from tests.support.till import Till
 from tests.support.world import World
-from tests.till.conftest import Till
 from tests.till.org_caches import (
     assert_cache_is_the_crms_view,
     enrolled,

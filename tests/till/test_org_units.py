@@ -12,8 +12,8 @@ import pytest
 
 from tests.support.crm_server import RunningCrm
 from tests.support.outbox import Outbox, sale
+from tests.support.till import Till
 from tests.support.world import World
-from tests.till.conftest import Till
 from tests.till.org_caches import assert_cache_is_the_crms_view, enrolled, logged_in, sync_all
 from tillcrm.api import OpType
 from tillcrm.domain import CustomerFlags, CustomerProfile, Identifier, IdentifierKind

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from tests.support.customers import put_customer
 from tests.support.outbox import Outbox as CrmOutbox
 from tests.support.outbox import approval_needs_review, sale
+from tests.support.till import Till
 from tests.support.world import (
     CASHIER_PIN,
     SUPERVISOR_BADGE,
@@ -20,7 +21,6 @@ from tests.support.world import (
     World,
     add_operator,
 )
-from tests.till.conftest import Till
 from tillcrm.api import OpStatus, OpType, SaleLineTender
 from tillcrm.crm import CrmClient
 from tillcrm.domain import LimitKind, OverrideRefusal, Role, TenderKind, TransactionLine

@@ -10,8 +10,8 @@ import pytest
 from tests.support.customers import put_customer
 from tests.support.outbox import Outbox as CrmOutbox
 from tests.support.outbox import sale
+from tests.support.till import Till
 from tests.support.world import CASHIER_PIN, SUPERVISOR_PIN, World
-from tests.till.conftest import Till
 from tillcrm.api import OpType
 from tillcrm.local import OpState, Outbox
 from tillcrm.sync import SyncEngine

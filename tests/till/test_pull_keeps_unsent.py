@@ -10,8 +10,8 @@ import pytest
 
 from tests.support.outbox import Outbox as CrmOutbox
 from tests.support.outbox import sale
+from tests.support.till import Till, customer_with_points
 from tests.support.world import CASHIER_PIN, World
-from tests.till.conftest import Till, customer_with_points
 from tillcrm.api import CustomerOut, OpType
 from tillcrm.local import CustomerCache, OpState, Outbox
 from tillcrm.sync import SyncEngine

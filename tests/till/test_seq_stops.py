@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from tests.support.crm_server import RunningCrm
 from tests.support.customers import put_customer
+from tests.support.till import Till
 from tests.support.world import CASHIER_PIN, SUPERVISOR_PIN, World
-from tests.till.conftest import Till
 from tillcrm.api import OpType, SaleLineTender
 from tillcrm.cli.sync_cmd import queue_lines
 from tillcrm.domain import TenderKind, TransactionLine

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.till import Till
 from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE
-from tests.till.conftest import Till
 from tillcrm.domain import IdentifierKind, Role
 from tillcrm.till import LoginRefusal, LoginRefused, NotLoggedIn
 

@@ -17,8 +17,8 @@ from uuid import UUID, uuid4
 
 from tests.support.crm_server import RunningCrm, free_port
 from tests.support.customers import put_customer
+from tests.support.tui import SIZE, TuiTill, log_in, until
 from tests.support.world import World
-from tests.tui.conftest import SIZE, TuiTill, log_in, until
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 

@@ -1,50 +1,28 @@
 """A real till under Pilot: the app from `create_app` over a fresh SQLite file, the reference
-CRM on loopback, and simulated readers on real pseudo-terminals.
+CRM on loopback, and simulated readers on real pseudo-terminals (`tests.support.tui` holds the
+helpers that drive it).
 
 `tui_till` pulls the brand-a till's scope and operators first, so a test starts where a till
-that has synced once stands. Type into inputs by setting their value: keys pressed by Pilot
-arrive faster than any person types and would be taken for a keyboard-wedge scan.
+that has synced once stands. `till` is a till enrolled for the test alone, for tests whose ops
+the CRM must not take for another till's.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tests.support.crm_server import RunningCrm
-from tests.support.world import CASHIER_PIN, World
-from textual.pilot import Pilot
-from textual.widgets import Input
+from tests.support.tui import TuiTill
+from tests.support.world import World
+from tests.tui.cashier import enrolled_till
 
-from tillcrm.api import TillContext
-from tillcrm.app import TillApp, create_app
 from tillcrm.config import DeviceKind, Settings, SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader
-from tillcrm.local import TillDatabase, open_database
+from tillcrm.local import open_database
 from tillcrm.sync import SyncEngine
-
-SIZE = (100, 30)
-CASHIER = "brand-100"
-SUPERVISOR = "brand-900"
-
-
-@dataclass
-class TuiTill:
-    """Everything `create_app` needs, and the simulated readers the till reads."""
-
-    settings: Settings
-    db: TillDatabase
-    context: TillContext
-    client: CrmClient
-    readers: dict[DeviceKind, SimulatedReader] = field(default_factory=dict)
-
-    def app(self, **kwargs: Any) -> TillApp:
-        """The till's app, exactly as the CLI builds it."""
-        return create_app(self.settings, self.db, self.context, self.client, **kwargs)
 
 
 @pytest.fixture
@@ -80,20 +58,12 @@ async def tui_till(
     db.close()
 
 
-async def until(pilot: Pilot[Any], condition: Any, what: str, *, limit: int = 300) -> None:
-    """Let the app run until `condition()` holds (at most `limit` short pauses)."""
-    for _ in range(limit):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"never happened: {what}")
-
-
-async def log_in(pilot: Pilot[Any], code: str = CASHIER, pin: str = CASHIER_PIN) -> None:
-    """Fill the login form and press Enter in the PIN field."""
-    app = pilot.app
-    app.screen.query_one("#code", Input).value = code
-    pin_input = app.screen.query_one("#pin", Input)
-    pin_input.value = pin
-    pin_input.focus()
-    await pilot.press("enter")
+@pytest.fixture
+async def till(
+    tmp_path: Path,
+    loopback_world: World,
+    readers: dict[DeviceKind, SimulatedReader],
+) -> AsyncIterator[TuiTill]:
+    """A till of this test's own, with three simulated readers."""
+    async with enrolled_till(tmp_path, loopback_world.crm, readers) as enrolled:
+        yield enrolled

@@ -4,20 +4,16 @@ open, and nothing reaches the outbox; a code or PIN holding one never crashes th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.tui import CASHIER, SIZE, SUPERVISOR, TuiTill, text_of, until
 from tests.support.world import SUPERVISOR_PIN, World
-from tests.tui.cashier import enrolled_till, logged_in, new_customer, scan_to_profile, show_tab
-from tests.tui.conftest import CASHIER, SIZE, SUPERVISOR, TuiTill, until
+from tests.tui.cashier import logged_in, new_customer, scan_to_profile, show_tab
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
 
-from tillcrm.config import DeviceKind
-from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.screens.customer_form import CustomerFormScreen
 from tillcrm.screens.login import LoginScreen
 from tillcrm.screens.override import OverrideScreen
@@ -28,21 +24,6 @@ from tillcrm.screens.sale import SaleScreen
 NUL_REFUSED = "A NUL character cannot be saved; retype the text."
 NUL_IN_REASON = "reason: a NUL character cannot be saved; retype the text"
 SURROGATE_REFUSED = "A broken character (a lone surrogate) cannot be saved; retype the text."
-
-
-@pytest.fixture
-async def till(
-    tmp_path: Path,
-    loopback_world: World,
-    readers: dict[DeviceKind, SimulatedReader],
-) -> AsyncIterator[TuiTill]:
-    """A till of this test's own, with three simulated readers."""
-    async with enrolled_till(tmp_path, loopback_world.crm, readers) as enrolled:
-        yield enrolled
-
-
-def _text(screen: object, widget_id: str) -> str:
-    return str(screen.query_one(widget_id, Static).content)  # type: ignore[attr-defined]
 
 
 def _ops(till: TuiTill, op_type: str) -> int:
@@ -81,8 +62,8 @@ async def test_a_nul_in_a_new_customers_name_is_refused_under_the_field(till: Tu
         form = app.screen
         form.query_one("#f-first_name", Input).value = "Nu\x00l"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "Not saved" in _text(form, "#form-result"), "refusal")
-        assert _text(form, "#e-first_name") == NUL_REFUSED
+        await until(pilot, lambda: "Not saved" in text_of(form, "#form-result"), "refusal")
+        assert text_of(form, "#e-first_name") == NUL_REFUSED
         assert app.screen is form
     assert _ops(till, "customer_create") == 0
 
@@ -96,8 +77,8 @@ async def test_a_lone_surrogate_in_a_sale_item_is_refused_on_the_sale_panel(
         sale.query_one("#sale-item", Input).value = "Pretzel \ud83d"
         sale.query_one("#sale-amount", Input).value = "2.50"
         await pilot.press("f10")
-        await until(pilot, lambda: _text(sale, "#sale-error") != "", "the refusal")
-        assert _text(sale, "#sale-error") == f"Item: {SURROGATE_REFUSED}"
+        await until(pilot, lambda: text_of(sale, "#sale-error") != "", "the refusal")
+        assert text_of(sale, "#sale-error") == f"Item: {SURROGATE_REFUSED}"
         assert app.screen is sale
     assert _ops(till, "sale") == 0
 
@@ -117,8 +98,8 @@ async def test_a_nul_in_an_override_reason_is_refused_in_the_dialog(
         dialog.query_one("#pin", Input).value = SUPERVISOR_PIN
         dialog.query_one("#reason", Input).value = "regular\x00"
         await pilot.click("#approve")
-        await until(pilot, lambda: _text(dialog, "#refusal") != "", "the refusal", limit=1500)
-        assert _text(dialog, "#refusal") == NUL_IN_REASON
+        await until(pilot, lambda: text_of(dialog, "#refusal") != "", "the refusal", limit=1500)
+        assert text_of(dialog, "#refusal") == NUL_IN_REASON
         assert app.screen is dialog
     assert _ops(till, "sale") == 0
 
@@ -135,8 +116,8 @@ async def test_a_pin_no_keypad_gives_is_refused_and_the_login_stays_usable(
         login.query_one("#pin", Input).value = pin
         login.query_one("#pin", Input).focus()
         await pilot.press("enter")
-        await until(pilot, lambda: "retype" in _text(login, "#login-message"), "the refusal")
-        assert _text(login, "#login-message") == (
+        await until(pilot, lambda: "retype" in text_of(login, "#login-message"), "the refusal")
+        assert text_of(login, "#login-message") == (
             "The code, PIN or badge holds a character no card or keypad gives; retype it."
         )
         await logged_in(pilot)  # the right PIN still works: nothing was counted or crashed
@@ -154,8 +135,8 @@ async def test_a_lone_surrogate_in_an_authorized_users_name_is_refused_in_the_fo
         form = app.screen
         form.query_one("#user-first", Input).value = "P\udfffat"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: _text(form, "#user-error") != "", "the refusal")
-        assert _text(form, "#user-error") == SURROGATE_REFUSED
+        await until(pilot, lambda: text_of(form, "#user-error") != "", "the refusal")
+        assert text_of(form, "#user-error") == SURROGATE_REFUSED
         assert app.screen is form
     assert _ops(till, "authorized_user_add") == 0
 
@@ -179,6 +160,6 @@ async def test_a_redemption_that_cannot_be_saved_is_declined_on_the_loyalty_tab(
         field.value = reason
         field.focus()
         await pilot.press("enter")
-        await until(pilot, lambda: "Declined" in _text(profile, "#loyalty-notice"), "declined")
-        assert _text(profile, "#loyalty-notice") == f"Declined: {refusal}"
+        await until(pilot, lambda: "Declined" in text_of(profile, "#loyalty-notice"), "declined")
+        assert text_of(profile, "#loyalty-notice") == f"Declined: {refusal}"
     assert _ops(till, "points_redeem") == 0

@@ -8,15 +8,14 @@ import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from tests.support.customers import put_customer
 from tests.support.till_db import queue_visits
+from tests.support.tui import SIZE, TuiTill, text_of, until
 from tests.support.world import CASHIER_PIN, SUPERVISOR_PIN, World
 from tests.tui.cashier import enrolled_till, logged_in, offline_app, scan_to_profile, show_tab
-from tests.tui.conftest import SIZE, TuiTill, until
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from tillcrm.api import SaleLineTender
 from tillcrm.config import DeviceKind, LocaleSettings
@@ -30,10 +29,6 @@ from tillcrm.till import Saved, TillService
 GERMAN_MOMENT = r"\d\d\.\d\d\.\d{4}, \d\d:\d\d"
 """de_DE's medium date and short time: `07.12.2026, 13:05`."""
 BARCODE = "WORDS0000001"
-
-
-def _text(screen: Any, widget_id: str) -> str:
-    return str(screen.query_one(widget_id, Static).content)
 
 
 def _in_german(till: TuiTill) -> TuiTill:
@@ -76,15 +71,15 @@ async def test_info_history_loyalty_and_the_receipt_name_things_and_speak_german
             await logged_in(pilot, "wallets-100")
             profile = await scan_to_profile(pilot, till, customer_id, BARCODE)
 
-            details = _text(profile, "#info-details")
+            details = text_of(profile, "#info-details")
             assert "Mobile    (415) 555-0101   Phone +49 30 12345678" in details
             assert "Born 04.03.1990" in details
             assert "Points    42 at a" in details
             assert "wallets-a" not in details
             await until(
-                pilot, lambda: "Touchpoints" in _text(profile, "#info-activity"), "activity"
+                pilot, lambda: "Touchpoints" in text_of(profile, "#info-activity"), "activity"
             )
-            activity = _text(profile, "#info-activity")
+            activity = text_of(profile, "#info-activity")
             assert "Average spend 42,00\xa0$" in activity
             assert re.search(f"Last purchase {GERMAN_MOMENT}", activity), activity
             assert "Touchpoints  stores wallets a; tills G2 till" in activity
@@ -103,7 +98,7 @@ async def test_info_history_loyalty_and_the_receipt_name_things_and_speak_german
             history.focus()
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, ReceiptScreen), "the receipt")
-            receipt = _text(app.screen, "#receipt-text")
+            receipt = text_of(app.screen, "#receipt-text")
             assert re.search(GERMAN_MOMENT, receipt), receipt
             assert "G2 till" in receipt
             assert "Cass Hier" in receipt
@@ -111,7 +106,7 @@ async def test_info_history_loyalty_and_the_receipt_name_things_and_speak_german
             await until(pilot, lambda: app.screen is profile, "back on the profile")
 
             await show_tab(pilot, profile, "loyalty")
-            assert "Points at a: 42" in _text(profile, "#loyalty-balances")
+            assert "Points at a: 42" in text_of(profile, "#loyalty-balances")
             ledger = profile.query_one("#loyalty-ledger", DataTable)
             await until(pilot, lambda: ledger.row_count == 1, "the points ledger")
             when, delta, _, brand = ledger.get_row_at(0)

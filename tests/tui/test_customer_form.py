@@ -5,34 +5,14 @@ left to the CRM; an edit that meets a newer version shows both versions."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
+from tests.support.tui import SIZE, TuiTill, text_of, until
 from tests.support.world import World
-from tests.tui.cashier import enrolled_till, logged_in, new_customer, scan_to_profile
-from tests.tui.conftest import SIZE, TuiTill, until
+from tests.tui.cashier import logged_in, new_customer, scan_to_profile
 from textual.widgets import Checkbox, DataTable, Input, Static
 
-from tillcrm.config import DeviceKind
-from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.screens.customer_form import ConflictScreen, CustomerFormScreen
 from tillcrm.screens.profile import ProfileScreen
-
-
-@pytest.fixture
-async def till(
-    tmp_path: Path,
-    loopback_world: World,
-    readers: dict[DeviceKind, SimulatedReader],
-) -> AsyncIterator[TuiTill]:
-    """A till of this test's own, with three simulated readers."""
-    async with enrolled_till(tmp_path, loopback_world.crm, readers) as enrolled:
-        yield enrolled
-
-
-def _text(screen: object, widget_id: str) -> str:
-    return str(screen.query_one(widget_id, Static).content)  # type: ignore[attr-defined]
 
 
 def _ops(till: TuiTill, op_type: str) -> list[dict[str, object]]:
@@ -57,14 +37,14 @@ async def test_a_bad_phone_is_marked_inline_and_nothing_is_saved_until_it_is_fix
         form.query_one("#f-transaction_limit", Input).value = "ten"
         form.query_one("#flag-vip", Checkbox).value = True
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "Not saved" in _text(form, "#form-result"), "refusal")
+        await until(pilot, lambda: "Not saved" in text_of(form, "#form-result"), "refusal")
         result = form.query_one("#form-result").region
         assert result.height > 0, "the result line is on screen, not below the fold"
         assert result.bottom <= app.size.height
-        assert "not a possible phone number" in _text(form, "#e-mobile")
-        assert "email" in _text(form, "#e-email").lower()
-        assert "YYYY-MM-DD" in _text(form, "#e-date_of_birth")
-        assert "not an amount" in _text(form, "#e-transaction_limit")
+        assert "not a possible phone number" in text_of(form, "#e-mobile")
+        assert "email" in text_of(form, "#e-email").lower()
+        assert "YYYY-MM-DD" in text_of(form, "#e-date_of_birth")
+        assert "not an amount" in text_of(form, "#e-transaction_limit")
         assert _ops(till, "customer_create") == []
 
         form.query_one("#f-mobile", Input).value = "(212) 555-0100"
@@ -73,8 +53,8 @@ async def test_a_bad_phone_is_marked_inline_and_nothing_is_saved_until_it_is_fix
         form.query_one("#f-transaction_limit", Input).value = "150.00"
         form.query_one("#f-tags", Input).value = "VIP, regular"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: _text(form, "#form-result") == "Saved", "saved")
-        assert _text(form, "#e-mobile") == ""
+        await until(pilot, lambda: text_of(form, "#form-result") == "Saved", "saved")
+        assert text_of(form, "#e-mobile") == ""
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the new profile")
         assert app.profile.customer is not None

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from uuid import UUID
 
+from tests.support.tui import until
 from tests.tui.cashier import demo_till
-from tests.tui.conftest import until
 from textual.message import Message
 from textual.notifications import Notify
 

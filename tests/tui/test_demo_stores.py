@@ -10,8 +10,8 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from tests.support.tui import SIZE, until
 from tests.tui.cashier import demo_till
-from tests.tui.conftest import SIZE, until
 from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList, TabbedContent
 

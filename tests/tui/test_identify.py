@@ -8,9 +8,9 @@ from uuid import UUID
 
 import pytest
 from tests.support.customers import put_customer
+from tests.support.tui import SIZE, TuiTill, until
 from tests.support.world import World
 from tests.tui.cashier import logged_in
-from tests.tui.conftest import SIZE, TuiTill, until
 from textual import events
 from textual.message import Message
 from textual.notifications import Notify

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.support.tui import CASHIER, SIZE, TuiTill, log_in, until
 from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE
-from tests.tui.conftest import CASHIER, SIZE, TuiTill, log_in, until
 from textual.widgets import Input, Static
 
 from tillcrm.config import DeviceKind, SecuritySettings

@@ -9,9 +9,9 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from tests.support.tui import SIZE, TuiTill, until
 from tests.support.world import CASHIER_PIN, World
 from tests.tui.cashier import enrolled_till, logged_in, offline_app, scan_to_profile
-from tests.tui.conftest import SIZE, TuiTill, until
 from textual.widgets import Input, Static
 
 from tillcrm.config import DeviceKind

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.customers import put_customer
+from tests.support.tui import SIZE, SUPERVISOR, TuiTill, log_in, until
 from tests.support.world import SUPERVISOR_PIN, World
-from tests.tui.conftest import SIZE, SUPERVISOR, TuiTill, log_in, until
 from textual.message import Message
 from textual.notifications import Notify
 from textual.widgets import DataTable

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tests.support.crm_server import fresh_database, serve_crm
 from tests.support.customers import put_customer
+from tests.support.tui import SIZE, log_in, until
 from tests.support.world import build_world
-from tests.tui.conftest import SIZE, log_in, until
 from textual.widgets import Label, Static
 
 from tillcrm.app import TillApp, create_app

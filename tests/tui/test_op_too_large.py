@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.till_db import queue_sale
+from tests.support.tui import SIZE, SUPERVISOR, until
 from tests.support.world import SUPERVISOR_PIN, world_on_a_crm_of_its_own
 from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app
-from tests.tui.conftest import SIZE, SUPERVISOR, until
 from textual.widgets import DataTable
 
 from tillcrm.api import encoded_op, push_body

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import click
+from tests.support.tui import CASHIER, SIZE, TuiTill, until
 from tests.support.world import CASHIER_PIN
-from tests.tui.conftest import CASHIER, SIZE, TuiTill, until
 from textual.widgets import Input, Static
 
 from tillcrm.app import TillApp, TillParts

@@ -6,17 +6,15 @@ cannot transact alone."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import pytest
 from tests.support.outbox import put_card
+from tests.support.tui import SIZE, TuiTill, text_of, until
 from tests.support.world import CASHIER_PIN, SUPERVISOR_BADGE, World
 from tests.tui.cashier import (
-    enrolled_till,
     logged_in,
     new_customer,
     offline_app,
@@ -24,14 +22,12 @@ from tests.tui.cashier import (
     show_tab,
     with_printer,
 )
-from tests.tui.conftest import SIZE, TuiTill, until
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static, TabbedContent
+from textual.widgets import DataTable, Input, TabbedContent
 
 from tillcrm.api import SaleLineTender
 from tillcrm.app import TillApp
-from tillcrm.config import DeviceKind, SyncSettings
-from tillcrm.devices.simulator import SimulatedReader
+from tillcrm.config import SyncSettings
 from tillcrm.domain import TenderKind, TransactionLine
 from tillcrm.screens.confirm import ConfirmScreen
 from tillcrm.screens.override import OverrideScreen
@@ -43,21 +39,6 @@ from tillcrm.server.db import writing
 from tillcrm.server.tables import suites
 from tillcrm.sync import SyncEngine
 from tillcrm.till import Saved, TillService
-
-
-@pytest.fixture
-async def till(
-    tmp_path: Path,
-    loopback_world: World,
-    readers: dict[DeviceKind, SimulatedReader],
-) -> AsyncIterator[TuiTill]:
-    """A till of this test's own, with three simulated readers."""
-    async with enrolled_till(tmp_path, loopback_world.crm, readers) as enrolled:
-        yield enrolled
-
-
-def _text(screen: Any, widget_id: str) -> str:
-    return str(screen.query_one(widget_id, Static).content)
 
 
 async def _rows(pilot: Pilot[Any], table: DataTable[Any], count: int, what: str) -> None:
@@ -114,13 +95,13 @@ async def test_every_tab_opens_from_the_keyboard_and_shows_the_customer(
     async with app.run_test(size=SIZE) as pilot:
         await logged_in(pilot)
         profile = await scan_to_profile(pilot, till, customer_id, barcode)
-        assert "Tab Walker" in _text(profile, "#customer")
-        details = _text(profile, "#info-details")
+        assert "Tab Walker" in text_of(profile, "#customer")
+        details = text_of(profile, "#info-details")
         assert "Comments  window seat" in details
         assert "Points    42" in details
-        assert "Tags      VIP" in _text(profile, "#info-flags")
-        await until(pilot, lambda: "Transactions" in _text(profile, "#info-activity"), "activity")
-        activity = _text(profile, "#info-activity")
+        assert "Tags      VIP" in text_of(profile, "#info-flags")
+        await until(pilot, lambda: "Transactions" in text_of(profile, "#info-activity"), "activity")
+        activity = text_of(profile, "#info-activity")
         assert "Transactions 1   Average spend $42.00   Last purchase " in activity
         assert "Touchpoints  stores brand a; tills G2 till" in activity
 
@@ -131,10 +112,10 @@ async def test_every_tab_opens_from_the_keyboard_and_shows_the_customer(
         history.focus()
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ReceiptScreen), "the receipt")
-        assert "2 x Hot dog" in _text(app.screen, "#receipt-text")
+        assert "2 x Hot dog" in text_of(app.screen, "#receipt-text")
         await pilot.press("p")
         await until(
-            pilot, lambda: "printed (file " in _text(app.screen, "#print-result"), "printed"
+            pilot, lambda: "printed (file " in text_of(app.screen, "#print-result"), "printed"
         )
         assert b"2 x Hot dog" in paper.read_bytes()
         await pilot.press("escape")
@@ -146,15 +127,15 @@ async def test_every_tab_opens_from_the_keyboard_and_shows_the_customer(
         assert ledger.get_row_at(0)[1] == "+42"
 
         await show_tab(pilot, profile, "stored-value")
-        await until(pilot, lambda: "Per event" in _text(profile, "#sv-limits"), "the limits")
-        assert _text(profile, "#sv-balance") == "Balance $123.45"
-        assert "Per event: $50.00, used $0.00, $50.00 left" in _text(profile, "#sv-limits")
-        card = _text(profile, "#sv-card")
+        await until(pilot, lambda: "Per event" in text_of(profile, "#sv-limits"), "the limits")
+        assert text_of(profile, "#sv-balance") == "Balance $123.45"
+        assert "Per event: $50.00, used $0.00, $50.00 left" in text_of(profile, "#sv-limits")
+        card = text_of(profile, "#sv-card")
         assert card.startswith("Card ")
         assert "*" in card
 
         await show_tab(pilot, profile, "wallet")
-        await until(pilot, lambda: "No saved cards" in _text(profile, "#wallet-notice"), "wallet")
+        await until(pilot, lambda: "No saved cards" in text_of(profile, "#wallet-notice"), "wallet")
 
         await show_tab(pilot, profile, "authorized")
         await show_tab(pilot, profile, "suites")
@@ -185,11 +166,11 @@ async def test_a_go_green_customers_receipt_is_printed_only_when_they_ask(
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ReceiptScreen), "the receipt")
         await pilot.press("p")
-        await until(pilot, lambda: "P prints one" in _text(app.screen, "#print-result"), "asked")
+        await until(pilot, lambda: "P prints one" in text_of(app.screen, "#print-result"), "asked")
         assert not paper.exists(), "a go-green receipt is not printed on the first P"
         await pilot.press("p")  # the customer asked for one
         await until(
-            pilot, lambda: "printed (file " in _text(app.screen, "#print-result"), "printed"
+            pilot, lambda: "printed (file " in text_of(app.screen, "#print-result"), "printed"
         )
     assert b"TOTAL" in paper.read_bytes()
 
@@ -204,21 +185,23 @@ async def test_a_stored_value_charge_over_the_event_limit_is_approved_by_a_super
         await logged_in(pilot)
         profile = await scan_to_profile(pilot, till, customer_id, barcode)
         await show_tab(pilot, profile, "stored-value")
-        await until(pilot, lambda: "Per event" in _text(profile, "#sv-limits"), "the limits")
+        await until(pilot, lambda: "Per event" in text_of(profile, "#sv-limits"), "the limits")
         amount = profile.query_one("#sv-charge-amount", Input)
         amount.value = "45.00"
         amount.focus()
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, OverrideScreen), "the override")
         dialog = app.screen
-        assert _text(dialog, "#limits") == (
+        assert text_of(dialog, "#limits") == (
             "Per-event stored value limit $30.00: this charge is $15.00 over"
         )
         dialog.query_one("#badge", Input).value = SUPERVISOR_BADGE
         dialog.query_one("#reason", Input).value = "season ticket holder"
         await pilot.click("#approve")
-        await until(pilot, lambda: "Charged" in _text(profile, "#sv-notice"), "charged", limit=1500)
-        assert _text(profile, "#sv-notice") == "Charged $45.00: saved."
+        await until(
+            pilot, lambda: "Charged" in text_of(profile, "#sv-notice"), "charged", limit=1500
+        )
+        assert text_of(profile, "#sv-notice") == "Charged $45.00: saved."
     [row] = till.db.read(
         "SELECT override FROM outbox WHERE type = 'sale' AND entity_id = ?", (str(customer_id),)
     )
@@ -235,25 +218,25 @@ async def test_points_are_redeemed_from_the_loyalty_tab(
         await logged_in(pilot)
         profile = await scan_to_profile(pilot, till, customer_id, barcode)
         await show_tab(pilot, profile, "loyalty")
-        await until(pilot, lambda: "30" in _text(profile, "#loyalty-balances"), "balance")
+        await until(pilot, lambda: "30" in text_of(profile, "#loyalty-balances"), "balance")
         profile.query_one("#redeem-points", Input).value = "20"
         reason = profile.query_one("#redeem-reason", Input)
         reason.value = "free coffee"
         reason.focus()
         await pilot.press("enter")
-        await until(pilot, lambda: "Redeemed" in _text(profile, "#loyalty-notice"), "redeemed")
-        assert _text(profile, "#loyalty-notice") == "Redeemed 20 points: saved."
-        await until(pilot, lambda: ": 10" in _text(profile, "#loyalty-balances"), "new balance")
+        await until(pilot, lambda: "Redeemed" in text_of(profile, "#loyalty-notice"), "redeemed")
+        assert text_of(profile, "#loyalty-notice") == "Redeemed 20 points: saved."
+        await until(pilot, lambda: ": 10" in text_of(profile, "#loyalty-balances"), "new balance")
         profile.query_one("#redeem-points", Input).value = "25"
         reason.value = "a second coffee"
         reason.focus()
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, OverrideScreen), "the override")
-        assert _text(app.screen, "#limits") == (
+        assert text_of(app.screen, "#limits") == (
             "Balance 10 points: this redemption is 15 points over"
         )
         await pilot.press("escape")
-        await until(pilot, lambda: "cancelled" in _text(profile, "#loyalty-notice"), "cancelled")
+        await until(pilot, lambda: "cancelled" in text_of(profile, "#loyalty-notice"), "cancelled")
 
 
 async def test_a_wallet_card_and_an_authorized_user_are_added_and_deleted_with_confirmation(
@@ -271,7 +254,7 @@ async def test_a_wallet_card_and_an_authorized_user_are_added_and_deleted_with_c
 
         await show_tab(pilot, profile, "wallet")
         cards = profile.query_one("#wallet-table", DataTable)
-        await until(pilot, lambda: "No saved cards" in _text(profile, "#wallet-notice"), "empty")
+        await until(pilot, lambda: "No saved cards" in text_of(profile, "#wallet-notice"), "empty")
         cards.focus()
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, WalletCardForm), "the card form")
@@ -306,7 +289,7 @@ async def test_a_wallet_card_and_an_authorized_user_are_added_and_deleted_with_c
         form.query_one("#user-last", Input).value = "Partner"
         form.query_one("#user-phone", Input).value = "12"
         await pilot.press("ctrl+s")
-        assert "Phone:" in _text(form, "#user-error")
+        assert "Phone:" in text_of(form, "#user-error")
         form.query_one("#user-phone", Input).value = "+1 212 555 0199"
         await pilot.click("#user-invoicing")
         await pilot.press("ctrl+s")
@@ -351,20 +334,20 @@ async def test_an_inactive_customer_is_shown_so_and_needs_a_supervisor_to_transa
     async with app.run_test(size=SIZE) as pilot:
         await logged_in(pilot)
         profile = await scan_to_profile(pilot, till, customer_id, barcode)
-        assert "INACTIVE" in _text(profile, "#customer")
+        assert "INACTIVE" in text_of(profile, "#customer")
         assert profile.query_one("#customer").has_class("inactive")
-        assert _text(profile, "#info-flags").startswith("INACTIVE")
+        assert text_of(profile, "#info-flags").startswith("INACTIVE")
         await show_tab(pilot, profile, "stored-value")
-        await until(pilot, lambda: "Balance" in _text(profile, "#sv-balance"), "balance")
+        await until(pilot, lambda: "Balance" in text_of(profile, "#sv-balance"), "balance")
         amount = profile.query_one("#sv-charge-amount", Input)
         amount.value = "5.00"
         amount.focus()
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, OverrideScreen), "the override")
-        assert _text(app.screen, "#limits").startswith("The customer is inactive: this charge")
+        assert text_of(app.screen, "#limits").startswith("The customer is inactive: this charge")
         await pilot.press("escape")
         await until(
-            pilot, lambda: "Not charged" in _text(profile, "#sv-notice"), "refused", limit=1500
+            pilot, lambda: "Not charged" in text_of(profile, "#sv-notice"), "refused", limit=1500
         )
 
 
@@ -382,7 +365,7 @@ async def test_quick_ranges_and_a_typed_range_filter_the_history(
         await _rows(pilot, history, 1, "the sale")
         history.focus()
         await pilot.press("m")
-        await until(pilot, lambda: "No purchases" in _text(profile, "#history-notice"), "empty")
+        await until(pilot, lambda: "No purchases" in text_of(profile, "#history-notice"), "empty")
         assert history.row_count == 0
         await pilot.press("t")
         await _rows(pilot, history, 1, "today's sale")
@@ -396,7 +379,7 @@ async def test_quick_ranges_and_a_typed_range_filter_the_history(
         await _rows(pilot, history, 0, "nothing in 2020")
         profile.query_one("#history-to", Input).value = "2019-12-31"
         await pilot.press("enter")
-        await until(pilot, lambda: "before the start" in _text(profile, "#history-notice"), "bad")
+        await until(pilot, lambda: "before the start" in text_of(profile, "#history-notice"), "bad")
 
 
 async def test_a_supervisor_reveals_the_card_number_and_offline_the_cached_balance_shows_its_age(
@@ -409,7 +392,7 @@ async def test_a_supervisor_reveals_the_card_number_and_offline_the_cached_balan
         await logged_in(pilot)
         profile = await scan_to_profile(pilot, till, customer_id, barcode)
         await show_tab(pilot, profile, "stored-value")
-        await until(pilot, lambda: "reveal" in _text(profile, "#sv-card"), "the masked card")
+        await until(pilot, lambda: "reveal" in text_of(profile, "#sv-card"), "the masked card")
         profile.query_one(StoredValueTab).focus()
         await pilot.press("v")
         await until(pilot, lambda: isinstance(app.screen, OverrideScreen), "the override")
@@ -419,24 +402,24 @@ async def test_a_supervisor_reveals_the_card_number_and_offline_the_cached_balan
         await pilot.click("#approve")
         number = f"SV{customer_id.int % 10**14:014d}"
         await until(
-            pilot, lambda: _text(profile, "#sv-card") == f"Card {number}", "revealed", limit=1500
+            pilot, lambda: text_of(profile, "#sv-card") == f"Card {number}", "revealed", limit=1500
         )
         load = profile.query_one("#sv-load-amount", Input)
         load.value = "10"
         load.focus()
         await pilot.press("enter")
-        await until(pilot, lambda: "Loaded" in _text(profile, "#sv-notice"), "loaded")
-        assert _text(profile, "#sv-notice") == "Loaded $10.00: saved."
-        await until(pilot, lambda: _text(profile, "#sv-balance") == "Balance $85.00", "balance")
+        await until(pilot, lambda: "Loaded" in text_of(profile, "#sv-notice"), "loaded")
+        assert text_of(profile, "#sv-notice") == "Loaded $10.00: saved."
+        await until(pilot, lambda: text_of(profile, "#sv-balance") == "Balance $85.00", "balance")
 
     async with offline_app(till) as app, app.run_test(size=SIZE) as pilot:
         await logged_in(pilot)
         profile = await scan_to_profile(pilot, till, customer_id, barcode)
         await show_tab(pilot, profile, "stored-value")
-        await until(pilot, lambda: "OFFLINE" in _text(profile, "#sv-balance"), "offline")
-        assert _text(profile, "#sv-balance").startswith("Balance $85.00: OFFLINE, as of ")
-        assert "min ago" in _text(profile, "#sv-balance")
-        assert "needs the CRM" in _text(profile, "#sv-card")
+        await until(pilot, lambda: "OFFLINE" in text_of(profile, "#sv-balance"), "offline")
+        assert text_of(profile, "#sv-balance").startswith("Balance $85.00: OFFLINE, as of ")
+        assert "min ago" in text_of(profile, "#sv-balance")
+        assert "needs the CRM" in text_of(profile, "#sv-card")
 
 
 async def test_the_next_customer_opens_on_info_not_the_last_tab(
@@ -464,7 +447,7 @@ async def test_the_info_tab_names_the_customers_promotion_category(
     async with app.run_test(size=SIZE) as pilot:
         await logged_in(pilot)
         profile = await scan_to_profile(pilot, till, customer_id, barcode)
-        flags = _text(profile, "#info-flags")
+        flags = text_of(profile, "#info-flags")
         assert "Promotion Gold" in flags
         assert "brand-gold" not in flags
 
@@ -484,13 +467,13 @@ async def test_a_tab_opened_again_or_for_the_first_time_shows_the_customer_scann
         await logged_in(pilot)
         profile = await scan_to_profile(pilot, till, first, first_card)
         await show_tab(pilot, profile, "stored-value")
-        await until(pilot, lambda: "Per event" in _text(profile, "#sv-limits"), "the limits")
-        assert _text(profile, "#sv-balance") == "Balance $10.00"
+        await until(pilot, lambda: "Per event" in text_of(profile, "#sv-limits"), "the limits")
+        assert text_of(profile, "#sv-balance") == "Balance $10.00"
 
         await scan_to_profile(pilot, till, second, second_card)
         await show_tab(pilot, profile, "stored-value")
-        await until(pilot, lambda: "Per event" in _text(profile, "#sv-limits"), "the limits")
-        assert _text(profile, "#sv-balance") == "Balance $20.00"
+        await until(pilot, lambda: "Per event" in text_of(profile, "#sv-limits"), "the limits")
+        assert text_of(profile, "#sv-balance") == "Balance $20.00"
 
         await show_tab(pilot, profile, "history")
         history = profile.query_one("#history-table", DataTable)

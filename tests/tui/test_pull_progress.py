@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from tests.support.crm_server import RunningCrm
 from tests.support.customers import put_customer
+from tests.support.tui import SIZE, until
 from tests.support.world import World
-from tests.tui.conftest import SIZE, until
 from textual.widgets import ProgressBar, Static
 
 from tillcrm.app import create_app

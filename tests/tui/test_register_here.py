@@ -12,9 +12,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from tests.support.tui import SIZE, TuiTill, until
 from tests.support.world import CASHIER_PIN, ORGS, World
 from tests.tui.cashier import enrolled_till, logged_in
-from tests.tui.conftest import SIZE, TuiTill, until
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Label
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -18,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from tests.support.outbox import approval_needs_review, put_card
 from tests.support.printer import CUT, PAPER_OK, PAPER_QUERY, PtyPrinter
+from tests.support.tui import CASHIER, SIZE, SUPERVISOR, TuiTill, text_of, until
 from tests.support.world import (
     CASHIER_PIN,
     SUPERVISOR_BADGE,
@@ -26,23 +26,20 @@ from tests.support.world import (
     add_operator,
 )
 from tests.tui.cashier import (
-    enrolled_till,
     logged_in,
     new_customer,
     offline_app,
     scan_to_profile,
     with_printer,
 )
-from tests.tui.conftest import CASHIER, SIZE, SUPERVISOR, TuiTill, until
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from tillcrm.app import BUSY_MESSAGE
 from tillcrm.config import DeviceKind, PrinterKind, PrinterSettings
-from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.domain import Role, verify_pin
 from tillcrm.local import OpState, Outbox
 from tillcrm.screens._printing import GO_GREEN
@@ -52,21 +49,6 @@ from tillcrm.server.db import reading
 from tillcrm.server.tables import supervisor_verifications
 from tillcrm.sync import SyncEngine
 from tillcrm.widgets.money import MoneyFormat, MoneyInputError
-
-
-@pytest.fixture
-async def till(
-    tmp_path: Path,
-    loopback_world: World,
-    readers: dict[DeviceKind, SimulatedReader],
-) -> AsyncIterator[TuiTill]:
-    """A till of this test's own, with three simulated readers."""
-    async with enrolled_till(tmp_path, loopback_world.crm, readers) as enrolled:
-        yield enrolled
-
-
-def _text(screen: object, widget_id: str) -> str:
-    return str(screen.query_one(widget_id, Static).content)  # type: ignore[attr-defined]
 
 
 async def _sale_panel(
@@ -100,29 +82,29 @@ async def test_a_sale_over_the_limit_needs_a_supervisor_not_the_cashier(
     app = till.app()
     async with app.run_test(size=SIZE) as pilot:
         customer_id, sale = await _sale_over_the_limit(pilot, till, loopback_world, "Lim")
-        await until(pilot, lambda: "Points earned 25" in _text(sale, "#sale-preview"), "preview")
-        assert "store credit $20.00" in _text(sale, "#sale-preview")
-        assert "card $5.00" in _text(sale, "#sale-preview")
+        await until(pilot, lambda: "Points earned 25" in text_of(sale, "#sale-preview"), "preview")
+        assert "store credit $20.00" in text_of(sale, "#sale-preview")
+        assert "card $5.00" in text_of(sale, "#sale-preview")
 
         await pilot.press("f10")
         await until(pilot, lambda: isinstance(app.screen, OverrideScreen), "override dialog")
         dialog = app.screen
-        assert _text(dialog, "#limits") == "Transaction limit $10.00: this charge is $10.00 over"
+        assert text_of(dialog, "#limits") == "Transaction limit $10.00: this charge is $10.00 over"
 
         dialog.query_one("#code", Input).value = CASHIER
         dialog.query_one("#pin", Input).value = CASHIER_PIN
         dialog.query_one("#reason", Input).value = "regular"
         await pilot.click("#approve")
-        await until(pilot, lambda: _text(dialog, "#refusal") != "", "the refusal", limit=1500)
-        assert _text(dialog, "#refusal") == "a cashier cannot approve their own action"
+        await until(pilot, lambda: text_of(dialog, "#refusal") != "", "the refusal", limit=1500)
+        assert text_of(dialog, "#refusal") == "a cashier cannot approve their own action"
         assert app.screen is dialog
 
         # The supervisor swipes a badge on the till's reader while the dialog is open.
         dialog.query_one("#code", Input).value = ""
         till.readers[DeviceKind.MAGSTRIPE].swipe(track1=f"A{SUPERVISOR_BADGE}")
         await until(pilot, lambda: app.screen is sale, "back on the sale panel", limit=1500)
-        await until(pilot, lambda: _text(sale, "#sale-result") != "", "the result", limit=1500)
-        assert _text(sale, "#sale-result") == "Saved"
+        await until(pilot, lambda: text_of(sale, "#sale-result") != "", "the result", limit=1500)
+        assert text_of(sale, "#sale-result") == "Saved"
 
     rows = till.db.read(
         "SELECT operator_id, override FROM outbox WHERE type = 'sale' AND entity_id = ?",
@@ -179,15 +161,15 @@ async def test_online_the_crm_verifies_the_supervisor_and_a_locked_one_is_told_w
         dialog.query_one("#pin", Input).value = "111999"
         dialog.query_one("#reason", Input).value = "regular"
         await pilot.click("#approve")
-        await until(pilot, lambda: _text(dialog, "#refusal") != "", "the refusal", limit=1500)
-        assert re.fullmatch(r"brand-late is locked, try in \d+ s", _text(dialog, "#refusal"))
+        await until(pilot, lambda: text_of(dialog, "#refusal") != "", "the refusal", limit=1500)
+        assert re.fullmatch(r"brand-late is locked, try in \d+ s", text_of(dialog, "#refusal"))
 
         dialog.query_one("#code", Input).value = SUPERVISOR
         dialog.query_one("#pin", Input).value = SUPERVISOR_PIN
         await pilot.press("ctrl+s")  # a click now would land in the button's 0.2 s press effect
         await until(pilot, lambda: app.screen is sale, "back on the sale panel", limit=1500)
-        await until(pilot, lambda: _text(sale, "#sale-result") != "", "the result", limit=1500)
-        assert _text(sale, "#sale-result") == "Saved"
+        await until(pilot, lambda: text_of(sale, "#sale-result") != "", "the result", limit=1500)
+        assert text_of(sale, "#sale-result") == "Saved"
     [(carried,)] = till.db.read(
         "SELECT override FROM outbox WHERE type = 'sale' AND entity_id = ?", (str(customer_id),)
     )
@@ -216,8 +198,8 @@ async def test_offline_an_override_is_approved_on_the_till_and_flagged_for_revie
         app.screen.query_one("#reason", Input).value = "regular"
         till.readers[DeviceKind.MAGSTRIPE].swipe(track1=f"A{SUPERVISOR_BADGE}")
         await until(pilot, lambda: app.screen is sale, "back on the sale panel", limit=1500)
-        await until(pilot, lambda: _text(sale, "#sale-result") != "", "the result", limit=1500)
-        assert _text(sale, "#sale-result") == "Saved, queued until the CRM is back"
+        await until(pilot, lambda: text_of(sale, "#sale-result") != "", "the result", limit=1500)
+        assert text_of(sale, "#sale-result") == "Saved, queued until the CRM is back"
     await SyncEngine(till.db, till.client, till.settings.sync).sync_once()
     [flagged] = Outbox(till.db).entries(OpState.NEEDS_REVIEW)
     assert flagged.op.override is not None
@@ -233,10 +215,10 @@ async def test_offline_the_sale_is_saved_and_queued_and_syncs_when_the_crm_is_ba
         sale = await _sale_panel(pilot, till, customer_id, barcode)
         sale.query_one("#sale-item", Input).value = "Pretzel"
         sale.query_one("#sale-amount", Input).value = "12.99"
-        await until(pilot, lambda: "Points earned 12" in _text(sale, "#sale-preview"), "preview")
+        await until(pilot, lambda: "Points earned 12" in text_of(sale, "#sale-preview"), "preview")
         await pilot.press("f10")
-        await until(pilot, lambda: _text(sale, "#sale-result") != "", "the result", limit=1500)
-        assert _text(sale, "#sale-result") == "Saved, queued until the CRM is back"
+        await until(pilot, lambda: text_of(sale, "#sale-result") != "", "the result", limit=1500)
+        assert text_of(sale, "#sale-result") == "Saved, queued until the CRM is back"
         await pilot.press("escape")
     await SyncEngine(till.db, till.client, till.settings.sync).sync_once()
     with loopback_world.client("brand.a") as http:
@@ -283,10 +265,10 @@ async def test_the_points_preview_counts_the_customers_promotion_category_as_the
     async with app.run_test(size=SIZE) as pilot:
         sale = await _sale_panel(pilot, till, customer_id, barcode)
         sale.query_one("#sale-amount", Input).value = "12.99"
-        await until(pilot, lambda: "Points earned" in _text(sale, "#sale-preview"), "preview")
-        assert "Points earned 24" in _text(sale, "#sale-preview")  # Gold: 2 points a dollar
+        await until(pilot, lambda: "Points earned" in text_of(sale, "#sale-preview"), "preview")
+        assert "Points earned 24" in text_of(sale, "#sale-preview")  # Gold: 2 points a dollar
         await pilot.press("f10")
-        await until(pilot, lambda: _text(sale, "#sale-result") != "", "the result", limit=1500)
+        await until(pilot, lambda: text_of(sale, "#sale-result") != "", "the result", limit=1500)
         await pilot.press("escape")
     await SyncEngine(till.db, till.client, till.settings.sync).sync_once()
     with loopback_world.client("brand.a") as http:
@@ -308,8 +290,8 @@ async def _sold(
     for field, value in amounts.items():
         sale.query_one(f"#sale-{field.replace('_', '-')}", Input).value = value
     await pilot.press("f10")
-    await until(pilot, lambda: _text(sale, "#sale-result") != "", "the sale saved", limit=1500)
-    assert _text(sale, "#sale-result") == "Saved"
+    await until(pilot, lambda: text_of(sale, "#sale-result") != "", "the sale saved", limit=1500)
+    assert text_of(sale, "#sale-result") == "Saved"
     return sale
 
 
@@ -325,8 +307,8 @@ async def test_a_saved_sale_prints_its_receipt_on_the_serial_printer(
             sale = await _sold(
                 pilot, till, customer_id, barcode, amount="12.50", stored_value="2.50"
             )
-            await until(pilot, lambda: "printed" in _text(sale, "#sale-receipt"), "printed")
-            said = _text(sale, "#sale-receipt")
+            await until(pilot, lambda: "printed" in text_of(sale, "#sale-receipt"), "printed")
+            said = text_of(sale, "#sale-receipt")
             job = printer.job()
     finally:
         printer.close()
@@ -363,8 +345,8 @@ async def test_an_offline_printer_keeps_the_sale_and_prints_on_p_once_back(
     app = with_printer(till, _serial(port)).app()
     async with app.run_test(size=SIZE) as pilot:
         sale = await _sold(pilot, till, customer_id, barcode, amount="4.00")
-        await until(pilot, lambda: "offline" in _text(sale, "#sale-receipt"), "offline")
-        assert _text(sale, "#sale-receipt") == (
+        await until(pilot, lambda: "offline" in text_of(sale, "#sale-receipt"), "offline")
+        assert text_of(sale, "#sale-receipt") == (
             "Printer offline: sale saved, press P to print it when the printer is back."
         )
         rows = till.db.read("SELECT type FROM outbox WHERE entity_id = ?", (str(customer_id),))
@@ -374,7 +356,7 @@ async def test_an_offline_printer_keeps_the_sale_and_prints_on_p_once_back(
         try:
             port.symlink_to(printer.port)  # plugged back in
             await pilot.press("p")
-            await until(pilot, lambda: "printed" in _text(sale, "#sale-receipt"), "printed")
+            await until(pilot, lambda: "printed" in text_of(sale, "#sale-receipt"), "printed")
             assert b"1 x Pretzel" in printer.job()
         finally:
             printer.close()
@@ -390,9 +372,9 @@ async def test_a_go_green_customer_gets_a_receipt_only_when_they_ask(
     app = with_printer(till, paper).app()
     async with app.run_test(size=SIZE) as pilot:
         sale = await _sold(pilot, till, customer_id, barcode, amount="3.00")
-        await until(pilot, lambda: _text(sale, "#sale-receipt") == GO_GREEN, "go green")
+        await until(pilot, lambda: text_of(sale, "#sale-receipt") == GO_GREEN, "go green")
         await pilot.pause(0.1)
         assert not paper.exists(), "no paper for a go-green customer"
         await pilot.press("p")  # the customer asks for one
-        await until(pilot, lambda: "printed" in _text(sale, "#sale-receipt"), "printed")
+        await until(pilot, lambda: "printed" in text_of(sale, "#sale-receipt"), "printed")
     assert b"1 x Pretzel" in paper.read_bytes()

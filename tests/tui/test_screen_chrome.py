@@ -4,19 +4,13 @@ demo's card panel readable."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
+from tests.support.tui import SIZE, SUPERVISOR, TuiTill, until
 from tests.support.world import SUPERVISOR_PIN, World
-from tests.tui.cashier import enrolled_till, logged_in, new_customer, scan_to_profile
-from tests.tui.conftest import SIZE, SUPERVISOR, TuiTill, until
+from tests.tui.cashier import logged_in, new_customer, scan_to_profile
 from textual.geometry import Region
 from textual.widgets import Static, TabbedContent
 from textual.widgets._toast import Toast
 
-from tillcrm.config import DeviceKind
-from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.screens._base import TillScreen
 from tillcrm.screens.card_panel import CardPanel, DemoCard
 from tillcrm.screens.customer_form import CustomerFormScreen
@@ -27,15 +21,6 @@ from tillcrm.screens.sale import SaleScreen
 from tillcrm.screens.sync import SyncScreen
 from tillcrm.widgets.key_bar import KeyBar
 from tillcrm.widgets.status_bar import StatusBar
-
-
-@pytest.fixture
-async def till(
-    tmp_path: Path, loopback_world: World, readers: dict[DeviceKind, SimulatedReader]
-) -> AsyncIterator[TuiTill]:
-    """A till of this test's own, with three simulated readers."""
-    async with enrolled_till(tmp_path, loopback_world.crm, readers) as enrolled:
-        yield enrolled
 
 
 def _status(screen: object) -> str:

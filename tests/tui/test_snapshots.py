@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from tests.support.crm_server import RunningCrm
 from tests.support.customers import put_customer
+from tests.support.tui import log_in, until
 from tests.support.world import World
-from tests.tui.conftest import log_in, until
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 

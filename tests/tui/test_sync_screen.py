@@ -5,26 +5,22 @@ new op, which the CRM applies; the devices screen shows each reader's state and 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
 from tests.support.crm_server import RunningCrm
 from tests.support.till_db import queue_visits
+from tests.support.tui import SIZE, SUPERVISOR, TuiTill, text_of, until
 from tests.support.world import SUPERVISOR_PIN, World
-from tests.tui.cashier import enrolled_till, logged_in, new_customer, offline_app, scan_to_profile
-from tests.tui.conftest import SIZE, SUPERVISOR, TuiTill, until
+from tests.tui.cashier import logged_in, new_customer, offline_app, scan_to_profile
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
 
 from tillcrm.api import Op, OpType
 from tillcrm.app import TillApp
-from tillcrm.config import DeviceKind
 from tillcrm.devices.events import DeviceStatus, Identified, LinkState, Rejected
-from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.domain import IdentifierKind
 from tillcrm.local import OpState, Outbox
 from tillcrm.screens.confirm import ConfirmScreen
@@ -35,26 +31,11 @@ from tillcrm.sync import SyncEngine
 from tillcrm.widgets.status_bar import StatusBar
 
 
-@pytest.fixture
-async def till(
-    tmp_path: Path,
-    loopback_world: World,
-    readers: dict[DeviceKind, SimulatedReader],
-) -> AsyncIterator[TuiTill]:
-    """A till of this test's own, with three simulated readers."""
-    async with enrolled_till(tmp_path, loopback_world.crm, readers) as enrolled:
-        yield enrolled
-
-
-def _text(screen: object, widget_id: str) -> str:
-    return str(screen.query_one(widget_id, Static).content)  # type: ignore[attr-defined]
-
-
 async def _supervisor_sees(pilot: Pilot[None], app: TillApp, on_bar: str) -> Screen[None]:
     """A supervisor logged in sees `on_bar` in the status bar and opens the sync screen."""
     await logged_in(pilot, SUPERVISOR, SUPERVISOR_PIN)
     bar = app.screen.query_one(StatusBar)
-    await until(pilot, lambda: on_bar in _text(bar, "#sync"), f"{on_bar!r} on the bar")
+    await until(pilot, lambda: on_bar in text_of(bar, "#sync"), f"{on_bar!r} on the bar")
     await pilot.press("ctrl+y")
     await until(pilot, lambda: isinstance(app.screen, SyncScreen), "the sync screen")
     return app.screen
@@ -80,8 +61,8 @@ async def test_a_rejected_edit_is_shown_with_the_crms_reason_and_compensated(
             form = app.screen
             form.query_one("#f-last_name", Input).value = "Mine"
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: "Saved" in _text(form, "#form-result"), "saved")
-            assert _text(form, "#form-result") == "Saved, queued until the CRM is back"
+            await until(pilot, lambda: "Saved" in text_of(form, "#form-result"), "saved")
+            assert text_of(form, "#form-result") == "Saved, queued until the CRM is back"
 
             await live.sync_once()
             [dead] = app.till.dead_letters()
@@ -103,7 +84,7 @@ async def test_a_rejected_edit_is_shown_with_the_crms_reason_and_compensated(
             both = app.screen.query_one("#conflict-table", DataTable)
             assert both.get_row("last_name") == ["last_name", "Mine", "Theirs"]
             await pilot.press("m")
-            await until(pilot, lambda: "Compensated" in _text(screen, "#sync-result"), "done")
+            await until(pilot, lambda: "Compensated" in text_of(screen, "#sync-result"), "done")
             assert table.row_count == 0
             assert app.till.dead_letters() == []
 
@@ -158,7 +139,7 @@ async def test_an_op_needing_attention_is_listed_and_a_supervisor_retries_it(
         assert table.get_row_at(0)[-1] == "HTTP 500: internal error"
 
         await pilot.press("f5")
-        await until(pilot, lambda: "Retried 1 op(s)" in _text(screen, "#sync-result"), "retried")
+        await until(pilot, lambda: "Retried 1 op(s)" in text_of(screen, "#sync-result"), "retried")
         assert outbox.depth() == 0
         assert outbox.count(OpState.ACKED) == 2
 
@@ -185,7 +166,7 @@ async def test_a_queue_the_crm_stopped_taking_is_shown_and_a_supervisor_renumber
     app = till.app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await _supervisor_sees(pilot, app, "stopped taking")
-        assert "renumbers the unsent ops" in _text(screen, "#sync-result")
+        assert "renumbers the unsent ops" in text_of(screen, "#sync-result")
 
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "asked first")
@@ -195,6 +176,6 @@ async def test_a_queue_the_crm_stopped_taking_is_shown_and_a_supervisor_renumber
             await pilot.press("y")
             await pilot.pause(0.3)
             assert till.db.read("SELECT op_id, seq FROM outbox ORDER BY seq") == seqs
-        await until(pilot, lambda: "Renumbered 1" in _text(screen, "#sync-result"), "renumbered")
-        assert _text(screen, "#sync-result") == "Renumbered 1 op(s). Synced."
+        await until(pilot, lambda: "Renumbered 1" in text_of(screen, "#sync-result"), "renumbered")
+        assert text_of(screen, "#sync-result") == "Renumbered 1 op(s). Synced."
         assert Outbox(till.db).depth() == 0
