@@ -32,9 +32,10 @@ from tillcrm.config import SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.local import open_database
 from tillcrm.sync import SyncEngine
+from tillcrm.sync._pull import Puller
 
 path, url, token, page = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-store_page = SyncEngine._store_page
+store_page = Puller._store_page
 committed = []
 
 def store_then_die_after_two(self, *args, **kwargs):
@@ -43,7 +44,7 @@ def store_then_die_after_two(self, *args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return committed[-1]
 
-SyncEngine._store_page = store_then_die_after_two
+Puller._store_page = store_then_die_after_two
 
 async def main() -> None:
     db = open_database(path)

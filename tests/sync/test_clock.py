@@ -35,7 +35,12 @@ from tillcrm.sync import CircuitBreaker, SyncEngine
 
 DAYS = timedelta(days=3)
 
-SKEWED_MODULES = ["tillcrm.sync._engine", "tillcrm.local.outbox", "tillcrm.local.cache"]
+SKEWED_MODULES = [
+    "tillcrm.sync._engine",
+    "tillcrm.sync._pull",
+    "tillcrm.local.outbox",
+    "tillcrm.local.cache",
+]
 
 
 class TillClock:

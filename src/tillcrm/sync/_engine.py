@@ -13,9 +13,8 @@ probe, so a CRM that comes back is used within that wait. Waits within a run are
 the monotonic clock; the wall-clock wait stored in the rows only carries a backoff over a
 restart. A 401 stops all syncing until the till is registered again.
 
-Pull asks for changes since the CRM's own cursor (never the till's clock) and stores each
-page with its cursor in one transaction. It runs after push in a round, so the till's own
-changes reach the CRM before the CRM's view of them comes back.
+Pull (`_pull.Puller`) runs after push in a round, so the till's own changes reach the CRM
+before the CRM's view of them comes back.
 """
 
 from __future__ import annotations
@@ -39,19 +38,11 @@ from tillcrm.crm import (
     CrmRejected,
     CrmUnauthorized,
     CrmUnavailable,
-    PulledPage,
 )
-from tillcrm.local import (
-    Batch,
-    CustomerCache,
-    Meta,
-    OpState,
-    Outbox,
-    TillDatabase,
-    bulk_load,
-)
+from tillcrm.local import Batch, CustomerCache, Meta, OpState, Outbox, TillDatabase
 from tillcrm.sync._backoff import retry_delay
 from tillcrm.sync._breaker import CircuitBreaker
+from tillcrm.sync._pull import Puller
 from tillcrm.sync._seqs import seq_stop
 from tillcrm.sync._status import PullProgress, SyncStatus
 
@@ -100,8 +91,6 @@ class SyncEngine:
         self._client = client
         self._settings = settings
         self._on_status = on_status
-        self._on_pull_progress = on_pull_progress
-        """Told how far a full pull is (the status bar's progress bar, the CLI's)."""
         self._breaker = breaker or CircuitBreaker(
             probe_interval=settings.probe_max_seconds, first_probe=_FIRST_PROBE_SECONDS
         )
@@ -131,10 +120,18 @@ class SyncEngine:
         """The op last sent alone that got a server error, the error, and how many times in
         a row it got that error."""
         self._last_push_at: datetime | None = None
-        self._last_pull_at: datetime | None = None
         self._published: SyncStatus | None = None
         self._round = asyncio.Lock()
         """One round at a time: a supervisor's "sync now" must not overlap the loop's round."""
+        self._puller = Puller(
+            db,
+            client,
+            settings,
+            on_progress=on_pull_progress,
+            on_answer=self._succeeded,
+            on_failure=self._failed,
+            on_unauthorized=self._unauthorized,
+        )
         self._outbox.requeue_inflight()
 
     # -- push --------------------------------------------------------------------------------
@@ -311,7 +308,7 @@ class SyncEngine:
     async def _refresh_rejected(self, sent: list[Op], response: PushResponse) -> None:
         """The CRM's record of each customer whose op it rejected, into the cache.
 
-        Pull skipped them while the op waited (`_store_page`), and a rejected op changes
+        Pull skipped them while the op waited (`Puller._store_page`), and a rejected op changes
         nothing at the CRM, so no later pull would bring their record back: the cache would
         keep showing the effect of an op that never happened.
         """
@@ -328,133 +325,17 @@ class SyncEngine:
     # -- pull --------------------------------------------------------------------------------
 
     async def pull_once(self) -> int:
-        """Store every page of changes since the last cursor; returns how many customers.
-
-        The first sync has no cursor and so loads the whole scope, into an empty cache as a
-        bulk load (`bulk_load`): its indexes are built once, when this pull ends however it
-        ends, so search is complete again after it. Its pages' WAL is folded into the
-        database by a thread of its own (`TillDatabase.checkpoints_aside`), not by the
-        thread storing them.
-        """
+        """Store every page of changes since the last cursor; returns how many customers
+        (`Puller.pull`: a first pull is a bulk load)."""
         if not await self._reachable():
             self._publish()
             return 0
         cursor = self._meta.cursor()
         first = cursor is None
-        aside = contextlib.ExitStack()
-        try:
-            if first:
-                aside.enter_context(self._db.checkpoints_aside())  # a thread started, no wait
-            stored = await self._pull_pages(cursor, bulk=first)
-            await asyncio.to_thread(self._finish_bulk_load)
-        finally:
-            await asyncio.to_thread(aside.close)
+        stored = await self._puller.pull(cursor)
         if stored:
             _log.info("pulled %d customer(s)%s", stored, " (first full pull)" if first else "")
         self._publish()
-        return stored
-
-    async def _pull_pages(self, cursor: str | None, *, bulk: bool) -> int:
-        """Store the pages after `cursor` until the last or a failure; returns how many
-        customers. Two pages are in hand at once: the next one is asked for as soon as this
-        one's bytes arrive (the CRM builds it while the till works), and this one is checked
-        and stored in a worker thread, so the event loop stays free."""
-        stored = 0
-        limit = self._settings.pull_page_size
-        began = time.monotonic()
-        total: int | None = None
-
-        def report(*, finished: bool = False) -> None:
-            if total is not None and self._on_pull_progress is not None:
-                seconds = time.monotonic() - began
-                self._on_pull_progress(PullProgress(stored, total, seconds, finished))
-
-        # The pages asked for and not yet in hand (those in hand were awaited: let go).
-        fetches: list[asyncio.Future[PulledPage]] = []
-
-        def fetch(after: str | None) -> asyncio.Future[PulledPage]:
-            fetches[:] = [pending for pending in fetches if not pending.done()]
-            fetches.append(asyncio.ensure_future(self._client.pull(after, limit=limit)))
-            return fetches[-1]
-
-        asking = asyncio.ensure_future(self._arrived(fetch(cursor), fetch))
-        try:
-            while True:
-                try:
-                    page = await asking
-                    if page.more:
-                        asking = asyncio.ensure_future(self._arrived(fetches[-1], fetch))
-                    if page.total is not None and total is None:
-                        total = page.total
-                        report()
-                    stored += await asyncio.to_thread(self._store_page, page, bulk=bulk)
-                    self._succeeded()
-                    report()
-                except CrmUnauthorized as exc:
-                    self._unauthorized(exc)
-                    break
-                except CrmError as exc:
-                    self._failed(exc, time.monotonic())
-                    break
-                if not page.more:
-                    self._last_pull_at = datetime.now(UTC)
-                    break
-        finally:
-            # Pages asked for ahead and not wanted any more: stop them, and take their
-            # outcomes so no failure of them goes unheard.
-            asking.cancel()
-            for pending in fetches:
-                pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError, CrmError):
-                await asking
-            await asyncio.gather(*fetches, return_exceptions=True)
-            report(finished=True)
-        return stored
-
-    def _finish_bulk_load(self) -> None:
-        """Build the indexes a bulk load left out (a transaction that writes nothing without
-        one)."""
-        with self._db.write() as conn:
-            bulk_load.finish(conn)
-
-    @staticmethod
-    async def _arrived(
-        fetching: asyncio.Future[PulledPage],
-        fetch: Callable[[str | None], asyncio.Future[PulledPage]],
-    ) -> PulledPage:
-        """The page `fetching` brings; the page after it is asked for (`fetch`) as soon as
-        this one's bytes arrive, before this one is checked and stored."""
-        page = await fetching
-        if page.more:
-            fetch(page.cursor)
-        return page
-
-    def _store_page(self, page: PulledPage, *, bulk: bool) -> int:
-        """One page checked (`CustomerCache.parse_page`; `CrmError` when the cache cannot
-        index a customer of it), then stored with its cursor in one transaction: a failed page
-        leaves the cache as it was. It is not waited onto the disk (`durable=False`): a power
-        cut may take back the last pages, and their cursor with them, so the next pull asks
-        for them again. Checking it here, in the storing thread, rather than in a thread of
-        its own while the page before is stored: the two threads fought over the GIL, and a
-        first pull was slower (docs/performance.md).
-
-        A customer with ops still waiting in the outbox (an offline edit, a points change) is
-        not overwritten: the cache shows what the cashier saved until those ops sync, and the
-        CRM's record comes back with the pull after it applies them (an applied op is a change
-        there). One whose op the CRM rejects is fetched again then (`_refresh_rejected`).
-        A `bulk` page (of a first pull) starts a bulk load if the cache is still empty.
-        """
-        try:
-            customers = CustomerCache.parse_page(page.body)
-        except ValueError as exc:
-            # Nothing of the page is stored, and the same cursor asks for it again next round.
-            raise CrmError(f"the CRM sent a customer the cache cannot store: {exc}") from exc
-        with self._db.write(durable=False) as conn:
-            if bulk:
-                bulk_load.begin(conn)
-            held = Outbox.customers_with_unsent(conn, customers.ids)
-            stored = CustomerCache.store_page(conn, customers, skip=held)
-            Meta.set_cursor(conn, page.cursor)
         return stored
 
     # -- the loop ----------------------------------------------------------------------------
@@ -512,7 +393,7 @@ class SyncEngine:
             dead=self._outbox.count(OpState.DEAD),
             needs_review=self._outbox.count(OpState.NEEDS_REVIEW),
             last_push_at=self._last_push_at,
-            last_pull_at=self._last_pull_at,
+            last_pull_at=self._puller.last_pull_at,
             problem=self._problem,
             blocking=self._outbox.blocking(head),
         )
