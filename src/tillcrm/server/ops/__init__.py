@@ -1,7 +1,14 @@
 """Op appliers: every write to a customer, whether pushed by a till or made through a REST path,
 is applied by exactly one function registered here, inside one transaction."""
 
-from tillcrm.server.ops import accounts, customers, sales, visits  # register their appliers
+from tillcrm.server.ops import (  # register their appliers
+    accounts,
+    customer_identifiers,
+    customers,
+    memberships,
+    sales,
+    visits,
+)
 from tillcrm.server.ops.registry import (
     APPLIERS,
     Applier,
@@ -31,9 +38,11 @@ __all__ = [
     "accounts",
     "answer_again",
     "applies",
+    "customer_identifiers",
     "customers",
     "execute_op",
     "lock_customers",
+    "memberships",
     "payload_hash",
     "read_op",
     "refuse_unreadable",
