@@ -21,6 +21,7 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
@@ -71,6 +72,8 @@ PAYMENT_CARD_MESSAGE = "payment card, not a loyalty card"
 
 BUSY_MESSAGE = "finish or cancel this sale or form first, then present the card again"
 """Said when a card is read while a sale or a customer form is being filled in."""
+
+_HERE = Path(__file__).parent
 
 _STATUS_REFRESH_SECONDS = 1.0
 """How often the queue depth is re-read, so an op saved between sync rounds shows at once."""
@@ -138,7 +141,14 @@ class PullProgressMessage(Message):
 class TillApp(App[None]):
     """The till: login, identify (home) and the customer profile, with readers and sync."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH: ClassVar[list[str | PurePath]] = [
+        _HERE / "app.tcss",
+        _HERE / "screens" / "screens.tcss",
+        _HERE / "screens" / "profile" / "profile.tcss",
+    ]
+    """The app's styles, then the screens' beside them: read once, at start, so no screen
+    pushed later makes Textual re-read the stylesheet. Absolute, as Textual reads a relative
+    path from the file of the class (the demo's app subclasses this one elsewhere)."""
     TITLE = "tillcrm"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [

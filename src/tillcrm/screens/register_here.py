@@ -28,15 +28,6 @@ __all__ = ["RegisterHereScreen", "offer_registration"]
 class RegisterHereScreen(ModalScreen[bool | None]):
     """Dismisses with the marketing-SMS choice on "Register here", None on Cancel or Escape."""
 
-    DEFAULT_CSS = """
-    RegisterHereScreen { align: center middle; }
-    RegisterHereScreen > Vertical {
-        width: 64; height: auto; padding: 1 2; border: thick $accent; background: $surface;
-    }
-    RegisterHereScreen Checkbox { margin-top: 1; }
-    RegisterHereScreen Horizontal { height: auto; margin-top: 1; }
-    RegisterHereScreen Button { margin-right: 2; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, offer: RegisterHere, here: str) -> None:
