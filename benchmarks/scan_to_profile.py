@@ -28,6 +28,7 @@ from typing import Any
 
 from _tui import CASHIER, CONTEXT, PIN, SIZE, dead_crm_url, fill
 from local_search import customer, percentiles
+import tillcrm.cli.run  # noqa: F401  (where the TUI starts: the till's frame rate)
 from tillcrm.config import DeviceKind, Settings
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader

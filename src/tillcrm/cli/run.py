@@ -7,11 +7,16 @@ the CRM answered, refreshing it from the CRM in the background for the next star
 starts at once, and works from its cache while the CRM is down; only a till that has never
 reached the CRM waits for it. Whatever stops the till from opening ends the app and is
 reported here, once the terminal is restored.
+
+This module is where the TUI starts (the till, and the demo through `serve_till`), so
+importing it asks Textual for the till's `FRAME_RATE`: Textual reads `TEXTUAL_FPS` once, when
+it is first imported, and nothing here imports it at module level.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from functools import partial
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from tillcrm import FRAME_RATE
 from tillcrm.cli._context import CliContext, refuse_config
 
 if TYPE_CHECKING:
@@ -30,6 +36,8 @@ if TYPE_CHECKING:
     from tillcrm.screens.card_panel import DemoCard
 
 __all__ = ["CONTEXT_FILE", "kept_context", "open_till", "run_till", "serve_till", "till_context"]
+
+os.environ.setdefault("TEXTUAL_FPS", str(FRAME_RATE))
 
 CONTEXT_FILE = "till-context.json"
 """The till's last known context, in `data_dir`, for starting offline."""
