@@ -4,8 +4,8 @@ Readers report from their own threads through one callback; the app turns each e
 Textual message with the thread-safe `post_message` (never `call_from_thread`, which would block
 a reader until the UI had handled it). A scan, swipe or tap opens the customer's profile from any
 screen that is not a modal; a keyboard-wedge scanner's keys are caught by `WedgeKeys` before they
-reach the focused input. The sync engine runs as a worker in the app's loop and its status goes
-to the status bar.
+reach the focused input. The sync engine runs as a worker in the app's loop. The app holds the
+till's state (place, operator, sync, pull, readers) as reactive attributes the status bars watch.
 
 The login form paints with only Textual imported: this module imports the rest of the till (its
 service, readers, sync and the screens after login) where they are used. The app is built over
@@ -29,12 +29,12 @@ from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerFailed
 
 from tillcrm.screens.card_panel import DemoCard
 from tillcrm.screens.login import LoginScreen
-from tillcrm.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from tillcrm.api import TillContext
@@ -171,6 +171,17 @@ class TillApp(App[None]):
     """Each reader's state and last read, for the readers screen."""
     _devices: DeviceManager
 
+    place: var[tuple[str, str]] = var(("starting…", ""))
+    """The till's and its store's names (known once the till is open)."""
+    operator_name: var[str] = var("")
+    """Who is logged in (empty: nobody)."""
+    sync_status: var[SyncStatus | None] = var(None)
+    """The sync engine's last status, None before the first."""
+    pull_progress: var[PullProgress | None] = var(None)
+    """The last full pull's progress (the first sync loads the whole scope)."""
+    device_states: var[dict[str, LinkState]] = var(dict)
+    """Each reader's state, by name (replaced, never changed in place, so watchers see it)."""
+
     def __init__(
         self,
         parts: TillParts | Opener,
@@ -198,10 +209,6 @@ class TillApp(App[None]):
         self._opened = asyncio.Event()
         self.start_error: BaseException | None = None
         """Why the till could not open (the app then exits); the CLI reports it."""
-        self.sync_status: SyncStatus | None = None
-        self.pull_progress: PullProgress | None = None
-        """The last full pull's progress (the first sync loads the whole scope)."""
-        self.device_states: dict[str, LinkState] = {}
         for card in self.cards:
             self.bind(card.key, f"present_card({card.key!r})", description=card.label, show=False)
         if isinstance(parts, TillParts):
@@ -232,8 +239,6 @@ class TillApp(App[None]):
             self.exit(return_code=1)
             return
         self._build(parts)
-        for bar in self._status_bars():
-            bar.set_place(parts.context.till_name, parts.context.store.name)
         self._start()
 
     def _build(self, parts: TillParts) -> None:
@@ -250,6 +255,7 @@ class TillApp(App[None]):
 
         settings = parts.settings
         self.settings = settings
+        self.place = (parts.context.till_name, parts.context.store.name)
         self.till = TillService(parts.db, parts.context, settings, parts.client)
         self.money = MoneyFormat(settings.locale.locale, settings.locale.currency)
         self.printer = open_printer(settings.printer, self.money)
@@ -323,8 +329,6 @@ class TillApp(App[None]):
     @on(PullProgressMessage)
     def _show_pull(self, message: PullProgressMessage) -> None:
         self.pull_progress = message.progress
-        for bar in self._status_bars():
-            bar.show_pull(message.progress)
 
     def _reread_status(self) -> None:
         if self.sync is not None:
@@ -333,8 +337,6 @@ class TillApp(App[None]):
     @on(SyncStatusMessage)
     def _show_sync(self, message: SyncStatusMessage) -> None:
         self.sync_status = message.status
-        for bar in self._status_bars():
-            bar.show_sync(message.status)
 
     @on(DeviceEventMessage)
     def _device_event(self, message: DeviceEventMessage) -> None:
@@ -346,9 +348,7 @@ class TillApp(App[None]):
         if isinstance(self.screen, DevicesScreen):
             self.screen.refresh_board()
         if isinstance(event, DeviceStatus):
-            self.device_states[event.source] = event.state
-            for bar in self._status_bars():
-                bar.show_device(event)
+            self.device_states = {**self.device_states, event.source: event.state}
         elif isinstance(event, Rejected):
             if not isinstance(self.screen, ModalScreen):
                 self._reject(event)
@@ -454,8 +454,7 @@ class TillApp(App[None]):
 
     def logged_in(self, operator: Operator) -> None:
         """The login screen accepted `operator`: go home, then build the profile unseen."""
-        for bar in self._status_bars():
-            bar.set_operator(operator.name)
+        self.operator_name = operator.name
         self.call_next(self._enter)
 
     async def _enter(self) -> None:
@@ -514,8 +513,7 @@ class TillApp(App[None]):
 
     def _log_out(self) -> None:
         self.till.logout()
-        for bar in self._status_bars():
-            bar.set_operator("")
+        self.operator_name = ""
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(LoginScreen())
@@ -595,29 +593,6 @@ class TillApp(App[None]):
         """The demo panel: present a demo card to its simulated reader."""
         card = next(card for card in self.cards if card.key == key)
         card.present()
-
-    def new_status_bar(self) -> StatusBar:
-        """A status bar showing what the app knows now (each screen has its own)."""
-        if not self.is_open:
-            return StatusBar(till_name="starting…", store_name="")
-        from tillcrm.devices.events import DeviceStatus
-
-        context = self.till.context
-        bar = StatusBar(till_name=context.till_name, store_name=context.store.name)
-        operator = self.till.operator
-        bar.set_operator(operator.name if operator else "")
-        if self.sync_status is not None:
-            bar.show_sync(self.sync_status)
-        if self.pull_progress is not None:
-            bar.show_pull(self.pull_progress)
-        for name, state in self.device_states.items():
-            bar.show_device(DeviceStatus(name, state))
-        return bar
-
-    def _status_bars(self) -> list[StatusBar]:
-        home = [self.identify] if self.is_open else []
-        screens = {id(s): s for s in [*self.screen_stack, *home]}
-        return [bar for screen in screens.values() for bar in screen.query(StatusBar)]
 
     # -- keys and errors ---------------------------------------------------------------------
 

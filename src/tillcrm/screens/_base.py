@@ -2,7 +2,7 @@
 
 A cashier must see on every screen who is logged in, whether the till is offline, how much
 waits to sync and whether the readers work, and which keys do what; dialogs (modal screens)
-sit over a screen that shows all this.
+sit over a screen that shows all this. The status bar follows the app's state by itself.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 
 from tillcrm.widgets.key_bar import KeyBar
+from tillcrm.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from tillcrm.app import TillApp
@@ -32,7 +33,7 @@ class TillScreen(Screen[R]):
 
     def compose(self) -> ComposeResult:
         """Status bar, the screen's body, key bar."""
-        yield self.till_app.new_status_bar()
+        yield StatusBar()
         yield from self.compose_body()
         yield KeyBar()
 
