@@ -5,7 +5,8 @@ Textual message with the thread-safe `post_message` (never `call_from_thread`, w
 a reader until the UI had handled it). A scan, swipe or tap opens the customer's profile from any
 screen that is not a modal; a keyboard-wedge scanner's keys are caught by `WedgeKeys` before they
 reach the focused input. The sync engine runs as a worker in the app's loop. The app holds the
-till's state (place, operator, sync, pull, readers) as reactive attributes the status bars watch.
+till's state (place, operator, sync, pull, readers) as reactive attributes the status bars watch;
+screens tell it what happened with messages (`LoggedIn`, `CustomerIdentified`).
 
 The login form paints with only Textual imported: this module imports the rest of the till (its
 service, readers, sync and the screens after login) where they are used. The app is built over
@@ -35,6 +36,7 @@ from textual.worker import WorkerFailed
 
 from tillcrm.screens.card_panel import DemoCard
 from tillcrm.screens.login import LoginScreen
+from tillcrm.screens.messages import CustomerIdentified, LoggedIn
 
 if TYPE_CHECKING:
     from tillcrm.api import TillContext
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     from tillcrm.devices.manager import DeviceManager
     from tillcrm.devices.printer import EscposPrinter
     from tillcrm.devices.wedge import WedgeDetector
-    from tillcrm.domain import IdentifierKind, Operator
+    from tillcrm.domain import IdentifierKind
     from tillcrm.local import TillDatabase
     from tillcrm.screens.devices import DeviceBoard
     from tillcrm.screens.identify import IdentifyScreen
@@ -409,6 +411,10 @@ class TillApp(App[None]):
 
         return self.get_screen("profile", ProfileScreen)
 
+    @on(CustomerIdentified)
+    def _customer_identified(self, message: CustomerIdentified) -> None:
+        self.show_identified(message.found)
+
     def show_identified(self, found: Identification | Ambiguous | NotFound) -> None:
         """Open the profile of an identified customer, or say why there is none."""
         from tillcrm.screens.register_here import offer_registration
@@ -452,9 +458,10 @@ class TillApp(App[None]):
         else:
             self.push_screen(target)
 
-    def logged_in(self, operator: Operator) -> None:
-        """The login screen accepted `operator`: go home, then build the profile unseen."""
-        self.operator_name = operator.name
+    @on(LoggedIn)
+    def _logged_in(self, message: LoggedIn) -> None:
+        """The login screen accepted an operator: go home, then build the profile unseen."""
+        self.operator_name = message.operator.name
         self.call_next(self._enter)
 
     async def _enter(self) -> None:

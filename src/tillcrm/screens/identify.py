@@ -22,6 +22,7 @@ from tillcrm.api import CustomerSummary
 from tillcrm.domain import display_phone
 from tillcrm.screens._base import TillScreen
 from tillcrm.screens.card_panel import CardPanel
+from tillcrm.screens.messages import CustomerIdentified
 from tillcrm.till import Identification, NotFound, TillService
 
 __all__ = ["IdentifyScreen"]
@@ -96,7 +97,7 @@ class IdentifyScreen(TillScreen[None]):
             # phone of one of them offers to register them here.
             typed = await self._till.identify_typed(query)
             if not isinstance(typed, NotFound) or typed.register is not None:
-                self.till_app.show_identified(typed)
+                self.post_message(CustomerIdentified(typed))
         elif submitted and len(found) == 1:
             self._open(found[0])
         elif submitted and found:
@@ -145,9 +146,9 @@ class IdentifyScreen(TillScreen[None]):
         if isinstance(found, NotFound):
             # Found at the CRM, not yet in the cache: identify by number caches it.
             typed = await self._till.identify_typed(row.customer_number)
-            self.till_app.show_identified(typed)
+            self.post_message(CustomerIdentified(typed))
             return
-        self.till_app.show_identified(found)
+        self.post_message(CustomerIdentified(found))
 
     # -- keys --------------------------------------------------------------------------------
 

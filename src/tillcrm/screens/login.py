@@ -21,6 +21,7 @@ from textual.widgets import Input, Label, Static
 
 from tillcrm.screens._base import TillScreen
 from tillcrm.screens.card_panel import CardPanel
+from tillcrm.screens.messages import LoggedIn
 
 if TYPE_CHECKING:
     from tillcrm.till import LoginRefused
@@ -83,7 +84,7 @@ class LoginScreen(TillScreen[None]):
             self.query_one("#pin", Input).focus()
             self._say(_refusal(refused))
             return
-        self.till_app.logged_in(operator)
+        self.post_message(LoggedIn(operator))
 
     @work(group="login", exclusive=True)
     async def _login_badge(self, value: str) -> None:
@@ -96,7 +97,7 @@ class LoginScreen(TillScreen[None]):
         except LoginRefused as refused:
             self._say(_refusal(refused))
             return
-        self.till_app.logged_in(operator)
+        self.post_message(LoggedIn(operator))
 
     def _say(self, text: str) -> None:
         self.query_one("#login-message", Static).update(text)

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label
 
 from tillcrm.api import CustomerOut
+from tillcrm.screens.messages import CustomerIdentified
 from tillcrm.till import Offline, RegisterHere
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def offer_registration(app: TillApp, offer: RegisterHere) -> None:
             app.notify(f"not registered: {why}", severity="error")
             return
         app.notify(f"registered at {till.context.organization.name}")
-        app.show_identified(await till.identify(offer.kind, offer.value))
+        app.post_message(CustomerIdentified(await till.identify(offer.kind, offer.value)))
 
     def answered(marketing_sms: bool | None) -> None:
         if marketing_sms is not None:
