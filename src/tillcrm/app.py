@@ -2,11 +2,12 @@
 
 Readers report from their own threads through one callback; the app turns each event into a
 Textual message with the thread-safe `post_message` (never `call_from_thread`, which would block
-a reader until the UI had handled it). A scan, swipe or tap opens the customer's profile from any
-screen that is not a modal; a keyboard-wedge scanner's keys are caught by `WedgeKeys` before they
-reach the focused input. The sync engine runs as a worker in the app's loop. The app holds the
-till's state (place, operator, sync, pull, readers) as reactive attributes the status bars watch;
-screens tell it what happened with messages (`LoggedIn`, `CustomerIdentified`).
+a reader until the UI had handled it) and `CardRouter` sends it where it belongs; a keyboard-wedge
+scanner's keys are caught by `WedgeKeys` before they reach the focused input. The sync engine
+runs as a worker in the app's loop. The app holds the till's state (place, operator, sync, pull,
+readers) as reactive attributes the status bars watch; screens tell it what happened with
+messages (`LoggedIn`, `CustomerIdentified`).
+
 
 The login form paints with only Textual imported: this module imports the rest of the till (its
 service, readers, sync and the screens after login) where they are used. The app is built over
@@ -34,6 +35,7 @@ from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerFailed
 
+from tillcrm.card_routing import CardRouter, DeviceEventMessage
 from tillcrm.screens.card_panel import DemoCard
 from tillcrm.screens.login import LoginScreen
 from tillcrm.screens.messages import CustomerIdentified, LoggedIn
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     from tillcrm.api import TillContext
     from tillcrm.config import Settings
     from tillcrm.crm import CrmClient
-    from tillcrm.devices.events import DeviceEvent, LinkState, Rejected
+    from tillcrm.devices.events import DeviceEvent, LinkState
     from tillcrm.devices.manager import DeviceManager
     from tillcrm.devices.printer import EscposPrinter
     from tillcrm.devices.wedge import WedgeDetector
@@ -57,9 +59,6 @@ if TYPE_CHECKING:
     from tillcrm.widgets.wedge import WedgeKeys, WedgeScanned
 
 __all__ = [
-    "BUSY_MESSAGE",
-    "PAYMENT_CARD_MESSAGE",
-    "DeviceEventMessage",
     "Opener",
     "SyncStatusMessage",
     "TillApp",
@@ -68,12 +67,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-PAYMENT_CARD_MESSAGE = "payment card, not a loyalty card"
-"""All the cashier is told when a payment card is swiped by mistake."""
-
-BUSY_MESSAGE = "finish or cancel this sale or form first, then present the card again"
-"""Said when a card is read while a sale or a customer form is being filled in."""
 
 _HERE = Path(__file__).parent
 
@@ -114,14 +107,6 @@ class TillParts:
 Opener = Callable[["TillApp"], Awaitable[TillParts]]
 """Opens the till's parts while the login form shows (the production till); what it raises
 ends the app and is kept in `TillApp.start_error`."""
-
-
-class DeviceEventMessage(Message):
-    """A reader reported `event` (posted from the reader's thread)."""
-
-    def __init__(self, event: DeviceEvent) -> None:
-        super().__init__()
-        self.event = event
 
 
 class SyncStatusMessage(Message):
@@ -211,6 +196,7 @@ class TillApp(App[None]):
         self._opened = asyncio.Event()
         self.start_error: BaseException | None = None
         """Why the till could not open (the app then exits); the CLI reports it."""
+        self._router = CardRouter(self)
         for card in self.cards:
             self.bind(card.key, f"present_card({card.key!r})", description=card.label, show=False)
         if isinstance(parts, TillParts):
@@ -342,63 +328,16 @@ class TillApp(App[None]):
 
     @on(DeviceEventMessage)
     def _device_event(self, message: DeviceEventMessage) -> None:
-        from tillcrm.devices.events import DeviceStatus, Rejected
-        from tillcrm.screens.devices import DevicesScreen
-
-        event = message.event
-        self.device_board.record(event)
-        if isinstance(self.screen, DevicesScreen):
-            self.screen.refresh_board()
-        if isinstance(event, DeviceStatus):
-            self.device_states = {**self.device_states, event.source: event.state}
-        elif isinstance(event, Rejected):
-            if not isinstance(self.screen, ModalScreen):
-                self._reject(event)
-        else:
-            self._present(event.kind, event.value)
+        self._router.device_event(message.event)
 
     def on_wedge_scanned(self, message: WedgeScanned) -> None:
         """A keyboard-wedge scanner typed a code (handled by name: the message's module is
         imported once the till is open)."""
-        from tillcrm.devices.events import Rejected
-        from tillcrm.devices.wedge import Scanned, read_scan
-
-        event = read_scan(Scanned(message.code))
-        if isinstance(event, Rejected):
-            if not isinstance(self.screen, ModalScreen):
-                self._reject(event)
-        elif event is not None:
-            self._present(event.kind, event.value)
-
-    def _reject(self, event: Rejected) -> None:
-        if event.reason == "payment_card":
-            self.notify(PAYMENT_CARD_MESSAGE, severity="warning")
-        else:
-            self.notify(event.detail or "the card could not be read: try again", severity="warning")
-
-    def _present(self, kind: IdentifierKind, value: str) -> None:
-        """A card was read: a badge at the login screen or in the override dialog, else the
-        customer's profile."""
-        from tillcrm.screens.customer_form import CustomerFormScreen
-        from tillcrm.screens.override import OverrideScreen
-        from tillcrm.screens.sale import SaleScreen
-
-        if isinstance(self.screen, OverrideScreen):
-            self.screen.badge(value)
-            return
-        if isinstance(self.screen, ModalScreen):
-            return
-        if isinstance(self.screen, SaleScreen | CustomerFormScreen):
-            # Opening another profile would throw away the sale or the form being filled in.
-            self.notify(BUSY_MESSAGE, severity="warning")
-            return
-        if isinstance(self.screen, LoginScreen):
-            self.screen.badge(value)
-        elif self.till.operator is not None:
-            self._identify(kind, value)
+        self._router.wedge_scanned(message.code)
 
     @work(group="identify", exclusive=True)
-    async def _identify(self, kind: IdentifierKind, value: str) -> None:
+    async def identify_card(self, kind: IdentifierKind, value: str) -> None:
+        """Look up a card read at the till and show what was found."""
         self.show_identified(await self.till.identify(kind, value))
 
     # -- screens -----------------------------------------------------------------------------
