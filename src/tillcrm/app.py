@@ -8,12 +8,12 @@ runs as a worker in the app's loop. The app holds the till's state (place, opera
 readers) as reactive attributes the status bars watch; screens tell it what happened with
 messages (`LoggedIn`, `CustomerIdentified`).
 
-
 The login form paints with only Textual imported: this module imports the rest of the till (its
 service, readers, sync and the screens after login) where they are used. The app is built over
-the till's `TillParts`: ready ones (`create_app`, for the demo and the tests), or an `Opener` the
-production till runs behind the login form, so the cashier types while the config, the database
-and the CRM client open. Both paths build and start the till through `_build` and `_start`.
+the till's `TillParts`: ready ones (`tillcrm.cli.run.create_app`, for the demo and the tests),
+or an `Opener` the production till runs behind the login form, so the cashier types while the
+config, the database and the CRM client open. Both paths build and start the till through
+`_build` and `_start`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 from textual import events, on, work
@@ -36,7 +36,6 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerFailed
 
 from tillcrm.card_routing import CardRouter, DeviceEventMessage
-from tillcrm.screens.card_panel import DemoCard
 from tillcrm.screens.login import LoginScreen
 from tillcrm.screens.messages import CustomerIdentified, LoggedIn
 
@@ -50,6 +49,7 @@ if TYPE_CHECKING:
     from tillcrm.devices.wedge import WedgeDetector
     from tillcrm.domain import IdentifierKind
     from tillcrm.local import TillDatabase
+    from tillcrm.screens._base import TillScreen
     from tillcrm.screens.devices import DeviceBoard
     from tillcrm.screens.identify import IdentifyScreen
     from tillcrm.screens.profile.screen import ProfileScreen
@@ -58,13 +58,9 @@ if TYPE_CHECKING:
     from tillcrm.widgets.money import MoneyFormat
     from tillcrm.widgets.wedge import WedgeKeys, WedgeScanned
 
-__all__ = [
-    "Opener",
-    "SyncStatusMessage",
-    "TillApp",
-    "TillParts",
-    "create_app",
-]
+S = TypeVar("S", bound="TillScreen[Any]")
+
+__all__ = ["Opener", "SyncStatusMessage", "TillApp", "TillParts"]
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +169,6 @@ class TillApp(App[None]):
         self,
         parts: TillParts | Opener,
         *,
-        cards: Sequence[DemoCard] = (),
-        note: str = "",
         ctrl_c_quits: bool = False,
         detector: WedgeDetector | None = None,
     ) -> None:
@@ -182,9 +176,6 @@ class TillApp(App[None]):
         self.ctrl_c_quits = ctrl_c_quits
         """Ctrl+C ends the app (the demo); a production till leaves it to the inputs (copy),
         so a stray key never closes the till mid-shift."""
-        self.cards = tuple(cards)
-        self.note = note
-        """A line for the card panel (the demo's operators)."""
         self._detector = detector
         self._opener: Opener | None = None
         self.sync: SyncEngine | None = None
@@ -197,8 +188,6 @@ class TillApp(App[None]):
         self.start_error: BaseException | None = None
         """Why the till could not open (the app then exits); the CLI reports it."""
         self._router = CardRouter(self)
-        for card in self.cards:
-            self.bind(card.key, f"present_card({card.key!r})", description=card.label, show=False)
         if isinstance(parts, TillParts):
             self._build(parts)
         else:
@@ -209,7 +198,7 @@ class TillApp(App[None]):
     def on_mount(self) -> None:
         """Ask the operator to log in; start the till now if its parts are ready, else open
         them once the login form is painted."""
-        self.push_screen(LoginScreen())
+        self.push_screen(self.furnish(LoginScreen()))
         if self._opener is None:
             self._start()
         else:
@@ -249,7 +238,9 @@ class TillApp(App[None]):
         self.printer = open_printer(settings.printer, self.money)
         self._devices = DeviceManager(settings.devices, self.deliver_device_event)
         self._wedge = WedgeKeys(self, self._route_key, self._detector or WedgeDetector())
-        self.identify = IdentifyScreen(self.till, phone_region=settings.locale.phone_region)
+        self.identify = self.furnish(
+            IdentifyScreen(self.till, phone_region=settings.locale.phone_region)
+        )
         self.device_board = DeviceBoard(settings.devices)
         if parts.client is not None:
             self.sync = SyncEngine(
@@ -349,6 +340,11 @@ class TillApp(App[None]):
         from tillcrm.screens.profile.screen import ProfileScreen
 
         return self.get_screen("profile", ProfileScreen)
+
+    def furnish(self, screen: S) -> S:
+        """The login or the home `screen` as this app shows it: as it is here (the demo's app
+        adds its card panel)."""
+        return screen
 
     @on(CustomerIdentified)
     def _customer_identified(self, message: CustomerIdentified) -> None:
@@ -462,7 +458,7 @@ class TillApp(App[None]):
         self.operator_name = ""
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.switch_screen(LoginScreen())
+        self.switch_screen(self.furnish(LoginScreen()))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Ctrl+C quits only where `ctrl_c_quits`, Escape goes home only from the profile;
@@ -535,11 +531,6 @@ class TillApp(App[None]):
         """Quit (Ctrl+C in the demo)."""
         await self.action_quit()
 
-    def action_present_card(self, key: str) -> None:
-        """The demo panel: present a demo card to its simulated reader."""
-        card = next(card for card in self.cards if card.key == key)
-        card.present()
-
     # -- keys and errors ---------------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
@@ -569,33 +560,6 @@ class TillApp(App[None]):
             self.notify(f"something went wrong: {error.error}", severity="error", timeout=10)
             return
         super()._handle_exception(error)
-
-
-def create_app(
-    settings: Settings,
-    db: TillDatabase,
-    context: TillContext,
-    client: CrmClient | None,
-    *,
-    cards: Sequence[DemoCard] = (),
-    note: str = "",
-    ctrl_c_quits: bool = False,
-    detector: WedgeDetector | None = None,
-) -> TillApp:
-    """The till's app on `db`, as the till of `context`, syncing through `client` (None: a
-    till with no token, which works from its cache alone) and reading `settings.devices`.
-
-    `cards` are the demo's on-screen card panel (function keys that present demo cards to the
-    simulated readers) and `note` a line shown with it; `ctrl_c_quits` makes Ctrl+C end the
-    app (the demo); `detector` tunes keyboard-wedge detection.
-    """
-    return TillApp(
-        TillParts(settings, db, context, client),
-        cards=cards,
-        note=note,
-        ctrl_c_quits=ctrl_c_quits,
-        detector=detector,
-    )
 
 
 def _import_after_login() -> None:

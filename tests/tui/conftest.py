@@ -20,7 +20,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tillcrm.api import TillContext
-from tillcrm.app import TillApp, create_app
+from tillcrm.app import TillApp
+from tillcrm.cli.run import create_app
 from tillcrm.config import DeviceKind, Settings, SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader

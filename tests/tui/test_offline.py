@@ -12,7 +12,8 @@ from tests.support.world import build_world
 from tests.tui.conftest import SIZE, log_in, until
 from textual.widgets import Label, Static
 
-from tillcrm.app import TillApp, create_app
+from tillcrm.app import TillApp
+from tillcrm.cli.run import create_app
 from tillcrm.config import DeviceKind, Settings, SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader

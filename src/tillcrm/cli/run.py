@@ -8,9 +8,9 @@ starts at once, and works from its cache while the CRM is down; only a till that
 reached the CRM waits for it. Whatever stops the till from opening ends the app and is
 reported here, once the terminal is restored.
 
-This module is where the TUI starts (the till, and the demo through `serve_till`), so
-importing it asks Textual for the till's `FRAME_RATE`: Textual reads `TEXTUAL_FPS` once, when
-it is first imported, and nothing here imports it at module level.
+This module is where the TUI starts (the till, the demo, and `create_app` for the tests and
+benchmarks), so importing it asks Textual for the till's `FRAME_RATE`: Textual reads
+`TEXTUAL_FPS` once, when it is first imported, and nothing here imports it at module level.
 """
 
 from __future__ import annotations
@@ -31,11 +31,21 @@ from tillcrm.cli._context import CliContext, refuse_config
 if TYPE_CHECKING:
     from tillcrm.api import TillContext
     from tillcrm.app import TillApp, TillParts
+    from tillcrm.cli.demo_app import DemoCard
     from tillcrm.config import Settings
     from tillcrm.crm import CrmClient
-    from tillcrm.screens.card_panel import DemoCard
+    from tillcrm.devices.wedge import WedgeDetector
+    from tillcrm.local import TillDatabase
 
-__all__ = ["CONTEXT_FILE", "kept_context", "open_till", "run_till", "serve_till", "till_context"]
+__all__ = [
+    "CONTEXT_FILE",
+    "create_app",
+    "kept_context",
+    "open_till",
+    "run_till",
+    "serve_till",
+    "till_context",
+]
 
 os.environ.setdefault("TEXTUAL_FPS", str(FRAME_RATE))
 
@@ -105,7 +115,6 @@ async def serve_till(
     `cards` and `note` are the demo's card panel; `ctrl_c_quits` lets Ctrl+C end a demo (a
     production till ignores it, so a stray key never closes the till mid-shift).
     """
-    from tillcrm.app import create_app
     from tillcrm.cli._till import writable_database
 
     async with client:
@@ -115,6 +124,34 @@ async def serve_till(
                 settings, db, context, client, cards=cards, note=note, ctrl_c_quits=ctrl_c_quits
             )
             await app.run_async()
+
+
+def create_app(
+    settings: Settings,
+    db: TillDatabase,
+    context: TillContext,
+    client: CrmClient | None,
+    *,
+    cards: Sequence[DemoCard] = (),
+    note: str = "",
+    ctrl_c_quits: bool = False,
+    detector: WedgeDetector | None = None,
+) -> TillApp:
+    """The till's app on `db`, as the till of `context`, syncing through `client` (None: a
+    till with no token, which works from its cache alone) and reading `settings.devices`.
+
+    With `cards`, the demo's app: function keys that present demo cards to the simulated
+    readers, on a panel with `note`; `ctrl_c_quits` makes Ctrl+C end the app (the demo);
+    `detector` tunes keyboard-wedge detection.
+    """
+    from tillcrm.app import TillApp, TillParts
+
+    parts = TillParts(settings, db, context, client)
+    if not cards:
+        return TillApp(parts, ctrl_c_quits=ctrl_c_quits, detector=detector)
+    from tillcrm.cli.demo_app import DemoTillApp
+
+    return DemoTillApp(parts, cards=cards, note=note, ctrl_c_quits=ctrl_c_quits, detector=detector)
 
 
 def kept_context(settings: Settings) -> TillContext | None:

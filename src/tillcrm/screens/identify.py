@@ -21,7 +21,6 @@ from textual.widgets import Checkbox, DataTable, Input, Static
 from tillcrm.api import CustomerSummary
 from tillcrm.domain import display_phone
 from tillcrm.screens._base import TillScreen
-from tillcrm.screens.card_panel import CardPanel
 from tillcrm.screens.messages import CustomerIdentified
 from tillcrm.till import Identification, NotFound, TillService
 
@@ -55,7 +54,7 @@ class IdentifyScreen(TillScreen[None]):
         self.results: list[CustomerSummary] = []
 
     def compose_body(self) -> ComposeResult:
-        """The search line, the grid and the demo's card panel."""
+        """The search line and the grid."""
         with Horizontal(id="search-line"):
             yield Input(
                 placeholder="Phone, name, email or customer number (or scan a card)", id="query"
@@ -66,8 +65,6 @@ class IdentifyScreen(TillScreen[None]):
             table.add_column(label, key=key)
         yield table
         yield Static(_HINT, id="identify-message")
-        if self.till_app.cards:
-            yield CardPanel(self.till_app.cards, self.till_app.note)
 
     # -- searching ---------------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from textual.containers import Center, Vertical
 from textual.widgets import Input, Label, Static
 
 from tillcrm.screens._base import TillScreen
-from tillcrm.screens.card_panel import CardPanel
 from tillcrm.screens.messages import LoggedIn
 
 if TYPE_CHECKING:
@@ -38,15 +37,13 @@ class LoginScreen(TillScreen[None]):
     ]
 
     def compose_body(self) -> ComposeResult:
-        """The form in the middle and the demo's card panel."""
+        """The form in the middle."""
         with Center(id="login-box"), Vertical(id="login-form"):
             yield Label("Log in", id="login-title")
             yield Input(placeholder="Operator code", id="code")
             yield Input(placeholder="PIN", password=True, id="pin")
             yield Static("", id="login-message", markup=False)
             yield Static("Or swipe your badge.", id="login-hint")
-        if self.till_app.cards:
-            yield CardPanel(self.till_app.cards, self.till_app.note)
 
     def action_next_field(self) -> None:
         """Enter in the code field moves to the PIN at once: a priority binding, so the keys
