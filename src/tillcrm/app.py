@@ -3,10 +3,10 @@
 Readers report from their own threads through one callback; the app turns each event into a
 Textual message with the thread-safe `post_message` (never `call_from_thread`, which would block
 a reader until the UI had handled it) and `CardRouter` sends it where it belongs; a keyboard-wedge
-scanner's keys are caught by `WedgeKeys` before they reach the focused input. The sync engine
-runs as a worker in the app's loop. The app holds the till's state (place, operator, sync, pull,
-readers) as reactive attributes the status bars watch; screens tell it what happened with
-messages (`LoggedIn`, `CustomerIdentified`).
+scanner's keys are caught by `WedgeKeys` before they reach the focused input. `SyncLink` runs
+the sync engine as a worker in the app's loop. The app holds the till's state (place, operator,
+sync, pull, readers) as reactive attributes the status bars watch; screens tell it what
+happened with messages (`LoggedIn`, `CustomerIdentified`).
 
 The login form paints with only Textual imported: this module imports the rest of the till (its
 service, readers, sync and the screens after login) where they are used. The app is built over
@@ -19,10 +19,8 @@ config, the database and the CRM client open. Both paths build and start the til
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
@@ -30,7 +28,6 @@ from uuid import UUID
 from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerFailed
@@ -38,17 +35,16 @@ from textual.worker import WorkerFailed
 from tillcrm.card_routing import CardRouter, DeviceEventMessage
 from tillcrm.screens.login import LoginScreen
 from tillcrm.screens.messages import CustomerIdentified, LoggedIn
+from tillcrm.sync_link import PullProgressMessage, SyncLink, SyncStatusMessage
+from tillcrm.till_parts import Opener, TillParts, import_after_login
 
 if TYPE_CHECKING:
-    from tillcrm.api import TillContext
     from tillcrm.config import Settings
-    from tillcrm.crm import CrmClient
     from tillcrm.devices.events import DeviceEvent, LinkState
     from tillcrm.devices.manager import DeviceManager
     from tillcrm.devices.printer import EscposPrinter
     from tillcrm.devices.wedge import WedgeDetector
     from tillcrm.domain import IdentifierKind
-    from tillcrm.local import TillDatabase
     from tillcrm.screens._base import TillScreen
     from tillcrm.screens.devices import DeviceBoard
     from tillcrm.screens.identify import IdentifyScreen
@@ -60,65 +56,11 @@ if TYPE_CHECKING:
 
 S = TypeVar("S", bound="TillScreen[Any]")
 
-__all__ = ["Opener", "SyncStatusMessage", "TillApp", "TillParts"]
+__all__ = ["TillApp"]
 
 log = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
-
-_STATUS_REFRESH_SECONDS = 1.0
-"""How often the queue depth is re-read, so an op saved between sync rounds shows at once."""
-
-_AFTER_LOGIN = (
-    "tillcrm.till",
-    "tillcrm.sync",
-    "tillcrm.devices",
-    "tillcrm.devices.printer",
-    "tillcrm.widgets.money",
-    "tillcrm.widgets.wedge",
-    "tillcrm.screens.identify",
-    "tillcrm.screens.profile.screen",
-    "tillcrm.screens.devices",
-    "tillcrm.screens.sale",
-    "tillcrm.screens.customer_form",
-    "tillcrm.screens.override",
-    "tillcrm.screens.register_here",
-    "tillcrm.screens.sync",
-)
-"""The modules the till needs once open, imported by `_open` in the opener's thread so the
-event loop (and the login form) never waits for them."""
-
-
-@dataclass(frozen=True)
-class TillParts:
-    """What the till runs on: its config, its database, its context and its CRM client (None:
-    a till with no token, which works from its cache alone)."""
-
-    settings: Settings
-    db: TillDatabase
-    context: TillContext
-    client: CrmClient | None
-
-
-Opener = Callable[["TillApp"], Awaitable[TillParts]]
-"""Opens the till's parts while the login form shows (the production till); what it raises
-ends the app and is kept in `TillApp.start_error`."""
-
-
-class SyncStatusMessage(Message):
-    """The sync engine published a new status."""
-
-    def __init__(self, status: SyncStatus) -> None:
-        super().__init__()
-        self.status = status
-
-
-class PullProgressMessage(Message):
-    """The sync engine stored another page of a full pull (or ended it)."""
-
-    def __init__(self, progress: PullProgress) -> None:
-        super().__init__()
-        self.progress = progress
 
 
 class TillApp(App[None]):
@@ -180,7 +122,7 @@ class TillApp(App[None]):
         self._opener: Opener | None = None
         self.sync: SyncEngine | None = None
         """The sync engine, once the till is open and has a CRM to sync with."""
-        self._sync_stop = asyncio.Event()
+        self._sync_link = SyncLink(self)
         self._wedge: WedgeKeys | None = None
         """The keyboard-wedge filter, once the till is open (before that keys go straight to
         the login form)."""
@@ -209,7 +151,7 @@ class TillApp(App[None]):
         """Import the rest of the till in a thread, then open its parts; a failure ends the
         app (the CLI reports it after the terminal is restored)."""
         try:
-            await asyncio.to_thread(_import_after_login)
+            await asyncio.to_thread(import_after_login)
             parts = await opener(self)
         except Exception as exc:
             self.start_error = exc
@@ -247,8 +189,8 @@ class TillApp(App[None]):
                 parts.db,
                 parts.client,
                 settings.sync,
-                on_status=self.deliver_sync_status,
-                on_pull_progress=self.deliver_pull_progress,
+                on_status=self._sync_link.deliver_status,
+                on_pull_progress=self._sync_link.deliver_pull_progress,
             )
 
     def _start(self) -> None:
@@ -266,8 +208,7 @@ class TillApp(App[None]):
         self._opened.set()
         self._devices.start()
         if self.sync is not None:
-            self.run_worker(self._run_sync(self.sync), name="sync")
-            self.set_interval(_STATUS_REFRESH_SECONDS, self._reread_status, name="status")
+            self._sync_link.start(self.sync)
 
     @property
     def is_open(self) -> bool:
@@ -281,7 +222,7 @@ class TillApp(App[None]):
 
     async def on_unmount(self) -> None:
         """Stop the sync worker and close the readers' ports."""
-        self._sync_stop.set()
+        self._sync_link.stop()
         if self.is_open:
             await asyncio.to_thread(self._devices.stop)
 
@@ -291,27 +232,9 @@ class TillApp(App[None]):
         """The device manager's callback: safe from any thread, returns at once."""
         self.post_message(DeviceEventMessage(event))
 
-    async def _run_sync(self, sync: SyncEngine) -> None:
-        """A round at once (push, then pull: ops saved before the restart reach the CRM before
-        its view of those customers comes back), then round after round until the app ends."""
-        await sync.sync_once()
-        await sync.run(self._sync_stop)
-
-    def deliver_sync_status(self, status: SyncStatus) -> None:
-        """The sync engine's status callback."""
-        self.post_message(SyncStatusMessage(status))
-
-    def deliver_pull_progress(self, progress: PullProgress) -> None:
-        """The sync engine's full-pull progress callback."""
-        self.post_message(PullProgressMessage(progress))
-
     @on(PullProgressMessage)
     def _show_pull(self, message: PullProgressMessage) -> None:
         self.pull_progress = message.progress
-
-    def _reread_status(self) -> None:
-        if self.sync is not None:
-            self.post_message(SyncStatusMessage(self.sync.status()))
 
     @on(SyncStatusMessage)
     def _show_sync(self, message: SyncStatusMessage) -> None:
@@ -560,9 +483,3 @@ class TillApp(App[None]):
             self.notify(f"something went wrong: {error.error}", severity="error", timeout=10)
             return
         super()._handle_exception(error)
-
-
-def _import_after_login() -> None:
-    """Import `_AFTER_LOGIN` (run in a thread: Python's import lock keeps it safe)."""
-    for module in _AFTER_LOGIN:
-        importlib.import_module(module)

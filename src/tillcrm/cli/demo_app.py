@@ -23,7 +23,8 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.widgets import Static
 
-from tillcrm.app import Opener, TillApp, TillParts
+from tillcrm.app import TillApp
+from tillcrm.till_parts import Opener, TillParts
 
 if TYPE_CHECKING:
     from tillcrm.devices.wedge import WedgeDetector

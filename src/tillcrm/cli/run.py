@@ -30,12 +30,13 @@ from tillcrm.cli._context import CliContext, refuse_config
 
 if TYPE_CHECKING:
     from tillcrm.api import TillContext
-    from tillcrm.app import TillApp, TillParts
+    from tillcrm.app import TillApp
     from tillcrm.cli.demo_app import DemoCard
     from tillcrm.config import Settings
     from tillcrm.crm import CrmClient
     from tillcrm.devices.wedge import WedgeDetector
     from tillcrm.local import TillDatabase
+    from tillcrm.till_parts import TillParts
 
 __all__ = [
     "CONTEXT_FILE",
@@ -80,9 +81,9 @@ async def open_till(cli: CliContext, opened: AsyncExitStack, app: TillApp) -> Ti
     Raises `ClickException` naming the fix (not registered, no token, another till process,
     a CRM never reached) and `ConfigError` for a bad config.
     """
-    from tillcrm.app import TillParts
     from tillcrm.cli._till import crm_client, writable_database
     from tillcrm.logs import start_till_logging
+    from tillcrm.till_parts import TillParts
 
     settings = await asyncio.to_thread(cli.load_settings)
     start_till_logging(settings.logs)
@@ -144,7 +145,8 @@ def create_app(
     readers, on a panel with `note`; `ctrl_c_quits` makes Ctrl+C end the app (the demo);
     `detector` tunes keyboard-wedge detection.
     """
-    from tillcrm.app import TillApp, TillParts
+    from tillcrm.app import TillApp
+    from tillcrm.till_parts import TillParts
 
     parts = TillParts(settings, db, context, client)
     if not cards:
