@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -66,14 +66,10 @@ _HERE = Path(__file__).parent
 class TillApp(App[None]):
     """The till: login, identify (home) and the customer profile, with readers and sync."""
 
-    CSS_PATH: ClassVar[list[str | PurePath]] = [
-        _HERE / "app.tcss",
-        _HERE / "screens" / "screens.tcss",
-        _HERE / "screens" / "profile" / "profile.tcss",
-    ]
-    """The app's styles, then the screens' beside them: read once, at start, so no screen
-    pushed later makes Textual re-read the stylesheet. Absolute, as Textual reads a relative
-    path from the file of the class (the demo's app subclasses this one elsewhere)."""
+    CSS_PATH = _HERE / "app.tcss"
+    """Absolute: Textual reads a relative path from the file of the class, and the demo's app
+    subclasses this one in another package. Each screen reads its own styles (CSS_PATH)
+    when first shown, so the login form paints after parsing only these."""
     TITLE = "tillcrm"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -78,6 +78,8 @@ def _split(text: str) -> list[str]:
 class CustomerFormScreen(TillScreen[UUID | None]):
     """Create (`customer` None) or edit a customer; dismisses with the saved customer's id."""
 
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save"),
         Binding("f6", "add_user", "Authorized user"),
@@ -311,6 +313,8 @@ def _changes(before: CustomerProfile, after: CustomerProfile) -> dict[str, Any]:
 
 class ConflictScreen(ModalScreen[bool]):
     """The cashier's changes beside the current record: keep theirs (False) or reapply mine."""
+
+    CSS_PATH = "screens.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "decide(True)", "Keep mine"),

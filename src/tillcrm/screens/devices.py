@@ -71,6 +71,8 @@ class DeviceBoard:
 class DevicesScreen(TillScreen[None]):
     """Name, kind, port, state and the last event of each reader."""
 
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Back")]
 
     def __init__(self, board: DeviceBoard, *, locale: str = "en_US", zone: str = "UTC") -> None:

@@ -23,6 +23,8 @@ __all__ = ["MembershipScreen"]
 class MembershipScreen(ModalScreen[bool]):
     """Dismisses with True once a change is saved, False on Cancel or Escape."""
 
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "cancel", "Cancel"),

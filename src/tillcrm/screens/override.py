@@ -38,6 +38,8 @@ Attempt = Callable[[OverrideApproval | None], Awaitable[Saved | Declined | Overr
 class OverrideScreen(ModalScreen[OverrideApproval | None]):
     """Approve `required` with a supervisor's badge or code + PIN and a reason."""
 
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "approve", "Approve"),

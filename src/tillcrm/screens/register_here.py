@@ -29,6 +29,8 @@ __all__ = ["RegisterHereScreen", "offer_registration"]
 class RegisterHereScreen(ModalScreen[bool | None]):
     """Dismisses with the marketing-SMS choice on "Register here", None on Cancel or Escape."""
 
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, offer: RegisterHere, here: str) -> None:

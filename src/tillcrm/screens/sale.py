@@ -47,6 +47,8 @@ _CUSTOMER = "customer"
 class SaleScreen(TillScreen[Saved | None]):
     """Ring up one sale for `customer`; dismisses with the `Saved` answer, or None."""
 
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("f10", "confirm", "Confirm sale"),

@@ -34,6 +34,8 @@ __all__ = ["SyncScreen"]
 class SyncScreen(TillScreen[None]):
     """Queue, dead letters and needs-review items; `sync_now` pushes and pulls at once."""
 
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back"),
         Binding("f5", "retry", "Retry now"),

@@ -38,6 +38,8 @@ class AuthorizedUserForm(ModalScreen[AuthorizedUser | None]):
     the same person is recognised on every account they may act for.
     """
 
+    CSS_PATH = "profile.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save"),

@@ -30,6 +30,8 @@ class ReceiptScreen(ModalScreen[None]):
     """One receipt; `p` reprints it (a go-green customer's on the second press: the customer
     asked)."""
 
+    CSS_PATH = "profile.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "print", "Print"),
         Binding("escape", "close", "Close"),

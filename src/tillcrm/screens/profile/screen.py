@@ -55,6 +55,8 @@ _PANES = [_pane_id(tab_id) for tab_id, _, _ in _TABS]
 class ProfileScreen(TillScreen[None]):
     """One customer's profile. Install it once; call `show_customer(id)` to show a customer."""
 
+    CSS_PATH = "profile.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "sale", "Sale"),
         Binding("f3", "edit", "Edit"),

@@ -40,6 +40,8 @@ class _CardFields:
 class WalletCardForm(ModalScreen[WalletAdd | WalletUpdate | None]):
     """A new card (number, expiry, label) or a saved card's expiry and label."""
 
+    CSS_PATH = "profile.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save"),
