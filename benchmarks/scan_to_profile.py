@@ -28,6 +28,7 @@ from typing import Any
 
 from _tui import CASHIER, CONTEXT, PIN, SIZE, dead_crm_url, fill
 from local_search import customer, percentiles
+from tillcrm.cli.run import create_app
 from tillcrm.config import DeviceKind, Settings
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader
@@ -45,7 +46,6 @@ async def scan_to_profile(
     or `in_place` on the profile screen showing the previous customer."""
     from textual.widgets import Input
 
-    from tillcrm.app import create_app
     from tillcrm.screens.identify import IdentifyScreen
 
     with tempfile.TemporaryDirectory() as ports:

@@ -2,49 +2,50 @@
 
 Readers report from their own threads through one callback; the app turns each event into a
 Textual message with the thread-safe `post_message` (never `call_from_thread`, which would block
-a reader until the UI had handled it). A scan, swipe or tap opens the customer's profile from any
-screen that is not a modal; a keyboard-wedge scanner's keys are caught by `WedgeKeys` before they
-reach the focused input. The sync engine runs as a worker in the app's loop and its status goes
-to the status bar.
+a reader until the UI had handled it) and `CardRouter` sends it where it belongs; a keyboard-wedge
+scanner's keys are caught by `WedgeKeys` before they reach the focused input. `SyncLink` runs
+the sync engine as a worker in the app's loop. The app holds the till's state (place, operator,
+sync, pull, readers) as reactive attributes the status bars watch; screens tell it what
+happened with messages (`LoggedIn`, `CustomerIdentified`).
 
 The login form paints with only Textual imported: this module imports the rest of the till (its
 service, readers, sync and the screens after login) where they are used. The app is built over
-the till's `TillParts`: ready ones (`create_app`, for the demo and the tests), or an `Opener` the
-production till runs behind the login form, so the cashier types while the config, the database
-and the CRM client open. Both paths build and start the till through `_build` and `_start`.
+the till's `TillParts`: ready ones (`tillcrm.cli.run.create_app`, for the demo and the tests),
+or an `Opener` the production till runs behind the login form, so the cashier types while the
+config, the database and the CRM client open. Both paths build and start the till through
+`_build` and `_start`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.message import Message
+from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerFailed
 
-from tillcrm.screens.card_panel import DemoCard
+from tillcrm.card_routing import CardRouter, DeviceEventMessage
 from tillcrm.screens.login import LoginScreen
-from tillcrm.widgets.status_bar import StatusBar
+from tillcrm.screens.messages import CustomerIdentified, LoggedIn
+from tillcrm.sync_link import PullProgressMessage, SyncLink, SyncStatusMessage
+from tillcrm.till_parts import Opener, TillParts, import_after_login
 
 if TYPE_CHECKING:
-    from tillcrm.api import TillContext
     from tillcrm.config import Settings
-    from tillcrm.crm import CrmClient
-    from tillcrm.devices.events import DeviceEvent, LinkState, Rejected
+    from tillcrm.devices.events import DeviceEvent, LinkState
     from tillcrm.devices.manager import DeviceManager
     from tillcrm.devices.printer import EscposPrinter
     from tillcrm.devices.wedge import WedgeDetector
-    from tillcrm.domain import IdentifierKind, Operator
-    from tillcrm.local import TillDatabase
+    from tillcrm.domain import IdentifierKind
+    from tillcrm.screens._base import TillScreen
     from tillcrm.screens.devices import DeviceBoard
     from tillcrm.screens.identify import IdentifyScreen
     from tillcrm.screens.profile.screen import ProfileScreen
@@ -53,92 +54,22 @@ if TYPE_CHECKING:
     from tillcrm.widgets.money import MoneyFormat
     from tillcrm.widgets.wedge import WedgeKeys, WedgeScanned
 
-__all__ = [
-    "BUSY_MESSAGE",
-    "PAYMENT_CARD_MESSAGE",
-    "DeviceEventMessage",
-    "Opener",
-    "SyncStatusMessage",
-    "TillApp",
-    "TillParts",
-    "create_app",
-]
+S = TypeVar("S", bound="TillScreen[Any]")
+
+__all__ = ["TillApp"]
 
 log = logging.getLogger(__name__)
 
-PAYMENT_CARD_MESSAGE = "payment card, not a loyalty card"
-"""All the cashier is told when a payment card is swiped by mistake."""
-
-BUSY_MESSAGE = "finish or cancel this sale or form first, then present the card again"
-"""Said when a card is read while a sale or a customer form is being filled in."""
-
-_STATUS_REFRESH_SECONDS = 1.0
-"""How often the queue depth is re-read, so an op saved between sync rounds shows at once."""
-
-_AFTER_LOGIN = (
-    "tillcrm.till",
-    "tillcrm.sync",
-    "tillcrm.devices",
-    "tillcrm.devices.printer",
-    "tillcrm.widgets.money",
-    "tillcrm.widgets.wedge",
-    "tillcrm.screens.identify",
-    "tillcrm.screens.profile.screen",
-    "tillcrm.screens.devices",
-    "tillcrm.screens.sale",
-    "tillcrm.screens.customer_form",
-    "tillcrm.screens.override",
-    "tillcrm.screens.register_here",
-    "tillcrm.screens.sync",
-)
-"""The modules the till needs once open, imported by `_open` in the opener's thread so the
-event loop (and the login form) never waits for them."""
-
-
-@dataclass(frozen=True)
-class TillParts:
-    """What the till runs on: its config, its database, its context and its CRM client (None:
-    a till with no token, which works from its cache alone)."""
-
-    settings: Settings
-    db: TillDatabase
-    context: TillContext
-    client: CrmClient | None
-
-
-Opener = Callable[["TillApp"], Awaitable[TillParts]]
-"""Opens the till's parts while the login form shows (the production till); what it raises
-ends the app and is kept in `TillApp.start_error`."""
-
-
-class DeviceEventMessage(Message):
-    """A reader reported `event` (posted from the reader's thread)."""
-
-    def __init__(self, event: DeviceEvent) -> None:
-        super().__init__()
-        self.event = event
-
-
-class SyncStatusMessage(Message):
-    """The sync engine published a new status."""
-
-    def __init__(self, status: SyncStatus) -> None:
-        super().__init__()
-        self.status = status
-
-
-class PullProgressMessage(Message):
-    """The sync engine stored another page of a full pull (or ended it)."""
-
-    def __init__(self, progress: PullProgress) -> None:
-        super().__init__()
-        self.progress = progress
+_HERE = Path(__file__).parent
 
 
 class TillApp(App[None]):
     """The till: login, identify (home) and the customer profile, with readers and sync."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = _HERE / "app.tcss"
+    """Absolute: Textual reads a relative path from the file of the class, and the demo's app
+    subclasses this one in another package. Each screen reads its own styles (CSS_PATH)
+    when first shown, so the login form paints after parsing only these."""
     TITLE = "tillcrm"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -161,12 +92,21 @@ class TillApp(App[None]):
     """Each reader's state and last read, for the readers screen."""
     _devices: DeviceManager
 
+    place: var[tuple[str, str]] = var(("starting…", ""))
+    """The till's and its store's names (known once the till is open)."""
+    operator_name: var[str] = var("")
+    """Who is logged in (empty: nobody)."""
+    sync_status: var[SyncStatus | None] = var(None)
+    """The sync engine's last status, None before the first."""
+    pull_progress: var[PullProgress | None] = var(None)
+    """The last full pull's progress (the first sync loads the whole scope)."""
+    device_states: var[dict[str, LinkState]] = var(dict)
+    """Each reader's state, by name (replaced, never changed in place, so watchers see it)."""
+
     def __init__(
         self,
         parts: TillParts | Opener,
         *,
-        cards: Sequence[DemoCard] = (),
-        note: str = "",
         ctrl_c_quits: bool = False,
         detector: WedgeDetector | None = None,
     ) -> None:
@@ -174,26 +114,18 @@ class TillApp(App[None]):
         self.ctrl_c_quits = ctrl_c_quits
         """Ctrl+C ends the app (the demo); a production till leaves it to the inputs (copy),
         so a stray key never closes the till mid-shift."""
-        self.cards = tuple(cards)
-        self.note = note
-        """A line for the card panel (the demo's operators)."""
         self._detector = detector
         self._opener: Opener | None = None
         self.sync: SyncEngine | None = None
         """The sync engine, once the till is open and has a CRM to sync with."""
-        self._sync_stop = asyncio.Event()
+        self._sync_link = SyncLink(self)
         self._wedge: WedgeKeys | None = None
         """The keyboard-wedge filter, once the till is open (before that keys go straight to
         the login form)."""
         self._opened = asyncio.Event()
         self.start_error: BaseException | None = None
         """Why the till could not open (the app then exits); the CLI reports it."""
-        self.sync_status: SyncStatus | None = None
-        self.pull_progress: PullProgress | None = None
-        """The last full pull's progress (the first sync loads the whole scope)."""
-        self.device_states: dict[str, LinkState] = {}
-        for card in self.cards:
-            self.bind(card.key, f"present_card({card.key!r})", description=card.label, show=False)
+        self._router = CardRouter(self)
         if isinstance(parts, TillParts):
             self._build(parts)
         else:
@@ -204,7 +136,7 @@ class TillApp(App[None]):
     def on_mount(self) -> None:
         """Ask the operator to log in; start the till now if its parts are ready, else open
         them once the login form is painted."""
-        self.push_screen(LoginScreen())
+        self.push_screen(self.furnish(LoginScreen()))
         if self._opener is None:
             self._start()
         else:
@@ -215,15 +147,13 @@ class TillApp(App[None]):
         """Import the rest of the till in a thread, then open its parts; a failure ends the
         app (the CLI reports it after the terminal is restored)."""
         try:
-            await asyncio.to_thread(_import_after_login)
+            await asyncio.to_thread(import_after_login)
             parts = await opener(self)
         except Exception as exc:
             self.start_error = exc
             self.exit(return_code=1)
             return
         self._build(parts)
-        for bar in self._status_bars():
-            bar.set_place(parts.context.till_name, parts.context.store.name)
         self._start()
 
     def _build(self, parts: TillParts) -> None:
@@ -240,20 +170,23 @@ class TillApp(App[None]):
 
         settings = parts.settings
         self.settings = settings
+        self.place = (parts.context.till_name, parts.context.store.name)
         self.till = TillService(parts.db, parts.context, settings, parts.client)
         self.money = MoneyFormat(settings.locale.locale, settings.locale.currency)
         self.printer = open_printer(settings.printer, self.money)
         self._devices = DeviceManager(settings.devices, self.deliver_device_event)
         self._wedge = WedgeKeys(self, self._route_key, self._detector or WedgeDetector())
-        self.identify = IdentifyScreen(self.till, phone_region=settings.locale.phone_region)
+        self.identify = self.furnish(
+            IdentifyScreen(self.till, phone_region=settings.locale.phone_region)
+        )
         self.device_board = DeviceBoard(settings.devices)
         if parts.client is not None:
             self.sync = SyncEngine(
                 parts.db,
                 parts.client,
                 settings.sync,
-                on_status=self.deliver_sync_status,
-                on_pull_progress=self.deliver_pull_progress,
+                on_status=self._sync_link.deliver_status,
+                on_pull_progress=self._sync_link.deliver_pull_progress,
             )
 
     def _start(self) -> None:
@@ -271,8 +204,7 @@ class TillApp(App[None]):
         self._opened.set()
         self._devices.start()
         if self.sync is not None:
-            self.run_worker(self._run_sync(self.sync), name="sync")
-            self.set_interval(_STATUS_REFRESH_SECONDS, self._reread_status, name="status")
+            self._sync_link.start(self.sync)
 
     @property
     def is_open(self) -> bool:
@@ -286,7 +218,7 @@ class TillApp(App[None]):
 
     async def on_unmount(self) -> None:
         """Stop the sync worker and close the readers' ports."""
-        self._sync_stop.set()
+        self._sync_link.stop()
         if self.is_open:
             await asyncio.to_thread(self._devices.stop)
 
@@ -296,97 +228,26 @@ class TillApp(App[None]):
         """The device manager's callback: safe from any thread, returns at once."""
         self.post_message(DeviceEventMessage(event))
 
-    async def _run_sync(self, sync: SyncEngine) -> None:
-        """A round at once (push, then pull: ops saved before the restart reach the CRM before
-        its view of those customers comes back), then round after round until the app ends."""
-        await sync.sync_once()
-        await sync.run(self._sync_stop)
-
-    def deliver_sync_status(self, status: SyncStatus) -> None:
-        """The sync engine's status callback."""
-        self.post_message(SyncStatusMessage(status))
-
-    def deliver_pull_progress(self, progress: PullProgress) -> None:
-        """The sync engine's full-pull progress callback."""
-        self.post_message(PullProgressMessage(progress))
-
     @on(PullProgressMessage)
     def _show_pull(self, message: PullProgressMessage) -> None:
         self.pull_progress = message.progress
-        for bar in self._status_bars():
-            bar.show_pull(message.progress)
-
-    def _reread_status(self) -> None:
-        if self.sync is not None:
-            self.post_message(SyncStatusMessage(self.sync.status()))
 
     @on(SyncStatusMessage)
     def _show_sync(self, message: SyncStatusMessage) -> None:
         self.sync_status = message.status
-        for bar in self._status_bars():
-            bar.show_sync(message.status)
 
     @on(DeviceEventMessage)
     def _device_event(self, message: DeviceEventMessage) -> None:
-        from tillcrm.devices.events import DeviceStatus, Rejected
-        from tillcrm.screens.devices import DevicesScreen
-
-        event = message.event
-        self.device_board.record(event)
-        if isinstance(self.screen, DevicesScreen):
-            self.screen.refresh_board()
-        if isinstance(event, DeviceStatus):
-            self.device_states[event.source] = event.state
-            for bar in self._status_bars():
-                bar.show_device(event)
-        elif isinstance(event, Rejected):
-            if not isinstance(self.screen, ModalScreen):
-                self._reject(event)
-        else:
-            self._present(event.kind, event.value)
+        self._router.device_event(message.event)
 
     def on_wedge_scanned(self, message: WedgeScanned) -> None:
         """A keyboard-wedge scanner typed a code (handled by name: the message's module is
         imported once the till is open)."""
-        from tillcrm.devices.events import Rejected
-        from tillcrm.devices.wedge import Scanned, read_scan
-
-        event = read_scan(Scanned(message.code))
-        if isinstance(event, Rejected):
-            if not isinstance(self.screen, ModalScreen):
-                self._reject(event)
-        elif event is not None:
-            self._present(event.kind, event.value)
-
-    def _reject(self, event: Rejected) -> None:
-        if event.reason == "payment_card":
-            self.notify(PAYMENT_CARD_MESSAGE, severity="warning")
-        else:
-            self.notify(event.detail or "the card could not be read: try again", severity="warning")
-
-    def _present(self, kind: IdentifierKind, value: str) -> None:
-        """A card was read: a badge at the login screen or in the override dialog, else the
-        customer's profile."""
-        from tillcrm.screens.customer_form import CustomerFormScreen
-        from tillcrm.screens.override import OverrideScreen
-        from tillcrm.screens.sale import SaleScreen
-
-        if isinstance(self.screen, OverrideScreen):
-            self.screen.badge(value)
-            return
-        if isinstance(self.screen, ModalScreen):
-            return
-        if isinstance(self.screen, SaleScreen | CustomerFormScreen):
-            # Opening another profile would throw away the sale or the form being filled in.
-            self.notify(BUSY_MESSAGE, severity="warning")
-            return
-        if isinstance(self.screen, LoginScreen):
-            self.screen.badge(value)
-        elif self.till.operator is not None:
-            self._identify(kind, value)
+        self._router.wedge_scanned(message.code)
 
     @work(group="identify", exclusive=True)
-    async def _identify(self, kind: IdentifierKind, value: str) -> None:
+    async def identify_card(self, kind: IdentifierKind, value: str) -> None:
+        """Look up a card read at the till and show what was found."""
         self.show_identified(await self.till.identify(kind, value))
 
     # -- screens -----------------------------------------------------------------------------
@@ -398,6 +259,15 @@ class TillApp(App[None]):
         from tillcrm.screens.profile.screen import ProfileScreen
 
         return self.get_screen("profile", ProfileScreen)
+
+    def furnish(self, screen: S) -> S:
+        """The login or the home `screen` as this app shows it: as it is here (the demo's app
+        adds its card panel)."""
+        return screen
+
+    @on(CustomerIdentified)
+    def _customer_identified(self, message: CustomerIdentified) -> None:
+        self.show_identified(message.found)
 
     def show_identified(self, found: Identification | Ambiguous | NotFound) -> None:
         """Open the profile of an identified customer, or say why there is none."""
@@ -442,10 +312,10 @@ class TillApp(App[None]):
         else:
             self.push_screen(target)
 
-    def logged_in(self, operator: Operator) -> None:
-        """The login screen accepted `operator`: go home, then build the profile unseen."""
-        for bar in self._status_bars():
-            bar.set_operator(operator.name)
+    @on(LoggedIn)
+    def _logged_in(self, message: LoggedIn) -> None:
+        """The login screen accepted an operator: go home, then build the profile unseen."""
+        self.operator_name = message.operator.name
         self.call_next(self._enter)
 
     async def _enter(self) -> None:
@@ -504,11 +374,10 @@ class TillApp(App[None]):
 
     def _log_out(self) -> None:
         self.till.logout()
-        for bar in self._status_bars():
-            bar.set_operator("")
+        self.operator_name = ""
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.switch_screen(LoginScreen())
+        self.switch_screen(self.furnish(LoginScreen()))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Ctrl+C quits only where `ctrl_c_quits`, Escape goes home only from the profile;
@@ -581,34 +450,6 @@ class TillApp(App[None]):
         """Quit (Ctrl+C in the demo)."""
         await self.action_quit()
 
-    def action_present_card(self, key: str) -> None:
-        """The demo panel: present a demo card to its simulated reader."""
-        card = next(card for card in self.cards if card.key == key)
-        card.present()
-
-    def new_status_bar(self) -> StatusBar:
-        """A status bar showing what the app knows now (each screen has its own)."""
-        if not self.is_open:
-            return StatusBar(till_name="starting…", store_name="")
-        from tillcrm.devices.events import DeviceStatus
-
-        context = self.till.context
-        bar = StatusBar(till_name=context.till_name, store_name=context.store.name)
-        operator = self.till.operator
-        bar.set_operator(operator.name if operator else "")
-        if self.sync_status is not None:
-            bar.show_sync(self.sync_status)
-        if self.pull_progress is not None:
-            bar.show_pull(self.pull_progress)
-        for name, state in self.device_states.items():
-            bar.show_device(DeviceStatus(name, state))
-        return bar
-
-    def _status_bars(self) -> list[StatusBar]:
-        home = [self.identify] if self.is_open else []
-        screens = {id(s): s for s in [*self.screen_stack, *home]}
-        return [bar for screen in screens.values() for bar in screen.query(StatusBar)]
-
     # -- keys and errors ---------------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
@@ -638,36 +479,3 @@ class TillApp(App[None]):
             self.notify(f"something went wrong: {error.error}", severity="error", timeout=10)
             return
         super()._handle_exception(error)
-
-
-def create_app(
-    settings: Settings,
-    db: TillDatabase,
-    context: TillContext,
-    client: CrmClient | None,
-    *,
-    cards: Sequence[DemoCard] = (),
-    note: str = "",
-    ctrl_c_quits: bool = False,
-    detector: WedgeDetector | None = None,
-) -> TillApp:
-    """The till's app on `db`, as the till of `context`, syncing through `client` (None: a
-    till with no token, which works from its cache alone) and reading `settings.devices`.
-
-    `cards` are the demo's on-screen card panel (function keys that present demo cards to the
-    simulated readers) and `note` a line shown with it; `ctrl_c_quits` makes Ctrl+C end the
-    app (the demo); `detector` tunes keyboard-wedge detection.
-    """
-    return TillApp(
-        TillParts(settings, db, context, client),
-        cards=cards,
-        note=note,
-        ctrl_c_quits=ctrl_c_quits,
-        detector=detector,
-    )
-
-
-def _import_after_login() -> None:
-    """Import `_AFTER_LOGIN` (run in a thread: Python's import lock keeps it safe)."""
-    for module in _AFTER_LOGIN:
-        importlib.import_module(module)

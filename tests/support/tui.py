@@ -15,7 +15,8 @@ from textual.widgets import Input, Static
 
 from tests.support.world import CASHIER_PIN
 from tillcrm.api import TillContext
-from tillcrm.app import TillApp, create_app
+from tillcrm.app import TillApp
+from tillcrm.cli.run import create_app
 from tillcrm.config import DeviceKind, Settings
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader

@@ -22,8 +22,9 @@ from tests.support.world import World
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
-from tillcrm.app import TillApp, create_app
+from tillcrm.app import TillApp
 from tillcrm.cli.demo import DemoCrm, demo_cards
+from tillcrm.cli.run import create_app
 from tillcrm.config import DeviceKind, PrinterKind, PrinterSettings, Settings, SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader

@@ -19,7 +19,8 @@ from tests.tui.cashier import demo_till
 from textual.message import Message
 from textual.notifications import Notify
 
-from tillcrm.app import PAYMENT_CARD_MESSAGE, TillApp
+from tillcrm.app import TillApp
+from tillcrm.card_routing import PAYMENT_CARD_MESSAGE
 from tillcrm.cli.crm import KNOWN_DEMO_CUSTOMERS
 from tillcrm.cli.demo import demo_crm, demo_store
 from tillcrm.config import DeviceKind

@@ -8,7 +8,7 @@ import sys
 
 import tillcrm
 
-_READ_FPS = "import tillcrm.app, textual.constants as c; print(c.MAX_FPS)"
+_READ_FPS = "import tillcrm.cli.run, textual.constants as c; print(c.MAX_FPS)"
 
 
 def _textual_fps(**env: str) -> int:

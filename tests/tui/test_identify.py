@@ -16,7 +16,8 @@ from textual.message import Message
 from textual.notifications import Notify
 from textual.widgets import Checkbox, DataTable, Input
 
-from tillcrm.app import PAYMENT_CARD_MESSAGE, TillApp
+from tillcrm.app import TillApp
+from tillcrm.card_routing import PAYMENT_CARD_MESSAGE
 from tillcrm.config import DeviceKind
 from tillcrm.domain import IdentifierKind
 from tillcrm.screens.identify import IdentifyScreen

@@ -12,7 +12,8 @@ from tests.support.tui import SIZE, log_in, until
 from tests.support.world import build_world
 from textual.widgets import Label, Static
 
-from tillcrm.app import TillApp, create_app
+from tillcrm.app import TillApp
+from tillcrm.cli.run import create_app
 from tillcrm.config import DeviceKind, Settings, SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader

@@ -10,9 +10,10 @@ from tests.support.tui import CASHIER, SIZE, TuiTill, until
 from tests.support.world import CASHIER_PIN
 from textual.widgets import Input, Static
 
-from tillcrm.app import TillApp, TillParts
+from tillcrm.app import TillApp
 from tillcrm.screens.identify import IdentifyScreen
 from tillcrm.screens.login import LoginScreen
+from tillcrm.till_parts import TillParts
 
 
 def _keys(text: str) -> list[str]:

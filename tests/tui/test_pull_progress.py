@@ -12,7 +12,7 @@ from tests.support.tui import SIZE, until
 from tests.support.world import World
 from textual.widgets import ProgressBar, Static
 
-from tillcrm.app import create_app
+from tillcrm.cli.run import create_app
 from tillcrm.config import Settings, SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.local import CustomerCache, open_database

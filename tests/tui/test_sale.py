@@ -38,7 +38,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
-from tillcrm.app import BUSY_MESSAGE
+from tillcrm.card_routing import BUSY_MESSAGE
 from tillcrm.config import DeviceKind, PrinterKind, PrinterSettings
 from tillcrm.domain import Role, verify_pin
 from tillcrm.local import OpState, Outbox

@@ -11,8 +11,8 @@ from textual.geometry import Region
 from textual.widgets import Static, TabbedContent
 from textual.widgets._toast import Toast
 
+from tillcrm.cli.demo_app import CardPanel, DemoCard
 from tillcrm.screens._base import TillScreen
-from tillcrm.screens.card_panel import CardPanel, DemoCard
 from tillcrm.screens.customer_form import CustomerFormScreen
 from tillcrm.screens.devices import DevicesScreen
 from tillcrm.screens.identify import IdentifyScreen

@@ -21,7 +21,8 @@ from tests.support.world import World
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from tillcrm.app import TillApp, create_app
+from tillcrm.app import TillApp
+from tillcrm.cli.run import create_app
 from tillcrm.config import DeviceKind, Settings, SyncSettings
 from tillcrm.crm import CrmClient
 from tillcrm.devices.simulator import SimulatedReader

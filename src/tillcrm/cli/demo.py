@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import uvicorn
     from sqlalchemy.engine import Engine
 
-    from tillcrm.screens.card_panel import DemoCard
+    from tillcrm.cli.demo_app import DemoCard
     from tillcrm.screens.store_picker import StoreChoice
     from tillcrm.server.demo_data import DemoStore
 
@@ -176,7 +176,7 @@ def demo_cards(readers: Mapping[DeviceKind, SimulatedReader], store: DemoStore) 
     """The function keys of the demo's card panel, each presenting one of `store`'s demo
     cards to its reader: its demo customer's card three ways, a payment card, the customer's
     blocked old card, a go-green and an inactive customer, and the supervisor's badge."""
-    from tillcrm.screens.card_panel import DemoCard
+    from tillcrm.cli.demo_app import DemoCard
     from tillcrm.server import demo_data
 
     scanner = readers[DeviceKind.BARCODE]

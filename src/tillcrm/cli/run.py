@@ -7,11 +7,16 @@ the CRM answered, refreshing it from the CRM in the background for the next star
 starts at once, and works from its cache while the CRM is down; only a till that has never
 reached the CRM waits for it. Whatever stops the till from opening ends the app and is
 reported here, once the terminal is restored.
+
+This module is where the TUI starts (the till, the demo, and `create_app` for the tests and
+benchmarks), so importing it asks Textual for the till's `FRAME_RATE`: Textual reads
+`TEXTUAL_FPS` once, when it is first imported, and nothing here imports it at module level.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from functools import partial
@@ -20,16 +25,30 @@ from typing import TYPE_CHECKING
 
 import click
 
+from tillcrm import FRAME_RATE
 from tillcrm.cli._context import CliContext, refuse_config
 
 if TYPE_CHECKING:
     from tillcrm.api import TillContext
-    from tillcrm.app import TillApp, TillParts
+    from tillcrm.app import TillApp
+    from tillcrm.cli.demo_app import DemoCard
     from tillcrm.config import Settings
     from tillcrm.crm import CrmClient
-    from tillcrm.screens.card_panel import DemoCard
+    from tillcrm.devices.wedge import WedgeDetector
+    from tillcrm.local import TillDatabase
+    from tillcrm.till_parts import TillParts
 
-__all__ = ["CONTEXT_FILE", "kept_context", "open_till", "run_till", "serve_till", "till_context"]
+__all__ = [
+    "CONTEXT_FILE",
+    "create_app",
+    "kept_context",
+    "open_till",
+    "run_till",
+    "serve_till",
+    "till_context",
+]
+
+os.environ.setdefault("TEXTUAL_FPS", str(FRAME_RATE))
 
 CONTEXT_FILE = "till-context.json"
 """The till's last known context, in `data_dir`, for starting offline."""
@@ -62,9 +81,9 @@ async def open_till(cli: CliContext, opened: AsyncExitStack, app: TillApp) -> Ti
     Raises `ClickException` naming the fix (not registered, no token, another till process,
     a CRM never reached) and `ConfigError` for a bad config.
     """
-    from tillcrm.app import TillParts
     from tillcrm.cli._till import crm_client, writable_database
     from tillcrm.logs import start_till_logging
+    from tillcrm.till_parts import TillParts
 
     settings = await asyncio.to_thread(cli.load_settings)
     start_till_logging(settings.logs)
@@ -97,7 +116,6 @@ async def serve_till(
     `cards` and `note` are the demo's card panel; `ctrl_c_quits` lets Ctrl+C end a demo (a
     production till ignores it, so a stray key never closes the till mid-shift).
     """
-    from tillcrm.app import create_app
     from tillcrm.cli._till import writable_database
 
     async with client:
@@ -107,6 +125,35 @@ async def serve_till(
                 settings, db, context, client, cards=cards, note=note, ctrl_c_quits=ctrl_c_quits
             )
             await app.run_async()
+
+
+def create_app(
+    settings: Settings,
+    db: TillDatabase,
+    context: TillContext,
+    client: CrmClient | None,
+    *,
+    cards: Sequence[DemoCard] = (),
+    note: str = "",
+    ctrl_c_quits: bool = False,
+    detector: WedgeDetector | None = None,
+) -> TillApp:
+    """The till's app on `db`, as the till of `context`, syncing through `client` (None: a
+    till with no token, which works from its cache alone) and reading `settings.devices`.
+
+    With `cards`, the demo's app: function keys that present demo cards to the simulated
+    readers, on a panel with `note`; `ctrl_c_quits` makes Ctrl+C end the app (the demo);
+    `detector` tunes keyboard-wedge detection.
+    """
+    from tillcrm.app import TillApp
+    from tillcrm.till_parts import TillParts
+
+    parts = TillParts(settings, db, context, client)
+    if not cards:
+        return TillApp(parts, ctrl_c_quits=ctrl_c_quits, detector=detector)
+    from tillcrm.cli.demo_app import DemoTillApp
+
+    return DemoTillApp(parts, cards=cards, note=note, ctrl_c_quits=ctrl_c_quits, detector=detector)
 
 
 def kept_context(settings: Settings) -> TillContext | None:

@@ -16,14 +16,8 @@ __all__ = ["ConfirmScreen"]
 class ConfirmScreen(ModalScreen[bool]):
     """Dismisses with True only for an explicit yes; Escape and No are both no."""
 
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical {
-        width: 60; height: auto; padding: 1 2; border: thick $warning; background: $surface;
-    }
-    ConfirmScreen Horizontal { height: auto; margin-top: 1; }
-    ConfirmScreen Button { margin-right: 2; }
-    """
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),

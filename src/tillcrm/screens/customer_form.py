@@ -78,20 +78,8 @@ def _split(text: str) -> list[str]:
 class CustomerFormScreen(TillScreen[UUID | None]):
     """Create (`customer` None) or edit a customer; dismisses with the saved customer's id."""
 
-    DEFAULT_CSS = """
-    CustomerFormScreen VerticalScroll { padding: 0 1; height: 1fr; }
-    CustomerFormScreen Grid {
-        grid-size: 2; grid-columns: 20 1fr; grid-rows: auto; height: auto; grid-gutter: 0 1;
-    }
-    CustomerFormScreen Grid > Label { padding: 0; }
-    CustomerFormScreen .field { height: auto; }
-    CustomerFormScreen .field-error { color: $error; height: auto; }
-    CustomerFormScreen #form-result { height: auto; min-height: 1; padding: 0 1; text-style: bold; }
-    CustomerFormScreen #form-result.error { color: $error; }
-    CustomerFormScreen #form-buttons { height: auto; margin-top: 1; }
-    CustomerFormScreen #form-buttons Button { margin-right: 2; }
-    CustomerFormScreen Checkbox { margin-left: 21; }
-    """
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save"),
         Binding("f6", "add_user", "Authorized user"),
@@ -326,14 +314,8 @@ def _changes(before: CustomerProfile, after: CustomerProfile) -> dict[str, Any]:
 class ConflictScreen(ModalScreen[bool]):
     """The cashier's changes beside the current record: keep theirs (False) or reapply mine."""
 
-    DEFAULT_CSS = """
-    ConflictScreen { align: center middle; }
-    ConflictScreen > VerticalScroll {
-        width: 78; height: auto; max-height: 22; border: thick $warning; background: $surface;
-    }
-    ConflictScreen DataTable { height: auto; max-height: 14; }
-    ConflictScreen Horizontal { height: auto; }
-    """
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "decide(True)", "Keep mine"),
         Binding("t,escape", "decide(False)", "Keep theirs"),

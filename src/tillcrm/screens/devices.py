@@ -71,10 +71,8 @@ class DeviceBoard:
 class DevicesScreen(TillScreen[None]):
     """Name, kind, port, state and the last event of each reader."""
 
-    DEFAULT_CSS = """
-    DevicesScreen > Label, DevicesScreen > DataTable { margin: 0 1; }
-    DevicesScreen DataTable { height: 1fr; }
-    """
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Back")]
 
     def __init__(self, board: DeviceBoard, *, locale: str = "en_US", zone: str = "UTC") -> None:

@@ -21,7 +21,7 @@ from textual.widgets import Checkbox, DataTable, Input, Static
 from tillcrm.api import CustomerSummary
 from tillcrm.domain import display_phone
 from tillcrm.screens._base import TillScreen
-from tillcrm.screens.card_panel import CardPanel
+from tillcrm.screens.messages import CustomerIdentified
 from tillcrm.till import Identification, NotFound, TillService
 
 __all__ = ["IdentifyScreen"]
@@ -54,7 +54,7 @@ class IdentifyScreen(TillScreen[None]):
         self.results: list[CustomerSummary] = []
 
     def compose_body(self) -> ComposeResult:
-        """The search line, the grid and the demo's card panel."""
+        """The search line and the grid."""
         with Horizontal(id="search-line"):
             yield Input(
                 placeholder="Phone, name, email or customer number (or scan a card)", id="query"
@@ -65,8 +65,6 @@ class IdentifyScreen(TillScreen[None]):
             table.add_column(label, key=key)
         yield table
         yield Static(_HINT, id="identify-message")
-        if self.till_app.cards:
-            yield CardPanel(self.till_app.cards, self.till_app.note)
 
     # -- searching ---------------------------------------------------------------------------
 
@@ -96,7 +94,7 @@ class IdentifyScreen(TillScreen[None]):
             # phone of one of them offers to register them here.
             typed = await self._till.identify_typed(query)
             if not isinstance(typed, NotFound) or typed.register is not None:
-                self.till_app.show_identified(typed)
+                self.post_message(CustomerIdentified(typed))
         elif submitted and len(found) == 1:
             self._open(found[0])
         elif submitted and found:
@@ -145,9 +143,9 @@ class IdentifyScreen(TillScreen[None]):
         if isinstance(found, NotFound):
             # Found at the CRM, not yet in the cache: identify by number caches it.
             typed = await self._till.identify_typed(row.customer_number)
-            self.till_app.show_identified(typed)
+            self.post_message(CustomerIdentified(typed))
             return
-        self.till_app.show_identified(found)
+        self.post_message(CustomerIdentified(found))
 
     # -- keys --------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from textual.containers import Center, Vertical
 from textual.widgets import Input, Label, Static
 
 from tillcrm.screens._base import TillScreen
-from tillcrm.screens.card_panel import CardPanel
+from tillcrm.screens.messages import LoggedIn
 
 if TYPE_CHECKING:
     from tillcrm.till import LoginRefused
@@ -37,15 +37,13 @@ class LoginScreen(TillScreen[None]):
     ]
 
     def compose_body(self) -> ComposeResult:
-        """The form in the middle and the demo's card panel."""
+        """The form in the middle."""
         with Center(id="login-box"), Vertical(id="login-form"):
             yield Label("Log in", id="login-title")
             yield Input(placeholder="Operator code", id="code")
             yield Input(placeholder="PIN", password=True, id="pin")
             yield Static("", id="login-message", markup=False)
             yield Static("Or swipe your badge.", id="login-hint")
-        if self.till_app.cards:
-            yield CardPanel(self.till_app.cards, self.till_app.note)
 
     def action_next_field(self) -> None:
         """Enter in the code field moves to the PIN at once: a priority binding, so the keys
@@ -83,7 +81,7 @@ class LoginScreen(TillScreen[None]):
             self.query_one("#pin", Input).focus()
             self._say(_refusal(refused))
             return
-        self.till_app.logged_in(operator)
+        self.post_message(LoggedIn(operator))
 
     @work(group="login", exclusive=True)
     async def _login_badge(self, value: str) -> None:
@@ -96,7 +94,7 @@ class LoginScreen(TillScreen[None]):
         except LoginRefused as refused:
             self._say(_refusal(refused))
             return
-        self.till_app.logged_in(operator)
+        self.post_message(LoggedIn(operator))
 
     def _say(self, text: str) -> None:
         self.query_one("#login-message", Static).update(text)

@@ -23,15 +23,8 @@ __all__ = ["MembershipScreen"]
 class MembershipScreen(ModalScreen[bool]):
     """Dismisses with True once a change is saved, False on Cancel or Escape."""
 
-    DEFAULT_CSS = """
-    MembershipScreen { align: center middle; }
-    MembershipScreen > Vertical {
-        width: 64; height: auto; padding: 1 2; border: thick $accent; background: $surface;
-    }
-    MembershipScreen #membership-error { color: $error; }
-    MembershipScreen Horizontal { height: auto; margin-top: 1; }
-    MembershipScreen Button { margin-right: 2; }
-    """
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "cancel", "Cancel"),

@@ -38,21 +38,8 @@ Attempt = Callable[[OverrideApproval | None], Awaitable[Saved | Declined | Overr
 class OverrideScreen(ModalScreen[OverrideApproval | None]):
     """Approve `required` with a supervisor's badge or code + PIN and a reason."""
 
-    DEFAULT_CSS = """
-    OverrideScreen { align: center middle; }
-    OverrideScreen > Vertical {
-        width: 72; height: auto; max-height: 22; padding: 0 1;
-        border: thick $error; background: $surface;
-    }
-    OverrideScreen #title { text-style: bold; color: $error; }
-    OverrideScreen #limits { margin-bottom: 1; }
-    OverrideScreen Horizontal { height: auto; margin-top: 1; }
-    OverrideScreen Horizontal > * { margin-right: 1; }
-    OverrideScreen Input { margin-top: 1; }
-    OverrideScreen .half { width: 1fr; }
-    OverrideScreen #refusal { color: $error; text-style: bold; height: auto; }
-    OverrideScreen Button { margin-right: 2; }
-    """
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "approve", "Approve"),

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label
 
 from tillcrm.api import CustomerOut
+from tillcrm.screens.messages import CustomerIdentified
 from tillcrm.till import Offline, RegisterHere
 
 if TYPE_CHECKING:
@@ -28,15 +29,8 @@ __all__ = ["RegisterHereScreen", "offer_registration"]
 class RegisterHereScreen(ModalScreen[bool | None]):
     """Dismisses with the marketing-SMS choice on "Register here", None on Cancel or Escape."""
 
-    DEFAULT_CSS = """
-    RegisterHereScreen { align: center middle; }
-    RegisterHereScreen > Vertical {
-        width: 64; height: auto; padding: 1 2; border: thick $accent; background: $surface;
-    }
-    RegisterHereScreen Checkbox { margin-top: 1; }
-    RegisterHereScreen Horizontal { height: auto; margin-top: 1; }
-    RegisterHereScreen Button { margin-right: 2; }
-    """
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, offer: RegisterHere, here: str) -> None:
@@ -86,7 +80,7 @@ def offer_registration(app: TillApp, offer: RegisterHere) -> None:
             app.notify(f"not registered: {why}", severity="error")
             return
         app.notify(f"registered at {till.context.organization.name}")
-        app.show_identified(await till.identify(offer.kind, offer.value))
+        app.post_message(CustomerIdentified(await till.identify(offer.kind, offer.value)))
 
     def answered(marketing_sms: bool | None) -> None:
         if marketing_sms is not None:

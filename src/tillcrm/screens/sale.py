@@ -47,23 +47,8 @@ _CUSTOMER = "customer"
 class SaleScreen(TillScreen[Saved | None]):
     """Ring up one sale for `customer`; dismisses with the `Saved` answer, or None."""
 
-    DEFAULT_CSS = """
-    SaleScreen #sale-body { padding: 0 1; }
-    SaleScreen #sale-customer { text-style: bold; }
-    SaleScreen #sale-customer.inactive { color: $error; }
-    SaleScreen Grid {
-        grid-size: 2; grid-columns: 16 1fr; grid-rows: 1; grid-gutter: 1 1; height: auto;
-        margin-top: 1;
-    }
-    SaleScreen #sale-points-row { height: 1; }
-    SaleScreen #sale-points-row Input { width: 1fr; }
-    SaleScreen #sale-preview { height: auto; margin: 1 0 0 0; }
-    SaleScreen #sale-error { color: $error; height: auto; }
-    SaleScreen #sale-result { text-style: bold; color: $success; height: auto; }
-    SaleScreen #sale-receipt { height: auto; }
-    SaleScreen Horizontal.buttons { height: auto; margin-top: 1; }
-    SaleScreen Horizontal.buttons Button { margin-right: 2; }
-    """
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("f10", "confirm", "Confirm sale"),

@@ -34,12 +34,8 @@ __all__ = ["SyncScreen"]
 class SyncScreen(TillScreen[None]):
     """Queue, dead letters and needs-review items; `sync_now` pushes and pulls at once."""
 
-    DEFAULT_CSS = """
-    SyncScreen VerticalScroll { padding: 0 1; }
-    SyncScreen Label.section { text-style: bold; margin-top: 1; }
-    SyncScreen DataTable { height: auto; max-height: 7; }
-    SyncScreen #sync-result { height: auto; color: $warning; }
-    """
+    CSS_PATH = "screens.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back"),
         Binding("f5", "retry", "Retry now"),

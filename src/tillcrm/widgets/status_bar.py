@@ -7,7 +7,8 @@ offline turns the whole bar the error colour rather than changing one word.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -15,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
 if TYPE_CHECKING:
-    from tillcrm.devices.events import DeviceStatus, LinkState
+    from tillcrm.devices.events import LinkState
     from tillcrm.sync import PullProgress, SyncStatus
 
 __all__ = ["StatusBar"]
@@ -33,7 +34,10 @@ imported)."""
 class StatusBar(Vertical):
     """Operator, till and store, and online or offline with the queue depth; then one mark per
     reader, and a progress bar beside them while a full pull runs. Two rows, so a long store
-    name still fits beside the sync state at 80 columns."""
+    name still fits beside the sync state at 80 columns.
+
+    The bar watches its app's `place` (till and store), `operator_name`, `sync_status`,
+    `pull_progress` and `device_states`: nobody pushes to it, so no screen is missed."""
 
     DEFAULT_CSS = """
     StatusBar { height: 2; background: $panel; color: $foreground; }
@@ -49,17 +53,20 @@ class StatusBar(Vertical):
     StatusBar.offline #devices { color: $text; }
     """
 
-    def __init__(self, *, till_name: str, store_name: str) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._till_name = till_name
-        self._store_name = store_name
+        self._till_name = ""
+        self._store_name = ""
         self._operator = ""
         self._sync: SyncStatus | None = None
         self._devices: dict[str, LinkState] = {}
         self._pull: PullProgress | None = None
 
     def compose(self) -> ComposeResult:
-        """Place on the left and sync on the right; the readers below."""
+        """Place on the left and sync on the right; the readers below. Composed from the
+        app's state now, so the bar is right from its first frame."""
+        for name, show in self._follows():
+            show(getattr(self.app, name))
         with Horizontal():
             yield Static(self._place_text(), id="place", markup=False)
             yield Static(self._sync_text(), id="sync", markup=False)
@@ -70,9 +77,40 @@ class StatusBar(Vertical):
             yield ProgressBar(id="pull-progress", show_percentage=False)
 
     def on_mount(self) -> None:
-        """Show a pull that began before this bar was composed (a screen opened meanwhile)."""
-        if self._pull is not None:
-            self.show_pull(self._pull)
+        """Follow the app's state: shown again at once (a pull's progress bar exists only
+        now), then on every change."""
+        for name, show in self._follows():
+            self.watch(self.app, name, show)
+
+    def _follows(self) -> list[tuple[str, Callable[[Any], None]]]:
+        """The app's attributes this bar shows, each with what shows it."""
+        return [
+            ("place", self._place_changed),
+            ("operator_name", self._operator_changed),
+            ("sync_status", self._sync_changed),
+            ("pull_progress", self._pull_changed),
+            ("device_states", self._devices_changed),
+        ]
+
+    def _place_changed(self, place: tuple[str, str]) -> None:
+        self._till_name, self._store_name = place
+        self._update("#place", self._place_text())
+
+    def _operator_changed(self, name: str) -> None:
+        self._operator = name
+        self._update("#place", self._place_text())
+
+    def _sync_changed(self, status: SyncStatus | None) -> None:
+        if status is not None:
+            self.show_sync(status)
+
+    def _pull_changed(self, progress: PullProgress | None) -> None:
+        if progress is not None:
+            self.show_pull(progress)
+
+    def _devices_changed(self, states: dict[str, LinkState]) -> None:
+        self._devices = dict(states)
+        self._update("#devices", self._devices_text())
 
     @property
     def sync(self) -> SyncStatus | None:
@@ -83,17 +121,6 @@ class StatusBar(Vertical):
     def devices(self) -> dict[str, LinkState]:
         """The state shown for each reader, by name."""
         return dict(self._devices)
-
-    def set_place(self, till_name: str, store_name: str) -> None:
-        """Show the till and the store (known once the till is open)."""
-        self._till_name = till_name
-        self._store_name = store_name
-        self._update("#place", self._place_text())
-
-    def set_operator(self, name: str) -> None:
-        """Show the logged-in operator (empty: nobody)."""
-        self._operator = name
-        self._update("#place", self._place_text())
 
     def show_sync(self, status: SyncStatus) -> None:
         """Show a new sync status."""
@@ -114,11 +141,6 @@ class StatusBar(Vertical):
         self._update("#pull-label", f"loading {progress.done:,}/{progress.total:,}{rate}")
         for bar in self.query("#pull-progress").results(ProgressBar):
             bar.update(total=max(progress.total, 1), progress=progress.done)
-
-    def show_device(self, status: DeviceStatus) -> None:
-        """Show a reader's new state."""
-        self._devices[status.source] = status.state
-        self._update("#devices", self._devices_text())
 
     def _update(self, selector: str, text: str) -> None:
         # Soft query: a status can arrive after mount but before compose has run; the children

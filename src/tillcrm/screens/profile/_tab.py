@@ -42,13 +42,6 @@ class ProfileContext:
 class ProfileTab(VerticalScroll):
     """One tab of the customer profile."""
 
-    DEFAULT_CSS = """
-    ProfileTab { height: 1fr; padding: 0 1; }
-    ProfileTab .notice { color: $warning; height: auto; }
-    ProfileTab .actions { height: auto; }
-    ProfileTab DataTable { height: auto; max-height: 12; }
-    """
-
     class CustomerChanged(Message):
         """A tab saved something about the customer: the profile reloads them."""
 

@@ -38,19 +38,8 @@ class AuthorizedUserForm(ModalScreen[AuthorizedUser | None]):
     the same person is recognised on every account they may act for.
     """
 
-    DEFAULT_CSS = """
-    AuthorizedUserForm { align: center middle; }
-    AuthorizedUserForm > Vertical {
-        width: 76; height: auto; max-height: 24; padding: 0 1;
-        border: thick $primary; background: $surface;
-    }
-    AuthorizedUserForm Horizontal { height: auto; margin-top: 1; }
-    AuthorizedUserForm Horizontal > * { margin-right: 1; }
-    AuthorizedUserForm Input { margin-top: 1; }
-    AuthorizedUserForm .half { width: 1fr; }
-    AuthorizedUserForm DataTable { height: 5; }
-    AuthorizedUserForm #user-error { color: $error; height: auto; }
-    """
+    CSS_PATH = "profile.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save"),

@@ -24,11 +24,6 @@ class HistoryTab(ProfileTab):
     """Number, date, store and till (by name), total, points; filtered by the range above
     the grid."""
 
-    DEFAULT_CSS = """
-    HistoryTab Horizontal { height: auto; margin: 1 0; }
-    HistoryTab Horizontal > * { margin-right: 1; }
-    HistoryTab Input { width: 16; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "quick('today')", "Today"),
         Binding("w", "quick('this_week')", "This week"),

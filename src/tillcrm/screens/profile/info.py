@@ -43,10 +43,6 @@ def _category_name(category: PromotionCategory | None, wanted: str | None) -> st
 class InfoTab(ProfileTab):
     """The customer record, flags and activity."""
 
-    DEFAULT_CSS = """
-    InfoTab #info-flags.inactive { color: $error; text-style: bold; }
-    """
-
     def compose(self) -> ComposeResult:
         """Details, flags, activity."""
         yield Static("", id="info-details")

@@ -25,12 +25,6 @@ __all__ = ["LoyaltyTab"]
 class LoyaltyTab(ProfileTab):
     """Balances, the ledger (newest first) and a redeem form."""
 
-    DEFAULT_CSS = """
-    LoyaltyTab Horizontal { height: auto; margin: 1 0; }
-    LoyaltyTab Horizontal > * { margin-right: 1; }
-    LoyaltyTab #redeem-points { width: 14; }
-    LoyaltyTab #redeem-reason { width: 1fr; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "focus_redeem", "Redeem")]
 
     def compose(self) -> ComposeResult:

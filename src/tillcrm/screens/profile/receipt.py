@@ -30,15 +30,8 @@ class ReceiptScreen(ModalScreen[None]):
     """One receipt; `p` reprints it (a go-green customer's on the second press: the customer
     asked)."""
 
-    DEFAULT_CSS = """
-    ReceiptScreen { align: center middle; }
-    ReceiptScreen > Vertical {
-        width: 50; height: auto; max-height: 22; border: thick $primary; background: $surface;
-    }
-    ReceiptScreen VerticalScroll { height: auto; max-height: 16; padding: 0 1; }
-    ReceiptScreen #print-result { height: auto; padding: 0 1; }
-    ReceiptScreen Horizontal { height: auto; }
-    """
+    CSS_PATH = "profile.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "print", "Print"),
         Binding("escape", "close", "Close"),

@@ -56,12 +56,8 @@ _PANES = [_pane_id(tab_id) for tab_id, _, _ in _TABS]
 class ProfileScreen(TillScreen[None]):
     """One customer's profile. Install it once; call `show_customer(id)` to show a customer."""
 
-    DEFAULT_CSS = """
-    ProfileScreen #customer { height: 1; padding: 0 1; background: $primary; color: $text; }
-    ProfileScreen #customer.inactive { background: $error; }
-    ProfileScreen #tabs { height: 1fr; }
-    ProfileScreen TabPane { height: 1fr; padding: 0; }
-    """
+    CSS_PATH = "profile.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "sale", "Sale"),
         Binding("f3", "edit", "Edit"),

@@ -42,11 +42,6 @@ def describe_age(age: timedelta) -> str:
 class StoredValueTab(ProfileTab):
     """Card, balance, limits; charge and load."""
 
-    DEFAULT_CSS = """
-    StoredValueTab Horizontal { height: auto; margin: 1 0; }
-    StoredValueTab Horizontal > * { margin-right: 1; }
-    StoredValueTab Input { width: 20; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "inquiry", "Balance"),
         Binding("v", "reveal", "Reveal card"),

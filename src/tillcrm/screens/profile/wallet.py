@@ -40,17 +40,8 @@ class _CardFields:
 class WalletCardForm(ModalScreen[WalletAdd | WalletUpdate | None]):
     """A new card (number, expiry, label) or a saved card's expiry and label."""
 
-    DEFAULT_CSS = """
-    WalletCardForm { align: center middle; }
-    WalletCardForm > Vertical {
-        width: 64; height: auto; padding: 0 1; border: thick $primary; background: $surface;
-    }
-    WalletCardForm Horizontal { height: auto; margin-top: 1; }
-    WalletCardForm Horizontal > * { margin-right: 1; }
-    WalletCardForm Input { margin-top: 1; }
-    WalletCardForm .third { width: 1fr; }
-    WalletCardForm #card-error { color: $error; height: auto; }
-    """
+    CSS_PATH = "profile.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save"),

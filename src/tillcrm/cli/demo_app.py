@@ -1,8 +1,10 @@
-"""The demo's card panel: function keys that present demo cards to the simulated readers.
+"""The demo's till: the real `TillApp` plus a card panel of function keys that present demo
+cards to the simulated readers.
 
 Someone trying tillcrm without hardware presses F5 to scan a loyalty card, F6 to swipe one,
 and so on; each key writes a real reader framing to a simulated reader's pseudo-terminal, so
-the card travels the same serial path a real one would.
+the card travels the same serial path a real one would. The panel sits on the login and home
+screens; a production till has neither the keys nor the panel.
 
 Toasts (the app's notifications) dock at the bottom right of a screen, where this panel is:
 the panel lifts them above itself so a toast never hides the keys a person is reading.
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.markup import escape
 from textual import events
@@ -19,7 +23,16 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.widgets import Static
 
-__all__ = ["CardPanel", "DemoCard"]
+from tillcrm.app import TillApp
+from tillcrm.till_parts import Opener, TillParts
+
+if TYPE_CHECKING:
+    from tillcrm.devices.wedge import WedgeDetector
+    from tillcrm.screens._base import TillScreen
+
+__all__ = ["CardPanel", "DemoCard", "DemoTillApp"]
+
+S = TypeVar("S", bound="TillScreen[Any]")
 
 
 @dataclass(frozen=True)
@@ -57,3 +70,33 @@ class CardPanel(Vertical):
         """Keep the screen's toasts above the panel (and the key bar under it)."""
         for rack in self.screen.query("ToastRack"):
             rack.styles.margin = (0, 0, self.outer_size.height + 1, 0)
+
+
+class DemoTillApp(TillApp):
+    """The till with the demo's card keys, and their panel (with `note`, the demo's
+    operators) on the login and home screens."""
+
+    def __init__(
+        self,
+        parts: TillParts | Opener,
+        *,
+        cards: Sequence[DemoCard],
+        note: str = "",
+        ctrl_c_quits: bool = False,
+        detector: WedgeDetector | None = None,
+    ) -> None:
+        self.cards = tuple(cards)
+        self.note = note
+        super().__init__(parts, ctrl_c_quits=ctrl_c_quits, detector=detector)
+        for card in self.cards:
+            self.bind(card.key, f"present_card({card.key!r})", description=card.label, show=False)
+
+    def furnish(self, screen: S) -> S:
+        """The card panel under the login form and the home screen's search."""
+        screen.panel = partial(CardPanel, self.cards, self.note)
+        return screen
+
+    def action_present_card(self, key: str) -> None:
+        """Present the demo card of function key `key` to its simulated reader."""
+        card = next(card for card in self.cards if card.key == key)
+        card.present()
