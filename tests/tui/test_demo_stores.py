@@ -13,7 +13,7 @@ import pytest
 from tests.support.tui import SIZE, until
 from tests.tui.cashier import demo_till
 from textual.pilot import Pilot
-from textual.widgets import DataTable, OptionList, TabbedContent
+from textual.widgets import DataTable, Input, OptionList, Static, TabbedContent
 
 from tillcrm.api import CustomerOut
 from tillcrm.app import TillApp
@@ -22,7 +22,9 @@ from tillcrm.cli.demo import DemoCrm, demo_crm, demo_store, store_choices
 from tillcrm.config import DeviceKind
 from tillcrm.devices.simulator import SimulatedReader
 from tillcrm.screens.confirm import ConfirmScreen
+from tillcrm.screens.override import OverrideScreen
 from tillcrm.screens.profile.screen import ProfileScreen
+from tillcrm.screens.sale import SaleScreen
 from tillcrm.screens.store_picker import StorePicker
 from tillcrm.server import demo_data
 from tillcrm.server.demo_data import DemoCustomer, DemoStore
@@ -142,3 +144,26 @@ async def test_a_suite_is_removed_after_a_confirmation_and_the_crm_drops_it(
         else:
             raise AssertionError("the CRM still lists the removed suite")
         assert sum(map(len, groups)) == before - 1
+
+
+async def test_the_supervisor_badge_key_approves_in_the_override_dialog(
+    tmp_path: Path, crm: DemoCrm, readers: dict[DeviceKind, SimulatedReader]
+) -> None:
+    """F12 swipes the demo supervisor's badge on every screen, the override dialog
+    included: that is where a supervisor's badge is wanted."""
+    store = demo_store(demo_data.DEMO_STORE_ID)
+    async with demo_till(crm, store, tmp_path, readers) as (app, pilot, _):
+        await _present(pilot, "f5", store.customer)
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, SaleScreen), "the sale panel")
+        sale = app.screen
+        sale.query_one("#sale-amount", Input).value = "120.00"
+        sale.query_one("#sale-stored-value", Input).value = "120.00"
+        await pilot.press("f10")
+        await until(pilot, lambda: isinstance(app.screen, OverrideScreen), "override dialog")
+        app.screen.query_one("#reason", Input).value = "regular"
+        await pilot.press("f12")
+        await until(pilot, lambda: app.screen is sale, "back on the sale panel", limit=1500)
+        result = sale.query_one("#sale-result", Static)
+        await until(pilot, lambda: str(result.render()) != "", "the result", limit=1500)
+        assert str(result.render()).startswith("Saved")

@@ -196,6 +196,7 @@ def demo_cards(readers: Mapping[DeviceKind, SimulatedReader], store: DemoStore) 
             "f12",
             "supervisor badge",
             lambda: stripe.swipe(track1=f"A{demo_data.SUPERVISOR_BADGE}"),
+            in_dialogs=True,
         ),
     ]
 

@@ -42,6 +42,10 @@ class DemoCard:
     key: str
     label: str
     present: Callable[[], None]
+    in_dialogs: bool = False
+    """Also while a dialog is open (a priority binding; a dialog hides the app's others):
+    the supervisor's badge, which the override dialog asks for. Only for a key no screen
+    binds, or it would take that key from the screen."""
 
 
 class CardPanel(Vertical):
@@ -89,7 +93,14 @@ class DemoTillApp(TillApp):
         self.note = note
         super().__init__(parts, ctrl_c_quits=ctrl_c_quits, detector=detector)
         for card in self.cards:
-            self.bind(card.key, f"present_card({card.key!r})", description=card.label, show=False)
+            # `App.bind` takes no priority; the bindings map it writes to does.
+            self._bindings.bind(
+                card.key,
+                f"present_card({card.key!r})",
+                card.label,
+                show=False,
+                priority=card.in_dialogs,
+            )
 
     def furnish(self, screen: S) -> S:
         """The card panel under the login form and the home screen's search."""
