@@ -79,7 +79,7 @@ def _token(settings: Settings) -> tuple[str | None, list[Finding]]:
     if os.environ.get(TOKEN_ENV, "").strip():
         findings.append(Finding("keyring", f"not needed: the token comes from {TOKEN_ENV}"))
     elif problem := keyring_problem():
-        findings.append(Finding("keyring", "no working keyring backend", problem))
+        findings.append(Finding("keyring", "cannot hold the token", problem))
     else:
         findings.append(Finding("keyring", "a backend is available"))
     if not settings.till.id and not os.environ.get(TOKEN_ENV, "").strip():
