@@ -133,7 +133,7 @@ async def test_a_suite_is_removed_after_a_confirmation_and_the_crm_drops_it(
         assert table.row_count == before
         await pilot.press("delete")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
-        await pilot.press("y")
+        await pilot.press("right", "enter")  # to Yes, as a cashier moves between buttons
         await until(pilot, lambda: table.row_count == before - 1, "the suite gone from the tab")
         for _ in range(300):
             listed = await client.suites(store.customer.id)

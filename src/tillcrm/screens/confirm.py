@@ -14,13 +14,16 @@ __all__ = ["ConfirmScreen"]
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Dismisses with True only for an explicit yes; Escape and No are both no."""
+    """Dismisses with True only for an explicit yes; Escape and No are both no. The arrow
+    keys move between the two buttons, as on any dialog, and Enter presses the one focused."""
 
     CSS_PATH = "screens.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),
+        Binding("left", "app.focus_previous", show=False),
+        Binding("right", "app.focus_next", show=False),
     ]
 
     def __init__(self, question: str) -> None:
