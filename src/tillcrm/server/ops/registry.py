@@ -110,8 +110,10 @@ _RESENT_AS_IS: set[str] = {"type", "entity_id", "base_version", "payload", "over
 @dataclass(frozen=True)
 class UnreadableOp:
     """A pushed op this CRM cannot read: an op type it does not take, a field it refuses (a
-    till newer than the CRM sends such ops). It is rejected alone, with `reason`, and its seq
-    advances like any other answer's, so the ops after it apply."""
+    till newer than the CRM sends such ops), or one the till withheld (sent without its
+    payload, with why). It is rejected alone, with `reason`, and its seq advances like any
+    other answer's, so the ops after it apply; nothing of it runs, so its batch still goes
+    through all or nothing."""
 
     op_id: UUID
     seq: int
@@ -132,6 +134,9 @@ def read_op(header: OpHeader) -> Op | UnreadableOp:
             f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
         )
     else:
+        if op.withheld is not None:  # sent without its payload: the till's reason stands
+            fields = op.model_dump(mode="json", include=_RESENT_AS_IS)
+            return UnreadableOp(header.op_id, header.seq, op.type.value, fields, op.withheld)
         if op.type in APPLIERS:
             return op
         reason = f"this CRM does not take {op.type.value} ops"
@@ -369,10 +374,7 @@ def execute_op(conn: Connection, till: Till, op: Op, *, seq: int | None) -> OpRe
 
 
 def _apply(ctx: OpContext, op: Op) -> Outcome:
-    """The op's applier, once the CRM knows who acts: an active operator of this store. An
-    op the till withheld is refused with the till's reason (it came without its payload)."""
-    if op.withheld is not None:
-        raise Rejection(op.withheld)
+    """The op's applier, once the CRM knows who acts: an active operator of this store."""
     refusal = acting_refusal(ctx.conn, ctx.till, ctx.operator_id)
     if refusal is not None:
         raise Rejection(refusal)
