@@ -22,6 +22,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from tillcrm.api import (
     API_PREFIX,
     BODY_LIMIT_HEADER,
+    OPERATOR_LOCKED,
+    TILL_THROTTLED,
     CardReveal,
     CustomerOut,
     CustomerRegister,
@@ -175,14 +177,7 @@ class CrmClient:
         """Have the CRM check a supervisor's PIN or badge for an override (`CrmRejected` when
         it does not match, `CrmLocked` while the operator is locked)."""
         body = SupervisorVerifyRequest(supervisor_id=supervisor_id, pin=pin, badge=badge)
-        try:
-            return await self._call(
-                "POST", "/operators/verify", SupervisorVerified, json=_dump(body)
-            )
-        except CrmUnavailable as exc:
-            if exc.status != httpx.codes.TOO_MANY_REQUESTS:
-                raise
-            raise CrmLocked(exc.message, code=exc.code, retry_after=exc.retry_after or 0.0) from exc
+        return await self._call("POST", "/operators/verify", SupervisorVerified, json=_dump(body))
 
     async def identify(self, kind: IdentifierKind, value: str) -> IdentifyResult:
         """The customer a card, tag or phone number belongs to."""
@@ -398,12 +393,14 @@ def _error_of(response: httpx.Response) -> CrmError:
     if status == 409:
         current = raw.get("current") if isinstance(raw.get("current"), dict) else None
         return CrmConflict(body.detail, code=body.code, current=current)
+    retry_after = _retry_after(response.headers.get("Retry-After"))
+    if status == 429 and body.code in (OPERATOR_LOCKED, TILL_THROTTLED):
+        return CrmLocked(body.detail, code=body.code, retry_after=retry_after or 0.0)
     if status == 429 or status >= 500:
         return CrmUnavailable(
             f"the CRM is unavailable (HTTP {status}): {body.detail}",
             status=status,
-            retry_after=_retry_after(response.headers.get("Retry-After")),
-            code=body.code if status == 429 else "unavailable",
+            retry_after=retry_after,
         )
     return CrmRejected(
         body.detail, code=body.code, status=status, fields=[p.field for p in body.problems]

@@ -38,14 +38,9 @@ class CrmUnavailable(CrmError):
     """
 
     def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        retry_after: float | None = None,
-        code: str = "unavailable",
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
     ) -> None:
-        super().__init__(message, code=code, status=status)
+        super().__init__(message, code="unavailable", status=status)
         self.retry_after = retry_after
 
 
