@@ -194,6 +194,8 @@ class TillCore:
                 return approval_of(
                     required, approver, reason, verification_id=verified.verification_id
                 )
+            if badge:  # `claimed_approver` already matched it against the cached hashes
+                return approval_of(required, approver, reason)
         return await asyncio.to_thread(
             approve,
             self._operators,
