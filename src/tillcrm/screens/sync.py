@@ -50,7 +50,7 @@ class SyncScreen(TillScreen[None]):
         super().__init__()
         self._till = till
         self._sync = sync
-        self._sync_now = sync.sync_once if sync is not None else None
+        self._zone = ZoneInfo(till.context.store.timezone)
         self._locale = locale
         """The till's locale (`[locale] locale`): when each op was saved is written in it."""
         self._dead: dict[str, OutboxEntry] = {}
@@ -87,6 +87,10 @@ class SyncScreen(TillScreen[None]):
 
     def action_refresh_lists(self) -> None:
         """Reload the three lists from the till's outbox."""
+        self._refresh()
+
+    def _refresh(self) -> str:
+        """Reload the lists, say what blocks the queue, and return it ("" when nothing)."""
         fill = (
             ("#sync-queue", self._till.queued()),
             ("#sync-dead", self._till.dead_letters()),
@@ -101,6 +105,7 @@ class SyncScreen(TillScreen[None]):
         blocking = self._till.blocking()
         if blocking:
             self._say(f"Not sending: {blocking}")
+        return blocking
 
     def _row(self, entry: OutboxEntry) -> tuple[str, ...]:
         """One op in the cashier's words: the customer and operator by name, when it was
@@ -111,7 +116,7 @@ class SyncScreen(TillScreen[None]):
             str(op.seq or ""),
             op.type.value,
             till.customer_name(op.entity_id),
-            format_moment(op.local_ts, ZoneInfo(till.context.store.timezone), self._locale),
+            format_moment(op.local_ts, self._zone, self._locale),
             till.operator_name(op.operator_id),
             entry.last_error,
         )
@@ -119,15 +124,14 @@ class SyncScreen(TillScreen[None]):
     def action_retry(self) -> None:
         """Push and pull now instead of waiting for the next round; an op needing attention
         (and the queue it holds) is tried again."""
-        if self._sync_now is not None:
-            self._retry()
+        if self._sync is not None:
+            self._retry(self._sync)
 
     @work(exclusive=True, group="sync-now")
-    async def _retry(self) -> None:
-        assert self._sync_now is not None
+    async def _retry(self, sync: SyncEngine) -> None:
         retried = self._till.retry_held()
-        await self._sync_now()
-        self.action_refresh_lists()
+        await sync.sync_once()
+        self._refresh()
         held = self._till.held()
         if held:
             self._say(f"Op {held[0].op.seq} failed again: {held[0].last_error}. Call support.")
@@ -149,17 +153,17 @@ class SyncScreen(TillScreen[None]):
         )
         if not await self.app.push_screen_wait(ConfirmScreen(question)):
             return
-        async with self._sync.between_rounds() if self._sync else contextlib.nullcontext():
+        sync = self._sync
+        async with sync.between_rounds() if sync else contextlib.nullcontext():
             moved = self._till.renumber_unsent()
         if isinstance(moved, Declined):
             self._say(f"Not renumbered: {moved.reason}")
             return
-        if self._sync_now is None:
+        if sync is None:
             self._say(f"Renumbered {moved} op(s); they go with the next sync.")
             return
-        await self._sync_now()
-        self.action_refresh_lists()
-        blocking = self._till.blocking()
+        await sync.sync_once()
+        blocking = self._refresh()
         self._say(
             f"Renumbered {moved} op(s). " + (f"Not sending: {blocking}" if blocking else "Synced.")
         )
