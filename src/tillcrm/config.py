@@ -220,7 +220,7 @@ class PrinterKind(StrEnum):
     FILE = "file"
     """ESC/POS bytes written to a file (the last receipt): the demo, or a printer's device node."""
     DUMMY = "dummy"
-    """Kept in memory only: tests."""
+    """Takes every job and keeps none: a till with no printer to test against."""
 
 
 class PrinterSettings(_Section):

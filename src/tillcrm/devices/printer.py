@@ -23,8 +23,6 @@ class EscposPrinter:
     def __init__(self, settings: PrinterSettings, money: MoneyFormat) -> None:
         self._settings = settings
         self._money = money
-        self.printed: list[bytes] = []
-        """The jobs a `dummy` printer took (empty for every other kind)."""
 
     @property
     def where(self) -> str:
@@ -35,7 +33,7 @@ class EscposPrinter:
         if s.kind is PrinterKind.USB:
             return f"usb {s.usb_vid or 0:04x}:{s.usb_pid or 0:04x}"
         if s.kind is PrinterKind.DUMMY:
-            return "dummy (memory)"
+            return "dummy (discards every job)"
         return f"{s.kind.value} {s.device}"
 
     def print_receipt(self, receipt: PrintedReceipt) -> None:
@@ -43,10 +41,8 @@ class EscposPrinter:
         from tillcrm.devices._escpos import escpos_job, send
 
         job = escpos_job(receipt, self._money, self._settings.width)
-        if self._settings.kind is PrinterKind.DUMMY:
-            self.printed.append(job)
-            return
-        send(self._settings, job)
+        if self._settings.kind is not PrinterKind.DUMMY:  # a dummy takes the job, keeps none
+            send(self._settings, job)
 
     def check(self) -> bool:
         """Connect and ask for paper, printing nothing; raises `PrinterProblem` (the doctor's
