@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual import events
@@ -23,16 +23,13 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.widgets import Static
 
-from tillcrm.app import TillApp
+from tillcrm.app import S, TillApp
 from tillcrm.till_parts import Opener, TillParts
 
 if TYPE_CHECKING:
     from tillcrm.devices.wedge import WedgeDetector
-    from tillcrm.screens._base import TillScreen
 
 __all__ = ["CardPanel", "DemoCard", "DemoTillApp"]
-
-S = TypeVar("S", bound="TillScreen[Any]")
 
 
 @dataclass(frozen=True)

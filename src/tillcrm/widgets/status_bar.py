@@ -128,11 +128,6 @@ class StatusBar(Vertical):
         self.set_class(_known(status) and not status.online, "offline")
         self._update("#sync", self._sync_text())
 
-    @property
-    def pull(self) -> PullProgress | None:
-        """The full pull's progress shown, None before one reports."""
-        return self._pull
-
     def show_pull(self, progress: PullProgress) -> None:
         """Show how far a full pull is; a finished one leaves the bar."""
         self._pull = progress
