@@ -1,5 +1,6 @@
-"""Audit entries for writes a till makes over REST outside the op registry (a card number
-revealed, a wallet card saved or forgotten): the registry's ops audit themselves."""
+"""Audit entries for what a till does over REST outside the op registry (a card number
+revealed, a wallet card saved or forgotten, a supervisor's PIN tried): the registry's ops
+audit themselves."""
 
 from __future__ import annotations
 
@@ -18,16 +19,18 @@ def audit_action(
     conn: Connection,
     till: Till,
     operator_id: str,
-    customer_id: UUID,
+    customer_id: UUID | None,
     *,
     action: str,
     detail: str,
     approver_id: str | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """An audit entry for a write made now, naming the org and till it came from."""
+    """An audit entry for what was done at `at` (now by default), naming the org and till it
+    came from, and the customer when it touched one."""
     conn.execute(
         audit_log.insert().values(
-            at=datetime.now(UTC),
+            at=at or datetime.now(UTC),
             org_id=till.org.id,
             till_id=till.id,
             operator_id=operator_id,

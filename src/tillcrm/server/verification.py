@@ -33,6 +33,7 @@ from tillcrm.api import (
     SupervisorVerifyRequest,
 )
 from tillcrm.domain import Operator, OverrideApproval, verify_pin
+from tillcrm.server.audit import audit_action
 from tillcrm.server.context import Till
 from tillcrm.server.customer_view import as_utc
 from tillcrm.server.db import writing
@@ -97,11 +98,27 @@ def verify_supervisor(
         throttled = _till_pace(conn, till, now)
         if throttled is not None:
             counted: _Try | _Refusal = throttled
-            _audit(conn, till, request.supervisor_id, now, throttled.audited, THROTTLED_ACTION)
+            audit_action(
+                conn,
+                till,
+                request.supervisor_id,
+                None,
+                action=THROTTLED_ACTION,
+                detail=throttled.audited,
+                at=now,
+            )
         else:
             counted = _count_try(conn, till, request.supervisor_id, now)
             if isinstance(counted, _Refusal):
-                _audit(conn, till, request.supervisor_id, now, counted.audited)
+                audit_action(
+                    conn,
+                    till,
+                    request.supervisor_id,
+                    None,
+                    action=VERIFY_ACTION,
+                    detail=counted.audited,
+                    at=now,
+                )
     if isinstance(counted, _Refusal):  # raised once its audit entry is committed
         raise counted.error
     operator = counted.operator
@@ -117,7 +134,7 @@ def verify_supervisor(
             )
         answer = _answer(conn, till, counted, matched=matched, now=now)
         audited = answer.audited if isinstance(answer, _Refusal) else "verified"
-        _audit(conn, till, operator.id, now, audited)
+        audit_action(conn, till, operator.id, None, action=VERIFY_ACTION, detail=audited, at=now)
     if isinstance(answer, _Refusal):
         raise answer.error
     return answer
@@ -230,27 +247,6 @@ def _too_many(left: timedelta, code: str, audited: str, why: str) -> _Refusal:
         429, code, f"{why}; try again in {seconds} s", headers={"Retry-After": str(seconds)}
     )
     return _Refusal(error, f"{audited} ({seconds} s left)")
-
-
-def _audit(
-    conn: Connection,
-    till: Till,
-    supervisor_id: str,
-    now: datetime,
-    result: str,
-    action: str = VERIFY_ACTION,
-) -> None:
-    """One audit entry per try: the operator tried, the till, the result; never the secret."""
-    conn.execute(
-        audit_log.insert().values(
-            at=now,
-            org_id=till.org.id,
-            till_id=till.id,
-            operator_id=supervisor_id,
-            action=action,
-            detail=result,
-        )
-    )
 
 
 def spend_approval(

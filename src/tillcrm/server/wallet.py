@@ -36,13 +36,6 @@ def _card_where(customer_id: UUID, card_id: UUID) -> sa.ColumnElement[bool]:
     return sa.and_(wallet_cards.c.id == card_id, wallet_cards.c.customer_id == customer_id)
 
 
-def _audit_card(
-    conn: Connection, till: Till, operator_id: str, customer_id: UUID, action: str, card: str
-) -> None:
-    """A wallet change's audit entry: the card named by brand and last 4, never more."""
-    audit_action(conn, till, operator_id, customer_id, action=action, detail=card)
-
-
 def saved_cards(conn: Connection, customer_id: UUID) -> list[WalletCardOut]:
     """The customer's saved cards, oldest first."""
     rows = conn.execute(
@@ -99,7 +92,14 @@ def add_card(
                 created_at=datetime.now(UTC),
             )
         )
-        _audit_card(conn, till, operator_id, customer_id, "wallet_add", f"{brand} ending {tail}")
+        audit_action(
+            conn,
+            till,
+            operator_id,
+            customer_id,
+            action="wallet_add",
+            detail=f"{brand} ending {tail}",
+        )
         row = conn.execute(sa.select(wallet_cards).where(wallet_cards.c.id == card_id)).one()
     return _card_out(row)
 
@@ -123,7 +123,7 @@ def update_card(
         if row is None:
             raise ApiError.not_found("wallet card")
         what = f"{row.brand} ending {row.last4}: {', '.join(sorted(changes))}"
-        _audit_card(conn, till, operator_id, customer_id, "wallet_update", what)
+        audit_action(conn, till, operator_id, customer_id, action="wallet_update", detail=what)
     return _card_out(row)
 
 
@@ -141,4 +141,4 @@ def remove_card(
         if row is None:
             raise ApiError.not_found("wallet card")
         what = f"{row.brand} ending {row.last4}"
-        _audit_card(conn, till, operator_id, customer_id, "wallet_remove", what)
+        audit_action(conn, till, operator_id, customer_id, action="wallet_remove", detail=what)
