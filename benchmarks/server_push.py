@@ -28,7 +28,15 @@ import sqlalchemy as sa
 import uuid6
 
 from _crm import fresh_postgres, served
-from tillcrm.api import Op, OpStatus, OpType, PushRequest, SaleLineTender, SalePayload
+from tillcrm.api import (
+    Op,
+    OpStatus,
+    OpType,
+    SaleLineTender,
+    SalePayload,
+    encoded_op,
+    push_body,
+)
 from tillcrm.domain import TenderKind, TransactionLine
 from tillcrm.server import admin
 from tillcrm.server import demo_data as demo
@@ -88,7 +96,7 @@ def _bodies(customer_ids: list[Any], ops: int) -> list[bytes]:
                     operator_id=f"{demo.DEMO_ORGS[0].org.id}-cashier",
                 )
             )
-        batches.append(PushRequest(ops=batch).model_dump_json().encode())
+        batches.append(push_body(encoded_op(op) for op in batch))
     return batches
 
 

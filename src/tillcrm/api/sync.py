@@ -7,7 +7,7 @@ stored result. `payload` is validated against the schema of its `type`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from enum import StrEnum
 from itertools import accumulate, pairwise
 from typing import Annotated, Any
@@ -50,7 +50,6 @@ __all__ = [
     "OpType",
     "PointsRedeem",
     "PullResponse",
-    "PushRequest",
     "PushResponse",
     "PushStop",
     "PushedBatch",
@@ -250,39 +249,20 @@ class OpHeader(BaseModel):
         return schema
 
 
-def _in_seq_order(ops: Sequence[Op | OpHeader]) -> None:
-    """A batch's own rules, the same whoever reads it: every op has a seq, strictly
-    increasing, and no op id twice."""
-    missing = [i for i, op in enumerate(ops) if op.seq is None]
-    if missing:
-        raise ValueError(f"ops {missing} have no seq: every pushed op needs one")
-    seqs = [op.seq or 0 for op in ops]
-    if any(later <= earlier for earlier, later in pairwise(seqs)):
-        raise ValueError("ops must be in strictly increasing seq order")
-    if len({op.op_id for op in ops}) != len(ops):
-        raise ValueError("an op id appears twice in one batch")
-
-
-class PushRequest(BaseModel):
-    """A batch of ops in seq order, as the till sends it."""
-
-    ops: Annotated[list[Op], Field(min_length=1, max_length=MAX_BATCH)]
-
-    @model_validator(mode="after")
-    def _every_op_has_a_seq(self) -> PushRequest:
-        _in_seq_order(self.ops)
-        return self
-
-
 class PushedBatch(BaseModel):
-    """A batch of ops in seq order, as the CRM reads it: each op is an `Op`, read one by one
-    (see `OpHeader`), so one op the CRM cannot read never refuses the whole batch."""
+    """A batch of ops in seq order, as the till sends it (`push_body`) and the CRM reads it:
+    each op is an `Op`, read one by one (see `OpHeader`), so one op the CRM cannot read never
+    refuses the whole batch."""
 
     ops: Annotated[list[OpHeader], Field(min_length=1, max_length=MAX_BATCH)]
 
     @model_validator(mode="after")
-    def _every_op_has_a_seq(self) -> PushedBatch:
-        _in_seq_order(self.ops)
+    def _in_seq_order(self) -> PushedBatch:
+        """Seqs strictly increasing (every pushed op has one) and no op id twice."""
+        if any(later.seq <= earlier.seq for earlier, later in pairwise(self.ops)):
+            raise ValueError("ops must be in strictly increasing seq order")
+        if len({op.op_id for op in self.ops}) != len(self.ops):
+            raise ValueError("an op id appears twice in one batch")
         return self
 
 
@@ -296,7 +276,7 @@ def encoded_op(op: Op) -> bytes:
 
 
 def push_body(encoded_ops: Iterable[bytes]) -> bytes:
-    """The body of a push of these ops (each `encoded_op`): a `PushRequest` as JSON."""
+    """The body of a push of these ops (each `encoded_op`): a `PushedBatch` as JSON."""
     return _PUSH_HEAD + b",".join(encoded_ops) + _PUSH_TAIL
 
 
